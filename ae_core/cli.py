@@ -1,0 +1,195 @@
+"""The command line: list variants, train one and print its figures.
+
+    python -m ae_core variants
+    python -m ae_core train --variant sparse_kl --set code_size=64 --set sparsity_weight=0.2 --json
+
+With ``--json`` exactly one JSON object goes to stdout; progress and notices go to stderr.
+Exit codes: 0 trained, 1 the run failed or the data could not be had, 2 a bad setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+from ae_core import registry
+from ae_core.config import ConfigError, field_spec, make_config, parse_setting
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_SETTING = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ae_core", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    listing = commands.add_parser("variants", help="list the variants and the settings they use")
+    listing.add_argument("--json", action="store_true", help="print one JSON object")
+
+    train = commands.add_parser("train", help="train one autoencoder and print its figures")
+    train.add_argument("--variant", required=True, help="one of: " + ", ".join(registry.available()))
+    train.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a configuration setting, e.g. hidden=300,100 or learning_rate=0.01 (repeatable)",
+    )
+    train.add_argument("--dataset", help="mnist, mnist-sample, fashion-mnist, digits or toy3d")
+    train.add_argument("--steps", help="optimisation steps")
+    train.add_argument("--data-dir", help="local data folder (default: $AE_DATA_DIR)")
+    train.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    pairs = list(args.settings)
+    if args.dataset is not None:
+        pairs.append(f"dataset={args.dataset}")
+    if args.steps is not None:
+        pairs.append(f"steps={args.steps}")
+    settings = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key.strip():
+            raise ConfigError("set", f"--set {pair!r} is not of the form KEY=VALUE")
+        key = key.strip()
+        field_spec(key)  # unknown keys fail here with the list of known ones
+        settings[key] = parse_setting(key, value)
+    return settings
+
+
+def _format_progress(progress) -> str:
+    terms = ", ".join(f"{name} {value:.4g}" for name, value in progress.loss_terms.items())
+    phase = f" [{progress.phase}]" if progress.phase_count > 1 else ""
+    return (
+        f"step {progress.step}/{progress.total_steps}{phase}  loss {progress.loss:.4f} ({terms})  "
+        f"{progress.samples_per_s:,.0f} samples/s"
+    )
+
+
+def _train(args: argparse.Namespace) -> int:
+    if args.data_dir:
+        os.environ["AE_DATA_DIR"] = args.data_dir
+    config = make_config(args.variant, **_settings(args))
+
+    from ae_core.analysis import run_summary
+    from ae_core.data import DataError, load_dataset
+    from ae_core.trainer import train
+
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            dataset = load_dataset(config.dataset)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+    print(f"training {config.variant} ({config.run_id}) on {dataset.source}", file=sys.stderr)
+    last_print = [0.0]
+
+    def report(progress) -> None:
+        now = time.monotonic()
+        if now - last_print[0] >= 1.0 or progress.step == progress.total_steps:
+            last_print[0] = now
+            print(_format_progress(progress), file=sys.stderr, flush=True)
+
+    # Training runs in a worker so Ctrl-C can ask it to stop between chunks and keep its model.
+    stop = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = train(config, dataset, on_progress=report, stop_event=stop)
+        except BaseException as error:  # handed to the main thread, which reports it
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, name="ae-train", daemon=True)
+    # Libraries print notices (Keras: "Downloading data from ...") to stdout; stdout is kept
+    # for the one JSON object.
+    with contextlib.redirect_stdout(sys.stderr):
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.2)
+        except KeyboardInterrupt:
+            print("stopping after the current chunk...", file=sys.stderr)
+            stop.set()
+            worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+
+    result = outcome["result"]
+    with contextlib.redirect_stdout(sys.stderr):
+        summary = run_summary(result)
+    if args.json:
+        print(json.dumps(_json_safe(summary)))
+    else:
+        _print_summary(summary)
+    if result.status == "failed":
+        print(f"error: {result.reason}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _json_safe(value: Any) -> Any:
+    # JSON has no NaN or infinity; a non-finite figure is reported as null.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+def _print_summary(summary: dict) -> None:
+    skip = {"config", "loss_terms"}
+    for key, value in summary.items():
+        if key in skip or value is None:
+            continue
+        if isinstance(value, float):
+            value = f"{value:.6g}"
+        elif isinstance(value, list):
+            value = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in value)
+        print(f"{key:>24}: {value}")
+    for name, value in summary["loss_terms"].items():
+        print(f"{'loss ' + name:>24}: {value:.6g}")
+
+
+def _variants(args: argparse.Namespace) -> int:
+    listing = {
+        name: {
+            "summary": (variant := registry.get(name)).summary,
+            "options": variant.options(),
+            "fixed": variant.fixed,
+            "defaults": {k: list(v) if isinstance(v, tuple) else v for k, v in variant.defaults.items()},
+        }
+        for name in registry.available()
+    }
+    if args.json:
+        print(json.dumps(listing))
+        return EXIT_OK
+    for name, facts in listing.items():
+        print(f"{name}\n  {facts['summary']}")
+        if facts["fixed"]:
+            print("  fixed: " + ", ".join(f"{k}={v}" for k, v in facts["fixed"].items()))
+        print("  options: " + ", ".join(facts["options"]) + "\n")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "variants":
+            return _variants(args)
+        return _train(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTING

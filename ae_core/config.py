@@ -1,0 +1,449 @@
+"""The run configuration: one frozen dataclass, its field metadata, validation and the run id.
+
+Every hyperparameter lives here once. The field metadata (label, help text, range, choices) drives
+the command line's ``--set`` parsing, validation and, later, the app's widgets; adding a
+hyperparameter means adding one field. Variant-specific rules live with the variant
+(``ae_core.variants``), which this module asks through the registry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# Bump when a change to the engine would make results stored under an old run id wrong, so a
+# cache keyed by run id never serves stale numbers.
+FORMAT_VERSION = 1
+
+MAX_LAYER_SIZE = 4096
+MAX_DEPTH = 6
+
+Activation = Literal["sigmoid", "relu", "elu", "linear"]
+
+
+class ConfigError(ValueError):
+    """A setting a user can get wrong; the message is one sentence naming the field and the rule."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+
+
+def _param(default: Any, label: str, help: str, **limits: Any) -> Any:
+    """A dataclass field whose metadata describes it for people (label, help) and for checks."""
+    return field(default=default, metadata={"label": label, "help": help, **limits})
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides a training run; equal configs give equal run ids and results."""
+
+    variant: str = _param("stacked", "Variant", "Which kind of autoencoder to train.")
+    dataset: str = _param("mnist", "Dataset", "The data to reconstruct.")
+    hidden: tuple[int, ...] = _param(
+        (256,),
+        "Hidden layers",
+        "Sizes of the encoder's hidden layers, outermost first (e.g. 300,100); the decoder mirrors "
+        "them. Empty for a single-layer autoencoder.",
+        min=1,
+        max=MAX_LAYER_SIZE,
+    )
+    code_size: int = _param(
+        32,
+        "Code size",
+        "Units in the code (bottleneck) layer; for the VAE, the size of the latent space.",
+        min=1,
+        max=MAX_LAYER_SIZE,
+        step=1,
+    )
+    activation: Activation = _param(
+        "relu", "Activation", "Non-linearity of the hidden layers of encoder and decoder."
+    )
+    code_activation: Literal["same", "sigmoid", "relu", "elu", "linear"] = _param(
+        "same",
+        "Code activation",
+        "Non-linearity of the code layer; 'same' uses the hidden-layer activation.",
+    )
+    output_activation: Literal["sigmoid", "linear", "relu"] = _param(
+        "sigmoid",
+        "Output activation",
+        "Non-linearity of the reconstruction; sigmoid keeps pixels in (0, 1).",
+    )
+    loss: Literal["mse", "bce"] = _param(
+        "bce",
+        "Reconstruction loss",
+        "mse: mean squared error; bce: binary cross-entropy per pixel (needs a sigmoid output).",
+    )
+    optimizer: Literal["sgd", "rmsprop", "adam"] = _param(
+        "adam", "Optimizer", "The gradient-descent rule that updates the weights."
+    )
+    learning_rate: float = _param(
+        1e-3, "Learning rate", "Step size of the optimizer.", min=1e-6, max=10.0, log=True
+    )
+    batch_size: int = _param(
+        64, "Batch size", "Examples per optimisation step.", min=1, max=4096, step=1
+    )
+    steps: int = _param(
+        2000, "Steps", "Optimisation steps to train for.", min=1, max=1_000_000, step=1
+    )
+    init: Literal["glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal"] = (
+        _param(
+            "glorot_uniform",
+            "Weight initialisation",
+            "How the kernels start: Glorot suits sigmoid and linear units, He suits ReLU and ELU.",
+        )
+    )
+    l2: float = _param(
+        0.0,
+        "L2 weight decay",
+        "Weight of the sum of squared kernel weights added to the loss (tied kernels count once).",
+        min=0.0,
+        max=1.0,
+    )
+    tied: bool = _param(
+        False,
+        "Tied weights",
+        "The decoder uses the transposes of the encoder kernels (the same variables), halving "
+        "the parameters; biases stay separate.",
+    )
+    noise: Literal["none", "gaussian", "dropout"] = _param(
+        "none",
+        "Input noise",
+        "Corrupt the input during training only (the loss compares with the clean input): "
+        "gaussian adds noise, dropout zeroes random pixels.",
+    )
+    noise_level: float = _param(
+        0.0,
+        "Noise level",
+        "Standard deviation of the gaussian noise, or the probability that dropout zeroes a pixel.",
+        min=0.0,
+        max=5.0,
+    )
+    sparsity_target: float = _param(
+        0.1,
+        "Sparsity target",
+        "The mean activation each penalised unit should have over a batch (strictly between 0 "
+        "and 1).",
+        min=0.0,
+        max=1.0,
+        exclusive=True,
+    )
+    sparsity_weight: float = _param(
+        0.0,
+        "Sparsity weight (beta)",
+        "Weight of the KL-divergence sparsity penalty, KL(target || mean activation) summed over "
+        "units; 0 turns it off.",
+        min=0.0,
+        max=100.0,
+    )
+    sparsity_layers: str = _param(
+        "code",
+        "Sparsity layers",
+        "Encoder layers the sparsity penalty applies to: 'code', 'all', or 1-based layer numbers "
+        "such as 1,2.",
+    )
+    l1: float = _param(
+        0.0,
+        "L1 activity weight",
+        "Weight of the L1 penalty on the code: the sum of |code| over its units, averaged over "
+        "the batch (so it does not depend on the batch size).",
+        min=0.0,
+        max=100.0,
+    )
+    kl_weight: float = _param(
+        1.0,
+        "KL weight",
+        "VAE only: weight of the latent loss 0.5 * sum(exp(gamma) + mu^2 - 1 - gamma).",
+        min=0.0,
+        max=100.0,
+        exclusive_min=True,
+    )
+    seed: int = _param(0, "Random seed", "Same seed and settings give the same numbers.", min=0)
+
+    def __post_init__(self) -> None:
+        # Accept the forms people type (lists, "300,100") but store one canonical, hashable form.
+        object.__setattr__(self, "hidden", _as_layer_sizes(self.hidden))
+        _validate(self)
+
+    # -- conversions -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values["hidden"] = list(self.hidden)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        unknown = sorted(set(values) - set(field_names()))
+        if unknown:
+            raise ConfigError(
+                unknown[0],
+                f"unknown setting '{unknown[0]}'; known settings are: {', '.join(field_names())}",
+            )
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return RunConfig.from_dict({**self.to_dict(), **changes})
+
+    @property
+    def run_id(self) -> str:
+        """A short stable id: the variant name and a hash of the canonical config and format."""
+        canonical = json.dumps(
+            {"format": FORMAT_VERSION, "config": self.to_dict()}, sort_keys=True, allow_nan=False
+        )
+        digest = hashlib.sha256(canonical.encode()).hexdigest()[:12]
+        return f"{self.variant}-{digest}"
+
+    # -- derived facts the model and trainer share --------------------------------------------
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """Encoder layer widths, outermost first, ending with the code."""
+        return (*self.hidden, self.code_size)
+
+    @property
+    def resolved_code_activation(self) -> str:
+        return self.activation if self.code_activation == "same" else self.code_activation
+
+    @property
+    def encoder_activations(self) -> tuple[str, ...]:
+        return (self.activation,) * len(self.hidden) + (self.resolved_code_activation,)
+
+    @property
+    def penalised_layers(self) -> tuple[int, ...]:
+        """0-based indices of the encoder layers the KL sparsity penalty applies to."""
+        return _parse_sparsity_layers(self.sparsity_layers, len(self.layer_sizes))
+
+
+def make_config(variant: str = "stacked", **settings: Any) -> RunConfig:
+    """A config for ``variant``: the variant's defaults, then ``settings`` on top."""
+    from ae_core import registry
+
+    chosen = registry.get(variant)
+    return RunConfig.from_dict({**chosen.defaults, **chosen.fixed, **settings, "variant": variant})
+
+
+# -- fields as data ---------------------------------------------------------------------------
+def field_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(RunConfig)]
+
+
+def field_spec(name: str) -> dataclasses.Field:
+    for spec in dataclasses.fields(RunConfig):
+        if spec.name == name:
+            return spec
+    raise ConfigError(name, f"unknown setting '{name}'; known settings are: {', '.join(field_names())}")
+
+
+def field_type(name: str) -> Any:
+    return typing.get_type_hints(RunConfig)[name]
+
+
+def field_choices(name: str) -> tuple[str, ...] | None:
+    """The allowed values of a Literal field, or None for free-form fields."""
+    hint = field_type(name)
+    return typing.get_args(hint) if typing.get_origin(hint) is Literal else None
+
+
+def parse_setting(name: str, text: str) -> Any:
+    """Turn the text of ``--set name=text`` into the field's type, or raise ConfigError."""
+    spec = field_spec(name)
+    hint = field_type(name)
+    text = text.strip()
+    try:
+        if hint is bool:
+            lowered = text.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if hint is int:
+            return int(text)
+        if hint is float:
+            return float(text)
+        if spec.name == "hidden":
+            return _as_layer_sizes(text)
+    except ValueError:
+        kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(
+            hint, "comma-separated whole numbers such as 300,100"
+        )
+        raise ConfigError(name, f"{name}={text!r} is not valid: expected {kind}") from None
+    return text
+
+
+# -- validation -------------------------------------------------------------------------------
+def _as_layer_sizes(value: Any) -> tuple[int, ...]:
+    if isinstance(value, str):
+        parts = [p for p in value.replace(" ", "").split(",") if p]
+        try:
+            return tuple(int(p) for p in parts)
+        except ValueError:
+            raise ConfigError(
+                "hidden",
+                f"hidden={value!r} is not valid: expected comma-separated whole numbers such as "
+                "300,100",
+            ) from None
+    if isinstance(value, int):
+        return (value,)
+    try:
+        sizes = tuple(value)
+    except TypeError:
+        raise ConfigError("hidden", f"hidden={value!r} is not a list of layer sizes") from None
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
+        raise ConfigError("hidden", f"hidden={value!r} must hold whole numbers only")
+    return sizes
+
+
+def _parse_sparsity_layers(text: str, depth: int) -> tuple[int, ...]:
+    if text == "code":
+        return (depth - 1,)
+    if text == "all":
+        return tuple(range(depth))
+    try:
+        numbers = sorted({int(p) for p in text.split(",") if p.strip()})
+    except ValueError:
+        numbers = []
+    if not numbers or not all(1 <= n <= depth for n in numbers):
+        raise ConfigError(
+            "sparsity_layers",
+            f"sparsity_layers={text!r} is not valid: use 'code', 'all', or encoder layer numbers "
+            f"from 1 to {depth} separated by commas",
+        )
+    return tuple(n - 1 for n in numbers)
+
+
+def _check_type_and_range(config: RunConfig, spec: dataclasses.Field) -> None:
+    name = spec.name
+    value = getattr(config, name)
+    hint = field_type(name)
+    meta = spec.metadata
+    choices = field_choices(name)
+    if choices is not None:
+        if value not in choices:
+            raise ConfigError(
+                name, f"{name}={value!r} is not allowed; choose one of: {', '.join(choices)}"
+            )
+        return
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(name, f"{name}={value!r} must be true or false")
+        return
+    if hint in (int, float):
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if hint is int and not (is_number and float(value).is_integer()):
+            raise ConfigError(name, f"{name}={value!r} must be a whole number")
+        if not is_number or not math.isfinite(value):
+            raise ConfigError(name, f"{name}={value!r} must be a finite number")
+        object.__setattr__(config, name, hint(value))
+        value = hint(value)
+    if name == "hidden":
+        if len(value) > MAX_DEPTH - 1:
+            raise ConfigError(
+                name, f"hidden={list(value)} has {len(value)} layers; at most {MAX_DEPTH - 1} allowed"
+            )
+        value_list = value
+    else:
+        value_list = (value,) if hint in (int, float) else ()
+    low, high = meta.get("min"), meta.get("max")
+    exclusive = meta.get("exclusive", False)
+    for item in value_list:
+        below = low is not None and (
+            item <= low if exclusive or meta.get("exclusive_min") else item < low
+        )
+        above = high is not None and (item >= high if exclusive else item > high)
+        if below or above:
+            open_low = "(" if exclusive or meta.get("exclusive_min") else "["
+            close_high = ")" if exclusive else "]"
+            bounds = f"{open_low}{low}, {high if high is not None else 'inf'}{close_high}"
+            shown = list(value) if name == "hidden" else value
+            raise ConfigError(name, f"{name}={shown} is out of range: allowed values are in {bounds}")
+
+
+def _validate(config: RunConfig) -> None:
+    from ae_core import registry
+    from ae_core.data import dataset_info
+
+    for spec in dataclasses.fields(RunConfig):
+        _check_type_and_range(config, spec)
+
+    variant = registry.get(config.variant)  # raises ConfigError listing the known variants
+    try:
+        info = dataset_info(config.dataset)
+    except ValueError as error:
+        raise ConfigError("dataset", str(error)) from None
+
+    for name, required in variant.fixed.items():
+        if getattr(config, name) != required:
+            raise ConfigError(
+                name,
+                f"{name}={getattr(config, name)!r} is not allowed for the {config.variant} "
+                f"variant, which needs {name}={required!r}",
+            )
+    defaults = RunConfig.__dataclass_fields__
+    for name in sorted(variant.unused):
+        if getattr(config, name) != defaults[name].default:
+            raise ConfigError(
+                name,
+                f"{name}={getattr(config, name)!r} does not apply to the {config.variant} variant; "
+                f"leave it at {defaults[name].default!r}",
+            )
+
+    if config.loss == "bce" and config.output_activation != "sigmoid":
+        raise ConfigError(
+            "loss",
+            f"loss='bce' needs output_activation='sigmoid' (outputs in (0, 1)), not "
+            f"{config.output_activation!r}; use loss='mse' for other outputs",
+        )
+    if config.loss == "bce" and not info.unit_range:
+        raise ConfigError(
+            "loss", f"loss='bce' needs data in [0, 1], and {config.dataset} is not; use loss='mse'"
+        )
+    if config.noise == "none" and config.noise_level != 0:
+        raise ConfigError(
+            "noise_level",
+            f"noise_level={config.noise_level} has no effect with noise='none'; set noise to "
+            "'gaussian' or 'dropout', or noise_level to 0",
+        )
+    if config.noise != "none" and config.noise_level <= 0:
+        raise ConfigError(
+            "noise_level", f"noise='{config.noise}' needs noise_level > 0, not {config.noise_level}"
+        )
+    if config.noise == "dropout" and config.noise_level >= 1:
+        raise ConfigError(
+            "noise_level",
+            f"noise_level={config.noise_level} is a dropout probability and must be in (0, 1)",
+        )
+
+    penalised = config.penalised_layers  # raises for a malformed sparsity_layers
+    if config.sparsity_weight > 0:
+        activations = config.encoder_activations
+        for index in penalised:
+            if activations[index] != "sigmoid":
+                which = "code" if index == len(activations) - 1 else "activation"
+                setting = "code_activation" if which == "code" else "activation"
+                raise ConfigError(
+                    setting,
+                    f"the KL sparsity penalty needs values in (0, 1), so encoder layer {index + 1} "
+                    f"must be sigmoid, not {activations[index]!r}; set {setting}='sigmoid' or "
+                    "sparsity_weight=0",
+                )
+
+    regularised_code = (
+        (config.sparsity_weight > 0 and len(config.layer_sizes) - 1 in penalised)
+        or config.l1 > 0
+        or config.noise != "none"
+        or not variant.needs_bottleneck
+    )
+    if config.code_size > info.input_dim and not regularised_code:
+        raise ConfigError(
+            "code_size",
+            f"code_size={config.code_size} is larger than the input ({info.input_dim} values for "
+            f"{config.dataset}), so the autoencoder could learn the identity; use at most "
+            f"{info.input_dim}, or add a sparsity penalty, L1 or input noise",
+        )
+
+    variant.check(config, info)

@@ -1,0 +1,26 @@
+from ae_core.config import ConfigError
+from ae_core.registry import register
+from ae_core.variants.base import Variant
+
+
+@register
+class Denoising(Variant):
+    name = "denoising"
+    summary = (
+        "Corrupts the input during training only (gaussian noise, or dropout of pixels) and "
+        "learns to reconstruct the clean input."
+    )
+    defaults = {
+        "hidden": (256,),
+        "code_size": 32,
+        "activation": "relu",
+        "init": "he_uniform",
+        "noise": "gaussian",
+        "noise_level": 0.4,
+    }
+
+    def check(self, config, dataset):
+        if config.noise == "none":
+            raise ConfigError(
+                "noise", "the denoising variant needs noise='gaussian' or noise='dropout', not 'none'"
+            )
