@@ -89,17 +89,21 @@ def _as_images(vectors: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
 
 def first_layer_weights(model: Autoencoder, units: int, image_shape: tuple[int, int]) -> np.ndarray:
     """The first encoder layer's incoming weights of the first ``units`` units, as images."""
-    kernel = np.asarray(model.encoder_layers[0].kernel)  # (inputs, units)
+    kernel = np.asarray(model.input_layer.kernel)  # (inputs, units)
     return _as_images(kernel[:, :units].T, image_shape)
 
 
-def output_layer_weights(model: Autoencoder, units: int, image_shape: tuple[int, int]) -> np.ndarray:
+def output_layer_weights(
+    model: Autoencoder, units: int, image_shape: tuple[int, int]
+) -> np.ndarray:
     """The weights from each of the first ``units`` units into the output pixels, as images.
 
     For a tied model these are the first layer's weights seen from the decoder: the same numbers.
     """
     last = model.decoder_layers[-1]
-    kernel = np.asarray(last.kernel if hasattr(last, "kernel") else tf.transpose(last.source.kernel))
+    kernel = np.asarray(
+        last.kernel if hasattr(last, "kernel") else tf.transpose(last.source.kernel)
+    )
     return _as_images(kernel[:units], image_shape)
 
 
@@ -122,7 +126,9 @@ def codes_2d(
     return PCA(2, random_state=seed).fit_transform(codes).astype(np.float32), "PCA"
 
 
-def interpolate(model: Autoencoder, start: np.ndarray, end: np.ndarray, steps: int = 8) -> np.ndarray:
+def interpolate(
+    model: Autoencoder, start: np.ndarray, end: np.ndarray, steps: int = 8
+) -> np.ndarray:
     """Decode evenly spaced points on the line between the codes of two inputs."""
     codes = encode(model, np.stack([start, end]))
     weights = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
@@ -132,15 +138,15 @@ def interpolate(model: Autoencoder, start: np.ndarray, end: np.ndarray, steps: i
 def vae_samples(model: Autoencoder, count: int, seed: int = 0) -> np.ndarray:
     """Decode codes drawn from N(0, I): the VAE generating new examples."""
     rng = np.random.default_rng(seed)
-    return decode(model, rng.standard_normal((count, model.run_config.code_size)).astype(np.float32))
+    return decode(
+        model, rng.standard_normal((count, model.run_config.code_size)).astype(np.float32)
+    )
 
 
 def latent_grid(model: Autoencoder, size: int = 15, span: float = 2.5) -> np.ndarray:
     """Decodings over a size x size grid of the 2-D code plane, rows top (high y) to bottom."""
     if model.run_config.code_size != 2:
-        raise ValueError(
-            f"a latent grid needs code_size=2, not {model.run_config.code_size}"
-        )
+        raise ValueError(f"a latent grid needs code_size=2, not {model.run_config.code_size}")
     axis = np.linspace(-span, span, size, dtype=np.float32)
     grid = np.array([[x, y] for y in axis[::-1] for x in axis], dtype=np.float32)
     return decode(model, grid).reshape(size, size, -1)
@@ -195,7 +201,9 @@ def probe_codes_vs_pixels(model: Autoencoder, dataset, max_train: int = 5000) ->
     x_train, y_train = dataset.x_train[:max_train], dataset.y_train[:max_train]
     x_test, y_test = dataset.x_test, dataset.y_test
     return {
-        "code_accuracy": linear_probe(encode(model, x_train), y_train, encode(model, x_test), y_test),
+        "code_accuracy": linear_probe(
+            encode(model, x_train), y_train, encode(model, x_test), y_test
+        ),
         "pixel_accuracy": linear_probe(x_train, y_train, x_test, y_test),
     }
 
@@ -229,7 +237,9 @@ def run_summary(result) -> dict:
         "steps": result.steps_done,
         "total_steps": config.steps,
         "seconds": round(result.seconds, 3),
-        "samples_per_s": round(result.samples_per_s, 1) if math.isfinite(result.samples_per_s) else None,
+        "samples_per_s": round(result.samples_per_s, 1)
+        if math.isfinite(result.samples_per_s)
+        else None,
         "train_loss": sum(train_terms.values()),
         "loss_terms": train_terms,
         "test_loss": sum(objective_terms(model, dataset.x_test).values()),

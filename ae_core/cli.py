@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import sys
 import threading
 import time
@@ -33,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print one JSON object")
 
     train = commands.add_parser("train", help="train one autoencoder and print its figures")
-    train.add_argument("--variant", required=True, help="one of: " + ", ".join(registry.available()))
+    train.add_argument(
+        "--variant", required=True, help="one of: " + ", ".join(registry.available())
+    )
     train.add_argument(
         "--set",
         dest="settings",
@@ -76,8 +77,6 @@ def _format_progress(progress) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    if args.data_dir:
-        os.environ["AE_DATA_DIR"] = args.data_dir
     config = make_config(args.variant, **_settings(args))
 
     from ae_core.analysis import run_summary
@@ -86,7 +85,7 @@ def _train(args: argparse.Namespace) -> int:
 
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            dataset = load_dataset(config.dataset)
+            dataset = load_dataset(config.dataset, data_dir=args.data_dir)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -169,7 +168,9 @@ def _variants(args: argparse.Namespace) -> int:
             "summary": (variant := registry.get(name)).summary,
             "options": variant.options(),
             "fixed": variant.fixed,
-            "defaults": {k: list(v) if isinstance(v, tuple) else v for k, v in variant.defaults.items()},
+            "defaults": {
+                k: list(v) if isinstance(v, tuple) else v for k, v in variant.defaults.items()
+            },
         }
         for name in registry.available()
     }

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import numbers
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -169,6 +170,10 @@ class RunConfig:
         # Accept the forms people type (lists, "300,100") but store one canonical, hashable form.
         object.__setattr__(self, "hidden", _as_layer_sizes(self.hidden))
         _validate(self)
+        # Equal meanings, equal run ids: "2, 1" and "1,2" penalise the same layers.
+        if self.sparsity_layers not in ("code", "all"):
+            numbers_text = ",".join(str(i + 1) for i in self.penalised_layers)
+            object.__setattr__(self, "sparsity_layers", numbers_text)
 
     # -- conversions -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -235,7 +240,9 @@ def field_spec(name: str) -> dataclasses.Field:
     for spec in dataclasses.fields(RunConfig):
         if spec.name == name:
             return spec
-    raise ConfigError(name, f"unknown setting '{name}'; known settings are: {', '.join(field_names())}")
+    raise ConfigError(
+        name, f"unknown setting '{name}'; known settings are: {', '.join(field_names())}"
+    )
 
 
 def field_type(name: str) -> Any:
@@ -287,15 +294,20 @@ def _as_layer_sizes(value: Any) -> tuple[int, ...]:
                 f"hidden={value!r} is not valid: expected comma-separated whole numbers such as "
                 "300,100",
             ) from None
-    if isinstance(value, int):
-        return (value,)
+    if _is_whole_number(value):
+        return (int(value),)
     try:
         sizes = tuple(value)
     except TypeError:
         raise ConfigError("hidden", f"hidden={value!r} is not a list of layer sizes") from None
-    if not all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
+    if not all(_is_whole_number(s) for s in sizes):
         raise ConfigError("hidden", f"hidden={value!r} must hold whole numbers only")
-    return sizes
+    return tuple(int(s) for s in sizes)
+
+
+def _is_whole_number(value: Any) -> bool:
+    # numbers.Integral admits NumPy integers (sweeps and widgets produce them), bool does not count.
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _parse_sparsity_layers(text: str, depth: int) -> tuple[int, ...]:
@@ -333,17 +345,19 @@ def _check_type_and_range(config: RunConfig, spec: dataclasses.Field) -> None:
             raise ConfigError(name, f"{name}={value!r} must be true or false")
         return
     if hint in (int, float):
-        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
         if hint is int and not (is_number and float(value).is_integer()):
             raise ConfigError(name, f"{name}={value!r} must be a whole number")
         if not is_number or not math.isfinite(value):
             raise ConfigError(name, f"{name}={value!r} must be a finite number")
-        object.__setattr__(config, name, hint(value))
-        value = hint(value)
+        # Plain Python numbers, and 0.0 rather than -0.0, so equal configs hash equally.
+        value = int(value) if hint is int else float(value) + 0.0
+        object.__setattr__(config, name, value)
     if name == "hidden":
         if len(value) > MAX_DEPTH - 1:
             raise ConfigError(
-                name, f"hidden={list(value)} has {len(value)} layers; at most {MAX_DEPTH - 1} allowed"
+                name,
+                f"hidden={list(value)} has {len(value)} layers; at most {MAX_DEPTH - 1} allowed",
             )
         value_list = value
     else:
@@ -360,7 +374,9 @@ def _check_type_and_range(config: RunConfig, spec: dataclasses.Field) -> None:
             close_high = ")" if exclusive else "]"
             bounds = f"{open_low}{low}, {high if high is not None else 'inf'}{close_high}"
             shown = list(value) if name == "hidden" else value
-            raise ConfigError(name, f"{name}={shown} is out of range: allowed values are in {bounds}")
+            raise ConfigError(
+                name, f"{name}={shown} is out of range: allowed values are in {bounds}"
+            )
 
 
 def _validate(config: RunConfig) -> None:
@@ -391,6 +407,8 @@ def _validate(config: RunConfig) -> None:
                 f"{name}={getattr(config, name)!r} does not apply to the {config.variant} variant; "
                 f"leave it at {defaults[name].default!r}",
             )
+
+    variant.check(config, info)
 
     if config.loss == "bce" and config.output_activation != "sigmoid":
         raise ConfigError(
@@ -445,5 +463,3 @@ def _validate(config: RunConfig) -> None:
             f"{config.dataset}), so the autoencoder could learn the identity; use at most "
             f"{info.input_dim}, or add a sparsity penalty, L1 or input noise",
         )
-
-    variant.check(config, info)

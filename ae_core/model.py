@@ -101,7 +101,10 @@ class Autoencoder(keras.Model):
     def _initializer(self, index: int):
         # A distinct, config-derived seed per layer makes equal configs start from equal weights.
         return keras.initializers.get(
-            {"class_name": self.run_config.init, "config": {"seed": self.run_config.seed * 1009 + index}}
+            {
+                "class_name": self.run_config.init,
+                "config": {"seed": self.run_config.seed * 1009 + index},
+            }
         )
 
     def _make_decoder(self) -> list[keras.layers.Layer]:
@@ -124,7 +127,11 @@ class Autoencoder(keras.Model):
         self.built = True
 
     def get_config(self):
-        return {"name": self.name, "run_config": self.run_config.to_dict(), "input_dim": self.input_dim}
+        return {
+            "name": self.name,
+            "run_config": self.run_config.to_dict(),
+            "input_dim": self.input_dim,
+        }
 
     # -- forward passes -------------------------------------------------------------------------
     def encode_layers(self, x, training: bool = False) -> list:
@@ -140,13 +147,20 @@ class Autoencoder(keras.Model):
         """How many encoder layers report activations (the code included)."""
         return len(self.encoder_layers)
 
+    @property
+    def input_layer(self) -> keras.layers.Dense:
+        """The layer that sees the pixels: its weights are the model's first-layer features."""
+        return self.encoder_layers[0]
+
     def encode(self, x):
         return self.encode_layers(x)[-1]
 
     def decode_logits(self, code):
         """The decoder's output before the output activation."""
         x = code
-        for layer, activation in zip(self.decoder_layers[:-1], self.decoder_activations[:-1], strict=True):
+        for layer, activation in zip(
+            self.decoder_layers[:-1], self.decoder_activations[:-1], strict=True
+        ):
             x = activation(layer(x))
         return self.decoder_layers[-1](x)
 
@@ -201,7 +215,9 @@ class Autoencoder(keras.Model):
         def compute(x, rng, training):
             inputs = _corrupt(self.run_config, x, rng) if training else x
             activations = self.encode_layers(inputs, training=training)
-            terms = {"reconstruction": self.reconstruction_loss(x, self.decode_logits(activations[-1]))}
+            terms = {
+                "reconstruction": self.reconstruction_loss(x, self.decode_logits(activations[-1]))
+            }
             terms.update(self._regularisers(activations, self.own_kernels, everything))
             return terms, self._mean_activations(activations)
 
@@ -244,6 +260,7 @@ class Autoencoder(keras.Model):
         unique = list({id(v): v for v in variables}.values())
         name = f"layer {k + 1} of {depth}"
         return Phase(name, unique, compute, self.input_dim)
+
 
 @keras.saving.register_keras_serializable(package="ae_core")
 class VariationalAutoencoder(Autoencoder):
@@ -289,6 +306,10 @@ class VariationalAutoencoder(Autoencoder):
     @property
     def encoder_depth(self) -> int:
         return len(self.encoder_layers) + 1
+
+    @property
+    def input_layer(self) -> keras.layers.Dense:
+        return self.encoder_layers[0] if self.encoder_layers else self.mean_head
 
     def full_phase(self, name: str = "all layers") -> Phase:
         cfg = self.run_config

@@ -1,7 +1,9 @@
-"""Variants by name: each variant module registers itself with ``@register``; nothing else lists them.
+"""Variants by name: each variant module registers itself with ``@register``.
 
-    registry.get("sparse_kl")      # the Variant instance, or a ConfigError naming the known ones
-    registry.available()           # sorted names
+Nothing else lists the variants one by one:
+
+registry.get("sparse_kl")      # the Variant instance, or a ConfigError naming the known ones
+registry.available()           # sorted names
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ the trainer reports a ``Progress`` to the callback; between chunks it checks the
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -26,6 +27,16 @@ from ae_core.data import Dataset, load_dataset
 from ae_core.model import Autoencoder, Phase
 
 Status = Literal["done", "stopped", "failed"]
+
+
+class _NoRetracingWarning(logging.Filter):
+    # Each run compiles its own chunk function on purpose (new model, new variables); TensorFlow
+    # counts those as "retracing" of one Python function and warns after a few runs.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_NoRetracingWarning())
 
 # The first chunk is short so the first loss point appears within a second of starting.
 FIRST_CHUNK_STEPS = 20
@@ -84,31 +95,45 @@ class _ChunkRunner:
         variables, optimizer = phase.variables, self.optimizer
         batch_size, example_count = config.batch_size, int(data.shape[0])
 
+        def step(term_sums, activation_sums, completed, finite, bad_terms):
+            """One optimisation step; once a loss term is non-finite, no further update happens."""
+            indices = rng.uniform([batch_size], 0, example_count, dtype=tf.int64)
+            batch = tf.gather(data, indices)
+            with tf.GradientTape() as tape:
+                terms, means = phase.compute(batch, rng, True)
+                values = tf.stack([terms[name] for name in term_names])
+                total = tf.reduce_sum(values)
+            gradients = tape.gradient(total, variables)
+            healthy = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(values)))
+
+            def update():
+                optimizer.apply(gradients, variables)
+                activations = tf.stack([means[i] for i in reported])
+                return (
+                    term_sums + values,
+                    activation_sums + activations,
+                    completed + 1,
+                    finite,
+                    bad_terms,
+                )
+
+            def halt():
+                # Skip the update, so the weights stay those of the last good step.
+                first_bad = tf.where(finite, values, bad_terms)
+                return term_sums, activation_sums, completed, tf.constant(False), first_bad
+
+            return tf.cond(healthy, update, halt)
+
         @tf.function(jit_compile=True)
         def run_chunk(step_count):
-            term_sums = tf.zeros([len(term_names)])
-            activation_sums = tf.zeros([len(reported)])
-            completed = tf.constant(0)
-            finite = tf.constant(True)
-            bad_terms = tf.zeros([len(term_names)])
-            while completed < step_count:
-                indices = rng.uniform([batch_size], 0, example_count, dtype=tf.int64)
-                batch = tf.gather(data, indices)
-                with tf.GradientTape() as tape:
-                    terms, means = phase.compute(batch, rng, True)
-                    values = tf.stack([terms[name] for name in term_names])
-                    total = tf.reduce_sum(values)
-                if not tf.reduce_all(tf.math.is_finite(values)):
-                    # Stop before the update, so the weights stay those of the last good step.
-                    finite = tf.constant(False)
-                    bad_terms = values
-                    break
-                gradients = tape.gradient(total, variables)
-                optimizer.apply(gradients, variables)
-                term_sums += values
-                activation_sums += tf.stack([means[i] for i in reported])
-                completed += 1
-            return term_sums, activation_sums, completed, finite, bad_terms
+            start = (
+                tf.zeros([len(term_names)]),
+                tf.zeros([len(reported)]),
+                tf.constant(0),
+                tf.constant(True),
+                tf.zeros([len(term_names)]),
+            )
+            return tf.while_loop(lambda *s: tf.logical_and(s[3], s[2] < step_count), step, start)
 
         self._run_chunk = run_chunk
         # Trace and compile now, with zero steps, so the first real chunk is timed fairly.
@@ -169,7 +194,9 @@ def train(
             phase_done += completed
             if completed:
                 means = iter(activation_sums / completed)
-                terms = {n: float(v / completed) for n, v in zip(phase.term_names, sums, strict=True)}
+                terms = {
+                    n: float(v / completed) for n, v in zip(phase.term_names, sums, strict=True)
+                }
                 progress = Progress(
                     step=step,
                     total_steps=total_steps,

@@ -22,5 +22,6 @@ class Denoising(Variant):
     def check(self, config, dataset):
         if config.noise == "none":
             raise ConfigError(
-                "noise", "the denoising variant needs noise='gaussian' or noise='dropout', not 'none'"
+                "noise",
+                "the denoising variant needs noise='gaussian' or noise='dropout', not 'none'",
             )

