@@ -1,10 +1,12 @@
 """The training loop: many optimisation steps per call inside one compiled TensorFlow graph.
 
 Python runs once per *chunk* of steps, not once per step: the training data is held as a tensor,
-batch indices are drawn in-graph, and a ``tf.range`` loop inside a ``tf.function`` runs the chunk
-(DESIGN.md: this is ~3.6x Keras ``fit`` on a small net). Chunks are sized to take about
-``chunk_seconds`` so live charts stay fresh and a stop request is honoured quickly. After each chunk
-the trainer reports a ``Progress`` to the callback; between chunks it checks the stop event.
+batch indices are drawn in-graph, and a ``tf.while_loop`` inside one XLA-compiled ``tf.function``
+runs the chunk (about 3x Keras ``fit`` on a small net; benchmarks/trainer_speed.py measures it).
+The step count is a loop bound read at run time, so chunks of any size share one compilation.
+Chunks are sized to take about ``chunk_seconds`` so live charts stay fresh and a stop request is
+honoured quickly. After each chunk the trainer reports a ``Progress`` to the callback; between
+chunks it checks the stop event.
 """
 
 from __future__ import annotations
