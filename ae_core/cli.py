@@ -90,7 +90,7 @@ def _train(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
 
-    print(f"training {config.variant} ({config.run_id}) on {dataset.source}", file=sys.stderr)
+    print(f"training {config.variant} ({config.run_id}) on {config.dataset}", file=sys.stderr)
     last_print = [0.0]
 
     def report(progress) -> None:

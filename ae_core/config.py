@@ -183,12 +183,8 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunConfig:
-        unknown = sorted(set(values) - set(field_names()))
-        if unknown:
-            raise ConfigError(
-                unknown[0],
-                f"unknown setting '{unknown[0]}'; known settings are: {', '.join(field_names())}",
-            )
+        for name in sorted(set(values) - set(field_names())):
+            field_spec(name)  # raises, listing the known settings
         return cls(**values)
 
     def replace(self, **changes: Any) -> RunConfig:

@@ -6,7 +6,8 @@ runs the chunk (about 3x Keras ``fit`` on a small net; benchmarks/trainer_speed.
 The step count is a loop bound read at run time, so chunks of any size share one compilation.
 Chunks are sized to take about ``chunk_seconds`` so live charts stay fresh and a stop request is
 honoured quickly. After each chunk the trainer reports a ``Progress`` to the callback; between
-chunks it checks the stop event.
+chunks it checks the stop event. The history holds one point per fixed window of steps, so it is
+the same for the same config whatever the chunk sizes were.
 """
 
 from __future__ import annotations
@@ -42,23 +43,27 @@ tf.get_logger().addFilter(_NoRetracingWarning())
 
 # The first chunk is short so the first loss point appears within a second of starting.
 FIRST_CHUNK_STEPS = 20
-MAX_CHUNK_STEPS = 20_000
+# History points per phase, at most: each point is the mean over a fixed window of steps, so
+# the history is the same whatever the chunk sizes (which follow the machine's speed).
+POINTS_PER_PHASE = 500
+# Windows one chunk can hold (the compiled chunk returns a fixed-size table of window sums).
+MAX_WINDOWS_PER_CHUNK = 256
 
 
 @dataclass(frozen=True)
 class Progress:
     """What the trainer reports after each chunk; plain data, safe to hand to other threads."""
 
-    step: int  # steps completed over the whole run
+    step: int  # steps completed over the whole run, at the end of this point's window
     total_steps: int
     phase: str
     phase_index: int
     phase_count: int
-    loss: float  # the chunk's mean total objective
-    loss_terms: dict[str, float]  # the chunk's mean of each term
+    loss: float  # the window's mean total objective
+    loss_terms: dict[str, float]  # the window's mean of each term
     mean_activation: list[float | None]  # per encoder layer; None where the phase does not run it
-    samples_per_s: float  # over this chunk
-    elapsed: float  # seconds since training started
+    samples_per_s: float  # over the chunk that ran this window (timing, not reproducible)
+    elapsed: float  # seconds since training started, at the end of that chunk
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,9 +92,20 @@ def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
 
 
 class _ChunkRunner:
-    """One phase's compiled chunk of steps, with its own optimizer (as greedy training does)."""
+    """One phase's compiled chunk of steps, with its own optimizer (as greedy training does).
 
-    def __init__(self, phase: Phase, data: tf.Tensor, rng: tf.random.Generator, config: RunConfig):
+    A chunk returns, per window of ``window`` steps, the sums of the loss terms and of the mean
+    activations and the number of steps done, plus whether every step stayed finite.
+    """
+
+    def __init__(
+        self,
+        phase: Phase,
+        data: tf.Tensor,
+        rng: tf.random.Generator,
+        config: RunConfig,
+        window: int,
+    ):
         self.phase = phase
         self.optimizer = make_optimizer(config)
         self.optimizer.build(phase.variables)
@@ -97,7 +113,7 @@ class _ChunkRunner:
         variables, optimizer = phase.variables, self.optimizer
         batch_size, example_count = config.batch_size, int(data.shape[0])
 
-        def step(term_sums, activation_sums, completed, finite, bad_terms):
+        def step(term_sums, activation_sums, counts, completed, finite, bad_terms):
             """One optimisation step; once a loss term is non-finite, no further update happens."""
             indices = rng.uniform([batch_size], 0, example_count, dtype=tf.int64)
             batch = tf.gather(data, indices)
@@ -110,10 +126,12 @@ class _ChunkRunner:
 
             def update():
                 optimizer.apply(gradients, variables)
+                slot = [[completed // window]]
                 activations = tf.stack([means[i] for i in reported])
                 return (
-                    term_sums + values,
-                    activation_sums + activations,
+                    tf.tensor_scatter_nd_add(term_sums, slot, [values]),
+                    tf.tensor_scatter_nd_add(activation_sums, slot, [activations]),
+                    tf.tensor_scatter_nd_add(counts, slot, [1]),
                     completed + 1,
                     finite,
                     bad_terms,
@@ -122,28 +140,30 @@ class _ChunkRunner:
             def halt():
                 # Skip the update, so the weights stay those of the last good step.
                 first_bad = tf.where(finite, values, bad_terms)
-                return term_sums, activation_sums, completed, tf.constant(False), first_bad
+                return term_sums, activation_sums, counts, completed, tf.constant(False), first_bad
 
             return tf.cond(healthy, update, halt)
 
         @tf.function(jit_compile=True)
         def run_chunk(step_count):
             start = (
-                tf.zeros([len(term_names)]),
-                tf.zeros([len(reported)]),
+                tf.zeros([MAX_WINDOWS_PER_CHUNK, len(term_names)]),
+                tf.zeros([MAX_WINDOWS_PER_CHUNK, len(reported)]),
+                tf.zeros([MAX_WINDOWS_PER_CHUNK], dtype=tf.int32),
                 tf.constant(0),
                 tf.constant(True),
                 tf.zeros([len(term_names)]),
             )
-            return tf.while_loop(lambda *s: tf.logical_and(s[3], s[2] < step_count), step, start)
+            return tf.while_loop(lambda *s: tf.logical_and(s[4], s[3] < step_count), step, start)
 
         self._run_chunk = run_chunk
         # Trace and compile now, with zero steps, so the first real chunk is timed fairly.
         run_chunk(tf.constant(0))
 
     def run(self, step_count: int):
-        sums, activations, completed, finite, bad = self._run_chunk(tf.constant(step_count))
-        return sums.numpy(), activations.numpy(), int(completed), bool(finite), bad.numpy()
+        outputs = self._run_chunk(tf.constant(step_count))
+        term_sums, activation_sums, counts, completed, finite, bad = (o.numpy() for o in outputs)
+        return term_sums, activation_sums, counts, int(completed), bool(finite), bad
 
 
 def _non_finite_reason(term_names, values, step: int) -> str:
@@ -180,25 +200,27 @@ def train(
     training_seconds = 0.0
     started = time.perf_counter()
     for phase_index, (phase, phase_steps) in enumerate(schedule):
-        runner = _ChunkRunner(phase, data, rng, config)
-        chunk = min(FIRST_CHUNK_STEPS, phase_steps)
+        window = max(1, math.ceil(phase_steps / POINTS_PER_PHASE))
+        runner = _ChunkRunner(phase, data, rng, config, window)
+        windows_per_chunk = max(1, FIRST_CHUNK_STEPS // window)
         phase_done = 0
         while phase_done < phase_steps:
             if stop_event is not None and stop_event.is_set():
                 status, reason = "stopped", f"stopped by request at step {step} of {total_steps}"
                 break
-            count = min(chunk, phase_steps - phase_done)
+            count = min(windows_per_chunk * window, phase_steps - phase_done)
             chunk_started = time.perf_counter()
-            sums, activation_sums, completed, finite, bad = runner.run(count)
+            term_sums, activation_sums, counts, completed, finite, bad = runner.run(count)
             seconds = time.perf_counter() - chunk_started
             training_seconds += seconds
-            step += completed
-            phase_done += completed
-            if completed:
-                means = iter(activation_sums / completed)
+            elapsed = time.perf_counter() - started
+            for slot in np.flatnonzero(counts):
+                step += int(counts[slot])
                 terms = {
-                    n: float(v / completed) for n, v in zip(phase.term_names, sums, strict=True)
+                    name: float(total / counts[slot])
+                    for name, total in zip(phase.term_names, term_sums[slot], strict=True)
                 }
+                layer_means = iter(activation_sums[slot] / counts[slot])
                 progress = Progress(
                     step=step,
                     total_steps=total_steps,
@@ -208,20 +230,23 @@ def train(
                     loss=float(sum(terms.values())),
                     loss_terms=terms,
                     mean_activation=[
-                        float(next(means)) if i in phase.reported_layers else None
+                        float(next(layer_means)) if i in phase.reported_layers else None
                         for i in range(model.encoder_depth)
                     ],
                     samples_per_s=completed * config.batch_size / max(seconds, 1e-9),
-                    elapsed=time.perf_counter() - started,
+                    elapsed=elapsed,
                 )
                 history.append(progress)
                 if on_progress is not None:
                     on_progress(progress)
+            phase_done += completed
             if not finite:
                 status, reason = "failed", _non_finite_reason(phase.term_names, bad, step + 1)
                 break
-            per_step = seconds / max(count, 1)
-            chunk = int(min(MAX_CHUNK_STEPS, max(1, chunk_seconds / max(per_step, 1e-9))))
+            per_window = seconds / max(count / window, 1e-9)
+            windows_per_chunk = int(
+                min(MAX_WINDOWS_PER_CHUNK, max(1, chunk_seconds / max(per_window, 1e-9)))
+            )
         if status != "done":
             break
 

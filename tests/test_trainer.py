@@ -13,7 +13,7 @@ import tensorflow as tf
 from ae_core import analysis, registry
 from ae_core.config import make_config
 from ae_core.data import load_dataset
-from ae_core.trainer import FIRST_CHUNK_STEPS, train
+from ae_core.trainer import FIRST_CHUNK_STEPS, POINTS_PER_PHASE, train
 
 # Small enough for seconds per run on 2 cores, big enough that learning is unmistakable.
 TINY = {"dataset": "digits", "hidden": (32,), "code_size": 8, "steps": 400, "batch_size": 32}
@@ -69,13 +69,25 @@ def test_progress_reports_every_term_separately(digits):
 
     assert seen == result.history
     assert set(seen[0].loss_terms) == {"reconstruction", "sparsity", "l2", "l1"}
-    assert seen[0].step == FIRST_CHUNK_STEPS, "the first chunk is short so a point shows at once"
-    steps = [p.step for p in seen]
-    assert steps == sorted(steps) and steps[-1] == config.steps
+    # Fewer steps than POINTS_PER_PHASE: one point per step.
+    assert [p.step for p in seen] == list(range(1, config.steps + 1))
+    first_chunk = [p for p in seen if p.elapsed == seen[0].elapsed]
+    assert len(first_chunk) == FIRST_CHUNK_STEPS, "a short first chunk shows points at once"
     for progress in seen:
         assert progress.loss == pytest.approx(sum(progress.loss_terms.values()), rel=1e-6)
         assert progress.samples_per_s > 0 and progress.elapsed > 0
         assert all(0 < a < 1 for a in progress.mean_activation)  # sigmoid layers
+
+
+def test_history_points_fall_on_fixed_windows_whatever_the_chunks(digits):
+    config = make_config("stacked", **{**TINY, "steps": 3 * POINTS_PER_PHASE})
+    fast = train(config, digits, chunk_seconds=0.05)
+    slow = train(config, digits, chunk_seconds=1.0)
+
+    assert [p.step for p in fast.history] == list(range(3, config.steps + 1, 3))
+    assert len({p.elapsed for p in fast.history}) > len({p.elapsed for p in slow.history})
+    assert [p.loss_terms for p in fast.history] == [p.loss_terms for p in slow.history]
+    assert [p.mean_activation for p in fast.history] == [p.mean_activation for p in slow.history]
 
 
 def test_vae_reports_latent_loss(digits):
@@ -174,7 +186,8 @@ def test_stop_from_another_thread_ends_within_a_chunk_and_keeps_the_model(digits
     assert result.status == "stopped" and "stopped by request" in result.reason
     assert 0 < result.steps_done < config.steps
     assert ended_after < 2.0, f"took {ended_after:.2f} s to stop with 0.2 s chunks"
-    assert sum(1 for at, _ in reports if at > stopped_at) <= 1, "at most the running chunk ends"
+    chunks_after_stop = {progress.elapsed for at, progress in reports if at > stopped_at}
+    assert len(chunks_after_stop) <= 1, "at most the running chunk ends"
     assert result.history[-1].step == result.steps_done
     before = _initial_objective(config, digits)
     after = sum(analysis.objective_terms(result.model, digits.x_train).values())
