@@ -113,7 +113,7 @@ class _ChunkRunner:
         variables, optimizer = phase.variables, self.optimizer
         batch_size, example_count = config.batch_size, int(data.shape[0])
 
-        def step(term_sums, activation_sums, counts, completed, finite, bad_terms):
+        def step(term_sums, activation_sums, done, finite, bad_terms):
             """One optimisation step; once a loss term is non-finite, no further update happens."""
             indices = rng.uniform([batch_size], 0, example_count, dtype=tf.int64)
             batch = tf.gather(data, indices)
@@ -126,13 +126,11 @@ class _ChunkRunner:
 
             def update():
                 optimizer.apply(gradients, variables)
-                slot = [[completed // window]]
                 activations = tf.stack([means[i] for i in reported])
                 return (
-                    tf.tensor_scatter_nd_add(term_sums, slot, [values]),
-                    tf.tensor_scatter_nd_add(activation_sums, slot, [activations]),
-                    tf.tensor_scatter_nd_add(counts, slot, [1]),
-                    completed + 1,
+                    term_sums + values,
+                    activation_sums + activations,
+                    done + 1,
                     finite,
                     bad_terms,
                 )
@@ -140,13 +138,32 @@ class _ChunkRunner:
             def halt():
                 # Skip the update, so the weights stay those of the last good step.
                 first_bad = tf.where(finite, values, bad_terms)
-                return term_sums, activation_sums, counts, completed, tf.constant(False), first_bad
+                return term_sums, activation_sums, done, tf.constant(False), first_bad
 
             return tf.cond(healthy, update, halt)
+
+        def one_window(step_count, term_table, activation_table, counts, completed, finite, bad):
+            """Up to ``window`` steps, summed into the next row of the window tables."""
+            steps_here = tf.minimum(window, step_count - completed)
+            sums = (tf.zeros([len(term_names)]), tf.zeros([len(reported)]), tf.constant(0))
+            term_sums, activation_sums, done, finite, bad = tf.while_loop(
+                lambda *s: tf.logical_and(s[3], s[2] < steps_here), step, (*sums, finite, bad)
+            )
+            row = [[completed // window]]
+            return (
+                step_count,
+                tf.tensor_scatter_nd_update(term_table, row, [term_sums]),
+                tf.tensor_scatter_nd_update(activation_table, row, [activation_sums]),
+                tf.tensor_scatter_nd_update(counts, row, [done]),
+                completed + done,
+                finite,
+                bad,
+            )
 
         @tf.function(jit_compile=True)
         def run_chunk(step_count):
             start = (
+                step_count,
                 tf.zeros([MAX_WINDOWS_PER_CHUNK, len(term_names)]),
                 tf.zeros([MAX_WINDOWS_PER_CHUNK, len(reported)]),
                 tf.zeros([MAX_WINDOWS_PER_CHUNK], dtype=tf.int32),
@@ -154,7 +171,8 @@ class _ChunkRunner:
                 tf.constant(True),
                 tf.zeros([len(term_names)]),
             )
-            return tf.while_loop(lambda *s: tf.logical_and(s[4], s[3] < step_count), step, start)
+            keep_going = lambda *s: tf.logical_and(s[5], s[4] < step_count)  # noqa: E731
+            return tf.while_loop(keep_going, one_window, start)[1:]
 
         self._run_chunk = run_chunk
         # Trace and compile now, with zero steps, so the first real chunk is timed fairly.
