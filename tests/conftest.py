@@ -21,6 +21,23 @@ if "AE_DATA_DIR" not in os.environ and SHARED_MNIST_DIR.exists():
     os.environ["AE_DATA_DIR"] = str(SHARED_MNIST_DIR)
 os.environ.setdefault("AE_OFFLINE", "1")
 
+# What every run summary (the CLI's --json object included) must hold, as the engine issue lists.
+SUMMARY_KEYS = frozenset(
+    {
+        "run_id",
+        "variant",
+        "dataset",
+        "steps",
+        "seconds",
+        "samples_per_s",
+        "train_loss",
+        "test_mse",
+        "loss_terms",
+        "mean_activation",
+        "dead_units",
+    }
+)
+
 # Small enough to train in a few seconds on two cores, big enough to learn something.
 TINY_DIGITS_SETTINGS = {
     "dataset": "digits",
@@ -29,6 +46,11 @@ TINY_DIGITS_SETTINGS = {
     "steps": 600,
     "learning_rate": 0.005,
 }
+
+
+@pytest.fixture(scope="session")
+def summary_keys() -> frozenset[str]:
+    return SUMMARY_KEYS
 
 
 @pytest.fixture(scope="session")

@@ -9,19 +9,6 @@ from scipy.spatial.distance import pdist
 from ae_core import analysis
 from ae_core.config import make_config
 
-SUMMARY_KEYS = {
-    "run_id",
-    "variant",
-    "dataset",
-    "steps",
-    "seconds",
-    "samples_per_s",
-    "train_loss",
-    "test_mse",
-    "loss_terms",
-    "mean_activation",
-    "dead_units",
-}
 L2_WEIGHT = 1e-4
 
 
@@ -289,9 +276,9 @@ def test_objective_terms_match_the_formulas(stacked, digits):
     assert terms["reconstruction"] == pytest.approx(bce, rel=1e-3)
 
 
-def test_run_summary(stacked_run, digits):
+def test_run_summary(stacked_run, digits, summary_keys):
     summary = analysis.run_summary(stacked_run)
-    assert SUMMARY_KEYS <= set(summary)
+    assert summary_keys <= set(summary)
     config = stacked_run.config
     assert summary["run_id"] == config.run_id and summary["run_id"].startswith("stacked-")
     assert (summary["variant"], summary["dataset"], summary["steps"]) == ("stacked", "digits", 600)

@@ -17,19 +17,6 @@ import pytest
 from ae_core import cli
 
 VARIANTS = ["denoising", "layerwise", "linear", "sparse_kl", "sparse_l1", "stacked", "tied", "vae"]
-TRAIN_KEYS = {
-    "run_id",
-    "variant",
-    "dataset",
-    "steps",
-    "seconds",
-    "samples_per_s",
-    "train_loss",
-    "test_mse",
-    "loss_terms",
-    "mean_activation",
-    "dead_units",
-}
 
 
 def run_cli(repo_root, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -89,11 +76,11 @@ def test_variants_json(capsys):
 # --- training -------------------------------------------------------------------------------------
 
 
-def test_train_linear_json_in_a_real_process(repo_root):
+def test_train_linear_json_in_a_real_process(repo_root, summary_keys):
     result = run_cli(repo_root, "train", "--variant", "linear", "--steps", "300", "--json")
     assert result.returncode == 0, result.stderr
     summary = single_json_object(result.stdout)
-    assert TRAIN_KEYS | {"pca_mse_ratio", "max_principal_angle_deg"} <= set(summary)
+    assert summary_keys | {"pca_mse_ratio", "max_principal_angle_deg"} <= set(summary)
     assert summary["run_id"].startswith("linear-")
     assert (summary["variant"], summary["dataset"], summary["steps"]) == ("linear", "toy3d", 300)
     assert summary["seconds"] > 0 and summary["samples_per_s"] > 0
@@ -111,7 +98,7 @@ def test_train_linear_json_in_a_real_process(repo_root):
     assert "Traceback" not in result.stderr
 
 
-def test_train_stacked_on_digits_with_settings(capsys):
+def test_train_stacked_on_digits_with_settings(capsys, summary_keys):
     code = cli.main(
         [
             "train",
@@ -131,7 +118,7 @@ def test_train_stacked_on_digits_with_settings(capsys):
     captured = capsys.readouterr()
     assert code == 0, captured.err
     summary = single_json_object(captured.out)
-    assert TRAIN_KEYS <= set(summary)
+    assert summary_keys <= set(summary)
     assert (summary["variant"], summary["dataset"], summary["steps"]) == ("stacked", "digits", 50)
     assert summary["config"]["hidden"] == [32] and summary["config"]["code_size"] == 8
     assert summary["units"] == [32, 8] and len(summary["dead_units"]) == 2
