@@ -134,7 +134,7 @@ class Autoencoder(keras.Model):
         }
 
     # -- forward passes -------------------------------------------------------------------------
-    def encode_layers(self, x, training: bool = False) -> list:
+    def encode_layers(self, x) -> list:
         """Activations of every encoder layer, outermost first, ending with the code."""
         outputs = []
         for layer in self.encoder_layers:
@@ -214,7 +214,7 @@ class Autoencoder(keras.Model):
 
         def compute(x, rng, training):
             inputs = _corrupt(self.run_config, x, rng) if training else x
-            activations = self.encode_layers(inputs, training=training)
+            activations = self.encode_layers(inputs)
             terms = {
                 "reconstruction": self.reconstruction_loss(x, self.decode_logits(activations[-1]))
             }
@@ -282,22 +282,16 @@ class VariationalAutoencoder(Autoencoder):
         self.mean_head.build(shape)
         self.log_variance_head.build(shape)
 
-    def _hidden(self, x) -> list:
-        outputs = []
-        for layer in self.encoder_layers:
-            x = layer(x)
-            outputs.append(x)
-        return outputs
-
-    def encode_layers(self, x, training: bool = False) -> list:
+    def encode_layers(self, x) -> list:
         """Hidden activations then the latent mean, which serves as the code."""
-        hidden = self._hidden(x)
+        hidden = super().encode_layers(x)  # the parent's loop runs the hidden layers only here
         return [*hidden, self.mean_head(hidden[-1] if hidden else x)]
 
-    def encode_distribution(self, x):
-        hidden = self._hidden(x)
+    def encode_distribution(self, x) -> tuple[list, tf.Tensor, tf.Tensor]:
+        """Hidden activations, then the latent mean and log-variance."""
+        hidden = super().encode_layers(x)
         last = hidden[-1] if hidden else x
-        return self.mean_head(last), self.log_variance_head(last)
+        return hidden, self.mean_head(last), self.log_variance_head(last)
 
     @property
     def own_kernels(self) -> list[tf.Variable]:
@@ -315,9 +309,7 @@ class VariationalAutoencoder(Autoencoder):
         cfg = self.run_config
 
         def compute(x, rng, training):
-            hidden = self._hidden(x)
-            last = hidden[-1] if hidden else x
-            mean, log_variance = self.mean_head(last), self.log_variance_head(last)
+            hidden, mean, log_variance = self.encode_distribution(x)
             if training:
                 # The reparameterisation trick: the noise is an input, so gradients reach the heads.
                 code = mean + tf.exp(0.5 * log_variance) * rng.normal(tf.shape(mean))

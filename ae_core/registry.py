@@ -2,8 +2,8 @@
 
 Nothing else lists the variants one by one:
 
-registry.get("sparse_kl")      # the Variant instance, or a ConfigError naming the known ones
-registry.available()           # sorted names
+    registry.get("sparse_kl")      # the Variant instance, or a ConfigError naming the known ones
+    registry.available()           # sorted names
 """
 
 from __future__ import annotations

@@ -106,11 +106,9 @@ class _ChunkRunner:
         config: RunConfig,
         window: int,
     ):
-        self.phase = phase
-        self.optimizer = make_optimizer(config)
-        self.optimizer.build(phase.variables)
-        term_names, reported = phase.term_names, phase.reported_layers
-        variables, optimizer = phase.variables, self.optimizer
+        optimizer = make_optimizer(config)
+        optimizer.build(phase.variables)
+        term_names, reported, variables = phase.term_names, phase.reported_layers, phase.variables
         batch_size, example_count = config.batch_size, int(data.shape[0])
 
         def step(term_sums, activation_sums, done, finite, bad_terms):
@@ -142,28 +140,26 @@ class _ChunkRunner:
 
             return tf.cond(healthy, update, halt)
 
-        def one_window(step_count, term_table, activation_table, counts, completed, finite, bad):
-            """Up to ``window`` steps, summed into the next row of the window tables."""
-            steps_here = tf.minimum(window, step_count - completed)
-            sums = (tf.zeros([len(term_names)]), tf.zeros([len(reported)]), tf.constant(0))
-            term_sums, activation_sums, done, finite, bad = tf.while_loop(
-                lambda *s: tf.logical_and(s[3], s[2] < steps_here), step, (*sums, finite, bad)
-            )
-            row = [[completed // window]]
-            return (
-                step_count,
-                tf.tensor_scatter_nd_update(term_table, row, [term_sums]),
-                tf.tensor_scatter_nd_update(activation_table, row, [activation_sums]),
-                tf.tensor_scatter_nd_update(counts, row, [done]),
-                completed + done,
-                finite,
-                bad,
-            )
-
         @tf.function(jit_compile=True)
         def run_chunk(step_count):
+            def one_window(term_table, activation_table, counts, completed, finite, bad):
+                """Up to ``window`` steps, summed into the next row of the window tables."""
+                steps_here = tf.minimum(window, step_count - completed)
+                sums = (tf.zeros([len(term_names)]), tf.zeros([len(reported)]), tf.constant(0))
+                term_sums, activation_sums, done, finite, bad = tf.while_loop(
+                    lambda *s: tf.logical_and(s[3], s[2] < steps_here), step, (*sums, finite, bad)
+                )
+                row = [[completed // window]]
+                return (
+                    tf.tensor_scatter_nd_update(term_table, row, [term_sums]),
+                    tf.tensor_scatter_nd_update(activation_table, row, [activation_sums]),
+                    tf.tensor_scatter_nd_update(counts, row, [done]),
+                    completed + done,
+                    finite,
+                    bad,
+                )
+
             start = (
-                step_count,
                 tf.zeros([MAX_WINDOWS_PER_CHUNK, len(term_names)]),
                 tf.zeros([MAX_WINDOWS_PER_CHUNK, len(reported)]),
                 tf.zeros([MAX_WINDOWS_PER_CHUNK], dtype=tf.int32),
@@ -171,8 +167,8 @@ class _ChunkRunner:
                 tf.constant(True),
                 tf.zeros([len(term_names)]),
             )
-            keep_going = lambda *s: tf.logical_and(s[5], s[4] < step_count)  # noqa: E731
-            return tf.while_loop(keep_going, one_window, start)[1:]
+            keep_going = lambda *s: tf.logical_and(s[4], s[3] < step_count)  # noqa: E731
+            return tf.while_loop(keep_going, one_window, start)
 
         self._run_chunk = run_chunk
         # Trace and compile now, with zero steps, so the first real chunk is timed fairly.
