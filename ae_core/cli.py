@@ -2,9 +2,12 @@
 
     python -m ae_core variants
     python -m ae_core train --variant sparse_kl --set code_size=64 --set sparsity_weight=0.2 --json
+    python -m ae_core train --variant vae --save          # also keep the run in the run store
+    python -m ae_core runs [list | delete ID | export ID [-o FILE] | import FILE] [--runs-dir DIR]
 
 With ``--json`` exactly one JSON object goes to stdout; progress and notices go to stderr.
-Exit codes: 0 trained, 1 the run failed or the data could not be had, 2 a bad setting.
+Exit codes: 0 done, 1 the run failed, the data could not be had or a stored run could not be
+read, written or imported, 2 a bad setting.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import math
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from ae_core import registry
@@ -47,6 +51,27 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", help="optimisation steps")
     train.add_argument("--data-dir", help="local data folder (default: $AE_DATA_DIR)")
     train.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    train.add_argument(
+        "--save", action="store_true", help="keep the run in the run store (see 'runs')"
+    )
+    train.add_argument("--runs-dir", help="the run store's folder (default: $AE_RUNS_DIR)")
+
+    runs = commands.add_parser("runs", help="list, delete, export or import stored runs")
+    runs.add_argument("--runs-dir", help="the run store's folder (default: $AE_RUNS_DIR)")
+    # Accepted after the action too; SUPPRESS keeps the action from resetting the folder given
+    # before it.
+    folder = argparse.ArgumentParser(add_help=False)
+    folder.add_argument("--runs-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    actions = runs.add_subparsers(dest="action")
+    run_list = actions.add_parser("list", parents=[folder], help="the stored runs, newest first")
+    run_list.add_argument("--json", action="store_true", help="print one JSON object")
+    delete = actions.add_parser("delete", parents=[folder], help="delete a run")
+    delete.add_argument("run_id")
+    export = actions.add_parser("export", parents=[folder], help="write a run as one .zip")
+    export.add_argument("run_id")
+    export.add_argument("-o", "--output", help="the archive's path (default: RUN_ID.zip)")
+    import_ = actions.add_parser("import", parents=[folder], help="add an exported run archive")
+    import_.add_argument("archive")
     return parser
 
 
@@ -127,6 +152,8 @@ def _train(args: argparse.Namespace) -> int:
     result = outcome["result"]
     with contextlib.redirect_stdout(sys.stderr):
         summary = run_summary(result)
+        if args.save:
+            _save_run(args.runs_dir, result, summary)
     if args.json:
         print(json.dumps(_json_safe(summary)))
     else:
@@ -134,6 +161,57 @@ def _train(args: argparse.Namespace) -> int:
     if result.status == "failed":
         print(f"error: {result.reason}", file=sys.stderr)
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def _save_run(runs_dir: str | None, result, summary: dict) -> None:
+    from ae_core.store import RunStore
+
+    store = RunStore(runs_dir)
+    with store.begin(result.config) as writer:
+        writer.finish(result.model, [point.to_dict() for point in result.history], summary)
+    print(f"saved as {result.config.run_id} in {store.root}", file=sys.stderr)
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from ae_core.store import RunStore
+
+    store = RunStore(args.runs_dir)
+    action = args.action or "list"
+    if action == "list":
+        records = store.scan()
+        for problem in store.problems:
+            print(f"warning: {problem}", file=sys.stderr)
+        if getattr(args, "json", False):
+            listing = [
+                {
+                    "run_id": r.run_id,
+                    "status": r.status,
+                    "reason": r.reason,
+                    "test_mse": (r.summary or {}).get("test_mse"),
+                    "steps": (r.summary or {}).get("steps"),
+                    "config": r.config.to_dict(),
+                }
+                for r in records
+            ]
+            print(json.dumps(_json_safe({"runs_dir": str(store.root), "runs": listing})))
+            return EXIT_OK
+        print(f"{len(records)} runs in {store.root}")
+        for r in records:
+            mse = (r.summary or {}).get("test_mse")
+            figure = f"test MSE {mse:.5f}" if isinstance(mse, float) else ""
+            print(f"{r.run_id:<28} {r.status:<12} {figure}  {r.reason or ''}".rstrip())
+        return EXIT_OK
+    if action == "delete":
+        store.delete(args.run_id)
+        print(f"deleted {args.run_id}", file=sys.stderr)
+    elif action == "export":
+        output = Path(args.output or f"{args.run_id}.zip")
+        output.write_bytes(store.export_run(args.run_id))
+        print(f"exported {args.run_id} to {output}", file=sys.stderr)
+    else:
+        record = store.import_run(args.archive)
+        print(f"imported {record.run_id} ({record.status}) into {store.root}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -186,11 +264,23 @@ def _variants(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ae_core.store import StoreError
+
     args = _parser().parse_args(argv)
     try:
         if args.command == "variants":
             return _variants(args)
+        if args.command == "runs":
+            return _runs(args)
         return _train(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_SETTING
+    except (StoreError, OSError) as error:
+        # StoreError says what went wrong in one sentence; an OSError names the file.
+        if isinstance(error, StoreError) or not error.filename:
+            message = str(error)
+        else:
+            message = f"{error.strerror}: {error.filename}"
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_FAILED

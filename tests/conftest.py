@@ -1,14 +1,15 @@
 """Settings every test shares, and fixtures for the small datasets and models the tests train.
 
 At import, before any test module loads ae_core: point AE_DATA_DIR at the MNIST test split kept
-beside the repository (when the caller has not set it) and switch downloads off by default, so no
-test ever waits on the network. TensorFlow is imported only by the fixtures that train, so the
-tests of configs and the registry stay fast.
+beside the repository (when the caller has not set it), switch downloads off by default, so no
+test ever waits on the network, and point AE_RUNS_DIR at a fresh temporary folder. TensorFlow is
+imported only by the fixtures that train, so the tests of configs and the registry stay fast.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,8 @@ SHARED_MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mn
 if "AE_DATA_DIR" not in os.environ and SHARED_MNIST_DIR.exists():
     os.environ["AE_DATA_DIR"] = str(SHARED_MNIST_DIR)
 os.environ.setdefault("AE_OFFLINE", "1")
+# No test writes into a user's own runs folder; tests that look at runs use their own tmp_path.
+os.environ["AE_RUNS_DIR"] = tempfile.mkdtemp(prefix="ae-test-runs-")
 
 # What every run summary (the CLI's --json object included) must hold, as the engine issue lists.
 SUMMARY_KEYS = frozenset(

@@ -183,3 +183,52 @@ def test_missing_command_is_a_usage_error(capsys):
         cli.main([])
     assert caught.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+# --- stored runs ----------------------------------------------------------------------------------
+
+
+def test_a_saved_run_is_listed_exported_imported_and_deleted(tmp_path, capsys):
+    store_dir, other_dir = str(tmp_path / "runs"), str(tmp_path / "other")
+    train_args = ["train", "--variant", "linear", "--steps", "200", "--json", "--save"]
+    assert cli.main([*train_args, "--runs-dir", store_dir]) == 0
+    trained = single_json_object(capsys.readouterr().out)
+
+    assert cli.main(["runs", "list", "--json", "--runs-dir", store_dir]) == 0
+    listing = single_json_object(capsys.readouterr().out)
+    assert [run["run_id"] for run in listing["runs"]] == [trained["run_id"]]
+    assert listing["runs"][0]["status"] == "done"
+    assert listing["runs"][0]["test_mse"] == trained["test_mse"]
+
+    archive = tmp_path / "run.zip"
+    assert (
+        cli.main(["runs", "--runs-dir", store_dir, "export", trained["run_id"], "-o", str(archive)])
+        == 0
+    )
+    assert cli.main(["runs", "--runs-dir", other_dir, "import", str(archive)]) == 0
+    assert f"imported {trained['run_id']} (done)" in capsys.readouterr().err
+    assert cli.main(["runs", "--runs-dir", other_dir]) == 0
+    assert trained["run_id"] in capsys.readouterr().out
+
+    assert cli.main(["runs", "--runs-dir", store_dir, "delete", trained["run_id"]]) == 0
+    assert cli.main(["runs", "--runs-dir", store_dir, "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["runs"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["import", "{file}"], "not a zip archive"),
+        (["delete", "stacked-000000000000"], "no stored run 'stacked-000000000000'"),
+        (["export", "stacked-000000000000"], "no stored run 'stacked-000000000000'"),
+        (["import", "{missing}"], "No such file or directory"),
+    ],
+)
+def test_runs_errors_are_one_sentence_with_exit_status_1(tmp_path, capsys, args, fragment):
+    not_a_run = tmp_path / "notes.txt"
+    not_a_run.write_text("hello")
+    args = [a.format(file=not_a_run, missing=tmp_path / "gone.zip") for a in args]
+    before = sorted((tmp_path / "runs").rglob("*")) if (tmp_path / "runs").exists() else []
+    assert cli.main(["runs", "--runs-dir", str(tmp_path / "runs"), *args]) == 1
+    assert_single_error_line(capsys.readouterr().err, fragment)
+    assert sorted((tmp_path / "runs").rglob("*")) == before

@@ -1,0 +1,634 @@
+"""The background training cache: one ``JobManager`` per server process, shared by every session.
+
+    manager = JobManager()                 # runs folder: $AE_RUNS_DIR or the per-user default
+    job = manager.submit(config)           # returns at once
+    job.snapshot()                         # state, queue position, progress, metrics so far
+    job.stop()  /  job.cancel()            # keep the partial model  /  drop a queued job
+    manager.model(job.run_id)              # the trained model (LRU-cached, reloaded from disk)
+
+Submitting a config whose run id is already finished (in memory or on disk) gives a job that is
+already done, carrying the stored results; submitting one that is queued or training gives that
+same job. Training happens in a small pool of worker processes (``ae_core.worker``), not threads
+of this process: each run leaves native TensorFlow state behind that only ending the process
+frees, a worker's crash cannot take the server with it, and the server keeps its CPU time for
+the pages (workers run at a lower priority). Workers are started when the manager is made, so
+the first run starts without waiting for TensorFlow to import.
+
+Thread safety: every public method may be called from any thread. Workers' events are read by
+one thread per worker and applied under the manager's lock; a job's snapshot is an immutable
+object rebuilt only when something changed, so polling it is cheap.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from ae_core.config import RunConfig
+from ae_core.store import RunRecord, RunStore, StoreError
+
+if TYPE_CHECKING:
+    from ae_core.model import Autoencoder
+
+log = logging.getLogger(__name__)
+
+JobState = Literal["queued", "training", "done", "stopped", "failed", "cancelled", "interrupted"]
+ACTIVE_STATES = ("queued", "training")
+# A worker that dies this many times in a row before it is ready means training cannot start.
+MAX_START_FAILURES = 3
+
+
+def default_worker_count() -> int:
+    """One worker per core available to this process: on small nets one TensorFlow process
+    cannot keep two cores busy, so two single-threaded workers train more runs per second."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A job as it is at one moment; immutable, so it can be handed to any thread."""
+
+    run_id: str
+    state: JobState
+    queue_position: int | None  # 1 = next to start; None unless queued
+    step: int
+    total_steps: int
+    phase: str | None
+    samples_per_s: float | None
+    seconds_left: float | None  # estimated from the recent speed; None when unknown
+    elapsed: float  # seconds of training so far (as the trainer measured them)
+    history: tuple[dict, ...]  # every metrics point so far (Progress.to_dict() each)
+    reason: str | None  # why the run failed or stopped, one sentence
+    summary: dict | None  # the run's figures once it has finished
+
+    @property
+    def latest(self) -> dict | None:
+        return self.history[-1] if self.history else None
+
+    @property
+    def fraction_done(self) -> float:
+        return self.step / self.total_steps if self.total_steps else 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.state not in ACTIVE_STATES
+
+
+class Job:
+    """A handle on one run: shared by everyone who submitted the same config."""
+
+    def __init__(self, manager: JobManager, config: RunConfig, state: JobState = "queued"):
+        self._manager = weakref.proxy(manager)
+        self.config = config
+        self.run_id = config.run_id
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._state: JobState = state
+        self._history: list[dict] = []
+        self._history_loaded = state in ACTIVE_STATES
+        self._reason: str | None = None
+        self._summary: dict | None = None
+        self._version = 0
+        self._snapshot: Snapshot | None = None
+        self.submitted_at = time.time()
+        if state not in ACTIVE_STATES:
+            self._done.set()
+
+    @classmethod
+    def _from_record(cls, manager: JobManager, record: RunRecord) -> Job:
+        job = cls(manager, record.config, record.status)
+        job._reason, job._summary = record.reason, record.summary
+        return job
+
+    def __repr__(self) -> str:
+        return f"Job({self.run_id!r}, {self.state})"
+
+    # -- reading ---------------------------------------------------------------------------------
+    @property
+    def state(self) -> JobState:
+        return self._state
+
+    @property
+    def reason(self) -> str | None:
+        return self._reason
+
+    @property
+    def summary(self) -> dict | None:
+        return self._summary
+
+    @property
+    def is_final_result(self) -> bool:
+        """Done, or failed on a non-finite loss with its model kept: training again would give
+        the same, so a new submission is served from this result."""
+        return self._state == "done" or (
+            self._state == "failed" and bool((self._summary or {}).get("model"))
+        )
+
+    def snapshot(self) -> Snapshot:
+        """The metrics so far; cheap when nothing changed since the last call."""
+        if not self._history_loaded:
+            self._load_history()
+        position = self._manager._queue_position(self) if self._state == "queued" else None
+        with self._lock:
+            cached = self._snapshot
+            if cached is not None and cached.queue_position == position:
+                return cached
+            self._snapshot = self._build_snapshot(position)
+            return self._snapshot
+
+    def _build_snapshot(self, position: int | None) -> Snapshot:
+        latest = self._history[-1] if self._history else None
+        total = latest["total_steps"] if latest else self.config.steps
+        step = latest["step"] if latest else 0
+        speed = latest["samples_per_s"] if latest else None
+        seconds_left = None
+        if self._state == "training" and speed and speed > 0:
+            seconds_left = (total - step) * self.config.batch_size / speed
+        if self._summary is not None:
+            step = self._summary.get("steps", step)
+        return Snapshot(
+            run_id=self.run_id,
+            state=self._state,
+            queue_position=position,
+            step=step,
+            total_steps=total,
+            phase=latest["phase"] if latest else None,
+            samples_per_s=speed,
+            seconds_left=seconds_left,
+            elapsed=latest["elapsed"] if latest else 0.0,
+            history=tuple(self._history),
+            reason=self._reason,
+            summary=self._summary,
+        )
+
+    def _load_history(self) -> None:
+        try:
+            points = self._manager.store.load_history(self.run_id)
+        except StoreError as error:
+            log.warning("%s", error)
+            points = []
+        with self._lock:
+            if not self._history_loaded:
+                self._history, self._history_loaded = points, True
+                self._changed()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has finished (any final state); False on timeout."""
+        return self._done.wait(timeout)
+
+    # -- acting ----------------------------------------------------------------------------------
+    def stop(self) -> bool:
+        """Stop training after the current chunk and keep the partial model (state "stopped");
+        a queued job is cancelled. False when the job had already finished."""
+        return self._manager.stop(self.run_id)
+
+    def cancel(self) -> bool:
+        """Drop a queued job before it starts; False when it is not queued."""
+        return self._manager.cancel(self.run_id)
+
+    def model(self) -> Autoencoder:
+        """The trained (or partially trained) model, from the manager's bounded cache."""
+        return self._manager.model(self.run_id)
+
+    # -- updates from the manager (its lock held) ------------------------------------------------
+    def _changed(self) -> None:
+        self._version += 1
+        self._snapshot = None
+
+    def _set_state(self, state: JobState, reason: str | None = None) -> None:
+        with self._lock:
+            self._state, self._reason = state, reason
+            self._changed()
+        if state not in ACTIVE_STATES:
+            self._done.set()
+
+    def _add_point(self, point: dict) -> None:
+        with self._lock:
+            self._history.append(point)
+            self._changed()
+
+    def _finish(self, summary: dict | None, reason: str | None) -> None:
+        state: JobState = summary["status"] if summary else "failed"
+        with self._lock:
+            self._summary = summary
+            self._changed()
+        self._set_state(state, reason)
+
+
+class _Worker:
+    """One worker process and the thread that reads its events."""
+
+    def __init__(self, manager: JobManager, number: int):
+        self.manager, self.number = manager, number
+        self.job: Job | None = None
+        self.ready = False
+        self.retiring = False
+        self.rss_mb = 0.0
+        self._send_lock = threading.Lock()
+        package_parent = str(Path(__file__).resolve().parents[1])
+        python_path = os.environ.get("PYTHONPATH", "")
+        environment = {
+            **os.environ,
+            "PYTHONPATH": package_parent + (os.pathsep + python_path if python_path else ""),
+        }
+        options = manager.worker_options
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ae_core.worker",
+                "--runs-dir",
+                str(manager.store.root),
+                "--threads",
+                str(options["threads"]),
+                "--max-runs",
+                str(options["max_runs"]),
+                "--max-growth-mb",
+                str(options["max_growth_mb"]),
+                "--nice",
+                str(options["nice"]),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=environment,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+        )
+        self.thread = threading.Thread(
+            target=self._read_events, name=f"ae-worker-{number}", daemon=True
+        )
+        self.thread.start()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def send(self, command: str, **fields: Any) -> None:
+        try:
+            with self._send_lock:
+                self.process.stdin.write(json.dumps({"command": command, **fields}) + "\n")
+                self.process.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # the process is gone; its event reader reports that
+
+    def _read_events(self) -> None:
+        for line in self.process.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                log.warning("worker %d sent a malformed line: %r", self.number, line)
+                continue
+            self.manager._on_event(self, event)
+        self.manager._on_worker_exit(self, self.process.wait())
+
+
+class JobManager:
+    """Queue, deduplicate and train runs in worker processes; remember results in a run store.
+
+    Args:
+        runs_dir: the run store's folder (default: ``$AE_RUNS_DIR``, else the per-user folder).
+        workers: how many runs train at once (default: one per core).
+        threads_per_worker: TensorFlow threads in each worker (default: cores / workers).
+        max_models: trained models kept in memory for analysis, least recently used evicted.
+        max_runs_per_worker, max_worker_growth_mb: when a worker retires for a fresh one.
+        worker_nice: how much lower the workers' CPU priority is than the server's.
+    """
+
+    def __init__(
+        self,
+        runs_dir: str | os.PathLike | None = None,
+        *,
+        workers: int | None = None,
+        threads_per_worker: int | None = None,
+        max_models: int = 4,
+        max_runs_per_worker: int = 25,
+        max_worker_growth_mb: float = 600.0,
+        worker_nice: int = 5,
+        max_finished_jobs: int = 256,
+    ):
+        workers = default_worker_count() if workers is None else int(workers)
+        if workers < 1:
+            raise ValueError(f"workers={workers} must be at least 1")
+        if max_models < 1:
+            raise ValueError(f"max_models={max_models} must be at least 1")
+        cores = default_worker_count()
+        self.store = RunStore(runs_dir)
+        records = self.store.scan()
+        self.problems = list(self.store.problems)
+        self.worker_count = workers
+        self.worker_options = {
+            "threads": threads_per_worker or max(1, cores // workers),
+            "max_runs": max_runs_per_worker,
+            "max_growth_mb": max_worker_growth_mb,
+            "nice": worker_nice,
+        }
+        self.max_models = max_models
+        self._max_finished = max_finished_jobs
+        self._lock = threading.RLock()
+        self._queue: collections.deque[Job] = collections.deque()
+        self._active: dict[str, Job] = {}
+        self._finished: collections.OrderedDict[str, Job] = collections.OrderedDict()
+        self._models: collections.OrderedDict[str, Autoencoder] = collections.OrderedDict()
+        self._model_locks: dict[str, threading.Lock] = {}
+        self._workers: list[_Worker] = []
+        self._worker_numbers = iter(range(1, 1_000_000))
+        self._start_failures = 0
+        self._broken_reason: str | None = None
+        self._closed = False
+        # Counts for people watching the server: trainings started, submissions served from the
+        # cache or joined to a running job, worker processes started.
+        self.stats: collections.Counter[str] = collections.Counter()
+        self.interrupted = [r.run_id for r in records if r.status == "interrupted"]
+        with self._lock:
+            for _ in range(workers):
+                self._start_worker()
+        atexit.register(self.shutdown, 5.0)
+
+    # -- submitting and finding jobs -------------------------------------------------------------
+    def submit(self, config: RunConfig) -> Job:
+        """A job for ``config``: the cached result, the job already queued or training, or a new
+        job at the back of the queue."""
+        if not isinstance(config, RunConfig):
+            raise TypeError(f"submit takes a RunConfig, not {type(config).__name__}")
+        run_id = config.run_id
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this job manager has been shut down")
+            job = self._active.get(run_id)
+            if job is not None:
+                self.stats["joined"] += 1
+                return job
+            job = self._cached_result(run_id)
+            if job is not None:
+                self.stats["cached"] += 1
+                return job
+            record = self.store.get(run_id)
+            if record is not None and record.status == "training":
+                raise StoreError(f"run {run_id} is being trained by another process")
+            job = Job(self, config)
+            self._active[run_id] = job
+            self._queue.append(job)
+            if self._broken_reason is not None:
+                self._fail_queued(self._broken_reason)
+            self._dispatch()
+            return job
+
+    def _cached_result(self, run_id: str) -> Job | None:
+        job = self._finished.get(run_id)
+        if job is not None and job.is_final_result:
+            self._finished.move_to_end(run_id)
+            return job
+        record = self.store.get(run_id)
+        if record is not None and record.is_final:
+            job = Job._from_record(self, record)
+            self._remember(job)
+            return job
+        return None
+
+    def get(self, run_id: str) -> Job | None:
+        """The job of this run id: active, recently finished, or stored on disk; else None."""
+        with self._lock:
+            job = self._active.get(run_id) or self._finished.get(run_id)
+            if job is not None:
+                return job
+        record = self.store.get(run_id)
+        if record is None:
+            return None
+        with self._lock:
+            job = self._active.get(run_id) or self._finished.get(run_id)
+            if job is None:
+                job = Job._from_record(self, record)
+                self._remember(job)
+            return job
+
+    def active_jobs(self) -> list[Job]:
+        """Jobs training now, then the queue in order."""
+        with self._lock:
+            training = [job for job in self._active.values() if job.state == "training"]
+            return training + list(self._queue)
+
+    def list_runs(self) -> list[Job]:
+        """Every run: the active jobs, then the stored runs, newest first."""
+        records = self.store.scan()
+        with self._lock:
+            self.problems = list(self.store.problems)
+            jobs = self.active_jobs()
+            seen = {job.run_id for job in jobs}
+            for record in records:
+                if record.run_id in seen:
+                    continue
+                job = self._finished.get(record.run_id)
+                if job is None or job.state != record.status:
+                    job = Job._from_record(self, record)
+                jobs.append(job)
+            return jobs
+
+    def _remember(self, job: Job) -> None:
+        self._finished[job.run_id] = job
+        self._finished.move_to_end(job.run_id)
+        while len(self._finished) > self._max_finished:
+            self._finished.popitem(last=False)
+
+    def _queue_position(self, job: Job) -> int | None:
+        with self._lock:
+            try:
+                return self._queue.index(job) + 1
+            except ValueError:
+                return None
+
+    # -- stopping ------------------------------------------------------------------------------
+    def stop(self, run_id: str) -> bool:
+        with self._lock:
+            job = self._active.get(run_id)
+            if job is None:
+                return False
+            if job.state == "queued":
+                return self.cancel(run_id)
+            for worker in self._workers:
+                if worker.job is job:
+                    worker.send("stop", run_id=run_id)
+            return True
+
+    def cancel(self, run_id: str) -> bool:
+        with self._lock:
+            job = self._active.get(run_id)
+            if job is None or job.state != "queued":
+                return False
+            self._queue.remove(job)
+            del self._active[run_id]
+            job._set_state("cancelled", "cancelled before it started")
+            return True
+
+    # -- models ----------------------------------------------------------------------------------
+    def model(self, run_id: str) -> Autoencoder:
+        """A run's trained model; at most ``max_models`` stay in memory (least recently used go),
+        the rest are rebuilt from disk when asked for again."""
+        with self._lock:
+            if run_id in self._models:
+                self._models.move_to_end(run_id)
+                return self._models[run_id]
+            loading = self._model_locks.setdefault(run_id, threading.Lock())
+        with loading:  # one load per run, however many sessions ask at once
+            with self._lock:
+                if run_id in self._models:
+                    return self._models[run_id]
+            model = self.store.load_model(run_id)
+            with self._lock:
+                self._models[run_id] = model
+                while len(self._models) > self.max_models:
+                    self._models.popitem(last=False)
+                self._model_locks.pop(run_id, None)
+            return model
+
+    def cached_model_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._models)
+
+    def delete(self, run_id: str) -> None:
+        """Delete a finished run from disk and memory."""
+        with self._lock:
+            if run_id in self._active:
+                raise StoreError(f"run {run_id} is {self._active[run_id].state}; stop it first")
+            self.store.delete(run_id)
+            self._finished.pop(run_id, None)
+            self._models.pop(run_id, None)
+
+    def import_run(self, archive: bytes | str | os.PathLike) -> Job:
+        record = self.store.import_run(archive)
+        with self._lock:
+            self._finished.pop(record.run_id, None)
+            self._models.pop(record.run_id, None)
+        job = self.get(record.run_id)
+        assert job is not None
+        return job
+
+    def export_run(self, run_id: str) -> bytes:
+        return self.store.export_run(run_id)
+
+    # -- workers ---------------------------------------------------------------------------------
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [worker.pid for worker in self._workers]
+
+    def worker_sizes_mb(self) -> list[float]:
+        """Each worker's resident memory, as last reported (after its latest run)."""
+        with self._lock:
+            return [worker.rss_mb for worker in self._workers]
+
+    def _start_worker(self) -> None:
+        self.stats["workers_started"] += 1
+        self._workers.append(_Worker(self, next(self._worker_numbers)))
+
+    def _dispatch(self) -> None:
+        for worker in self._workers:
+            if not self._queue:
+                return
+            if worker.ready and worker.job is None and not worker.retiring:
+                job = self._queue.popleft()
+                worker.job, worker.ready = job, False
+                job._set_state("training")
+                self.stats["trained"] += 1
+                worker.send("train", run_id=job.run_id, config=job.config.to_dict())
+
+    def _on_event(self, worker: _Worker, event: dict) -> None:
+        kind = event.get("event")
+        with self._lock:
+            job = worker.job
+            if kind == "progress" and job is not None and event.get("run_id") == job.run_id:
+                job._add_point(event["point"])
+            elif kind == "ready":
+                worker.ready, worker.rss_mb = True, event.get("rss_mb", 0.0)
+                self._start_failures = 0
+                self._dispatch()
+            elif kind == "finished" and job is not None:
+                worker.job = None
+                self._active.pop(job.run_id, None)
+                job._finish(event.get("summary"), event.get("reason"))
+                self._remember(job)
+                self._models.pop(job.run_id, None)
+            elif kind == "idle":
+                worker.rss_mb = event.get("rss_mb", worker.rss_mb)
+                worker.retiring = bool(event.get("retiring"))
+                worker.ready = not worker.retiring
+                self._dispatch()
+
+    def _on_worker_exit(self, worker: _Worker, exit_code: int) -> None:
+        with self._lock:
+            if worker in self._workers:
+                self._workers.remove(worker)
+            job, worker.job = worker.job, None
+            if job is not None:
+                how = f"signal {-exit_code}" if exit_code < 0 else f"exit code {exit_code}"
+                reason = f"the training process ended unexpectedly ({how}); train it again to retry"
+                self._active.pop(job.run_id, None)
+                self.store.mark_failed(job.run_id, reason)
+                job._finish(None, reason)
+                self._remember(job)
+            if self._closed:
+                return
+            if not worker.ready and not worker.retiring and job is None:
+                self._start_failures += 1
+            if self._start_failures >= MAX_START_FAILURES:
+                self._broken_reason = (
+                    f"the training worker process cannot start (it exited with code {exit_code} "
+                    f"{self._start_failures} times); see the server's log"
+                )
+                log.error("%s", self._broken_reason)
+                self._fail_queued(self._broken_reason)
+                return
+            self._start_worker()
+            self._dispatch()
+
+    def _fail_queued(self, reason: str) -> None:
+        while self._queue:
+            job = self._queue.popleft()
+            self._active.pop(job.run_id, None)
+            job._finish(None, reason)
+
+    # -- ending ----------------------------------------------------------------------------------
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Cancel queued jobs, stop training ones (their partial models are saved), end workers."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            while self._queue:
+                job = self._queue.popleft()
+                self._active.pop(job.run_id, None)
+                job._set_state("cancelled", "the server shut down before it started")
+            workers = list(self._workers)
+            for worker in workers:
+                if worker.job is not None:
+                    worker.send("stop", run_id=worker.job.run_id)
+                worker.send("exit")
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            try:
+                worker.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait()
+            worker.thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._workers.clear()
+
+    def __enter__(self) -> JobManager:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.shutdown()

@@ -1,0 +1,713 @@
+"""The run store: one folder per run, written so a crash never leaves a run that looks complete.
+
+    runs/<run_id>/config.json     the validated RunConfig (written first, with the folder)
+    runs/<run_id>/history.json    the metrics history (rewritten during training)
+    runs/<run_id>/model.keras     the trained model (Keras format; loadable by Keras users too)
+    runs/<run_id>/summary.json    the run's figures and status; written last, so it marks "complete"
+    runs/<run_id>/training.lock   held (flock) by the process that trains the run
+
+Every file is written to a temporary name in the same folder, flushed, fsynced and renamed over
+the final name, then the folder is fsynced. A folder without ``summary.json`` is a run in progress
+while its lock is held, and an interrupted run once it is not (the kernel drops the lock of a
+process that dies, even by SIGKILL).
+
+Export is a zip of exactly those files plus a manifest of their SHA-256 sums. Import never runs
+code from the archive: member names are checked against an allow-list, sizes are capped, hashes
+verified, the config validated by our own validator, the model rebuilt from our own code and only
+its weights loaded, from an HDF5 file checked to hold plain datasets alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import json
+import logging
+import os
+import secrets
+import shutil
+import stat
+import tempfile
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from ae_core.config import ConfigError, RunConfig
+
+if TYPE_CHECKING:
+    from ae_core.model import Autoencoder
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.json"
+MODEL_FILE = "model.keras"
+SUMMARY_FILE = "summary.json"
+LOCK_FILE = "training.lock"
+MANIFEST_FILE = "manifest.json"
+RUN_FILES = (CONFIG_FILE, HISTORY_FILE, MODEL_FILE, SUMMARY_FILE)
+ARCHIVE_FORMAT = "autoencoder-lab-run"
+ARCHIVE_VERSION = 1
+# The files of a Keras 3 ``.keras`` archive, which is itself a zip.
+KERAS_ARCHIVE_FILES = frozenset({"metadata.json", "config.json", "model.weights.h5"})
+
+# Caps for imports: an exported run is a few MB, so anything far bigger is refused unread.
+MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
+MAX_MEMBER_BYTES = {
+    MANIFEST_FILE: 64 * 1024,
+    CONFIG_FILE: 64 * 1024,
+    SUMMARY_FILE: 1024 * 1024,
+    HISTORY_FILE: 16 * 1024 * 1024,
+    MODEL_FILE: 60 * 1024 * 1024,
+}
+# Temporary folders older than this belong to no live writer and are cleaned up by a scan.
+STALE_TEMP_SECONDS = 600
+
+# What json.loads raises on bad input (RecursionError: absurdly deep nesting).
+_BAD_JSON = (ValueError, TypeError, KeyError, RecursionError)
+
+RunStatus = Literal["done", "stopped", "failed", "interrupted", "training"]
+FINISHED_STATUSES = ("done", "stopped", "failed")
+
+
+class StoreError(RuntimeError):
+    """Something about stored runs a user can cause; the message is one sentence saying what."""
+
+
+class ImportRefused(StoreError):
+    """An archive that is not one of our runs; nothing was written."""
+
+
+def default_runs_dir() -> Path:
+    """``$AE_RUNS_DIR``, else the per-user data folder (``$XDG_DATA_HOME`` or ~/.local/share)."""
+    configured = os.environ.get("AE_RUNS_DIR", "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME", "").strip() or Path.home() / ".local" / "share"
+    return Path(data_home) / "autoencoder-lab" / "runs"
+
+
+# -- crash-safe writes ---------------------------------------------------------------------------
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _temp_name(path: Path) -> Path:
+    # Keeps the suffix last: Keras insists that a model file's name end in ".keras".
+    return path.with_name(f".{path.stem}.tmp-{secrets.token_hex(4)}{path.suffix}")
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Have ``write`` fill a temporary file beside ``path``, make it durable, then rename it over
+    ``path``: a reader sees the old file or the new one, never half of one."""
+    temporary = _temp_name(path)
+    try:
+        write(temporary)
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+    _fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    _atomic_write(path, lambda temporary: temporary.write_bytes(data))
+
+
+def atomic_write_json(path: Path, value: Any) -> None:
+    atomic_write_bytes(path, json.dumps(value, indent=1, sort_keys=True).encode())
+
+
+def _atomic_save_model(model: Autoencoder, path: Path) -> None:
+    _atomic_write(path, model.save)
+
+
+def _read_json(path: Path) -> Any:
+    with open(path, "rb") as handle:
+        return json.loads(handle.read())
+
+
+# -- what a stored run is ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as the store sees it; the history is read on demand (``RunStore.load_history``)."""
+
+    run_id: str
+    config: RunConfig
+    status: RunStatus
+    reason: str | None
+    summary: dict | None
+    has_model: bool
+    path: Path = field(repr=False)
+    modified: float = 0.0  # seconds since the epoch, for ordering lists of runs
+
+    @property
+    def is_final(self) -> bool:
+        """True when training the same config again would give the same outcome: a finished run,
+        or one that failed on a non-finite loss (deterministic for its config) and kept its model.
+        Stopped, interrupted and crashed runs are trained again when submitted again."""
+        return self.status == "done" or (self.status == "failed" and self.has_model)
+
+
+def _lock_is_held(lock_path: Path) -> bool:
+    """True when a live process holds the training lock of this folder."""
+    try:
+        fd = os.open(lock_path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+class RunWriter:
+    """The writing side of one run folder, held by the process that trains the run.
+
+    Creating it makes the folder (with ``config.json`` already inside) and takes the training
+    lock; ``finish`` or ``fail`` writes the rest, ``summary.json`` last, and ``close`` lets go.
+    """
+
+    def __init__(self, store: RunStore, config: RunConfig):
+        self.store, self.config = store, config
+        self.path = store.root / config.run_id
+        staging = store.root / f".new-{config.run_id}-{secrets.token_hex(4)}"
+        staging.mkdir(parents=True)
+        try:
+            self._lock_fd = os.open(staging / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            atomic_write_json(staging / CONFIG_FILE, config.to_dict())
+            atomic_write_json(staging / HISTORY_FILE, {"points": []})
+            # The folder appears whole, config inside, or not at all.
+            os.rename(staging, self.path)
+        except BaseException:
+            self._release()
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _fsync_dir(store.root)
+
+    def write_history(self, points: list[dict]) -> None:
+        atomic_write_json(self.path / HISTORY_FILE, {"points": points})
+
+    def finish(self, model: Autoencoder | None, points: list[dict], summary: dict) -> dict:
+        """Store the model (when there is one) and the history, then the summary, last; returns
+        the summary as written (with ``model``: whether there is one, and ``finished_at``)."""
+        if model is not None:
+            _atomic_save_model(model, self.path / MODEL_FILE)
+        self.write_history(points)
+        written = {**summary, "model": model is not None, "finished_at": time.time()}
+        atomic_write_json(self.path / SUMMARY_FILE, written)
+        return written
+
+    def fail(self, reason: str, points: list[dict], steps: int = 0) -> dict:
+        """Mark the run failed before it had a model; returns the summary written."""
+        return self.finish(None, points, failure_summary(self.config, reason, steps))
+
+    def _release(self) -> None:
+        fd, self._lock_fd = getattr(self, "_lock_fd", None), None
+        if fd is not None:
+            os.close(fd)  # closing drops the flock
+
+    def close(self) -> None:
+        self._release()
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def failure_summary(config: RunConfig, reason: str, steps: int = 0) -> dict:
+    """The summary of a run that failed before it had a model to measure."""
+    return {
+        "run_id": config.run_id,
+        "variant": config.variant,
+        "dataset": config.dataset,
+        "status": "failed",
+        "reason": reason,
+        "steps": steps,
+        "total_steps": config.steps,
+        "config": config.to_dict(),
+    }
+
+
+class RunStore:
+    """The runs folder: list, read, delete, export and import runs; ``begin`` starts writing one."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = (Path(root).expanduser() if root is not None else default_runs_dir()).absolute()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(
+                f"the runs folder {self.root} cannot be created ({error.strerror}); set "
+                "AE_RUNS_DIR to a writable folder"
+            ) from None
+        # What the last scan found damaged and skipped, one sentence per folder.
+        self.problems: list[str] = []
+
+    # -- reading -------------------------------------------------------------------------------
+    def scan(self) -> list[RunRecord]:
+        """Every run on disk, newest first. Damaged folders are reported in ``problems`` and
+        skipped; leftovers of interrupted writes (temporary files and folders) are removed."""
+        records, problems = [], []
+        for entry in sorted(self.root.iterdir()):
+            if entry.name.startswith("."):
+                self._remove_if_stale(entry)
+                continue
+            if not entry.is_dir():
+                continue
+            try:
+                records.append(self._read_record(entry))
+            except StoreError as error:
+                problems.append(str(error))
+        for problem in problems:
+            log.warning("%s", problem)
+        self.problems = problems
+        return sorted(records, key=lambda r: r.modified, reverse=True)
+
+    def get(self, run_id: str) -> RunRecord | None:
+        """The run with this id, or None when there is none (or it is damaged)."""
+        path = self._run_path(run_id)
+        if not path.is_dir():
+            return None
+        try:
+            return self._read_record(path)
+        except StoreError as error:
+            log.warning("%s", error)
+            return None
+
+    def load_history(self, run_id: str) -> list[dict]:
+        path = self._run_path(run_id) / HISTORY_FILE
+        try:
+            points = _read_json(path)["points"]
+            if not isinstance(points, list) or not all(isinstance(p, dict) for p in points):
+                raise ValueError("its points are not a list of records")
+        except FileNotFoundError:
+            return []
+        except (*_BAD_JSON, OSError) as error:
+            raise StoreError(f"the history of run {run_id} is damaged ({error})") from None
+        return points
+
+    def load_model(self, run_id: str) -> Autoencoder:
+        """Rebuild the run's model from its config with our own code and load its weights."""
+        record = self.get(run_id)
+        if record is None:
+            raise StoreError(f"there is no stored run {run_id!r} in {self.root}")
+        if not record.has_model:
+            raise StoreError(
+                f"run {run_id} has no trained model (it {record.status}: {record.reason})"
+            )
+        data = (record.path / MODEL_FILE).read_bytes()
+        return _model_from_keras_archive(data, record.config, f"run {run_id}")
+
+    def _run_path(self, run_id: str) -> Path:
+        if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
+            raise StoreError(f"{run_id!r} is not a run id (such as 'stacked-0123456789ab')")
+        return self.root / run_id
+
+    def _read_record(self, folder: Path) -> RunRecord:
+        where = f"run folder {folder}"
+        try:
+            config = RunConfig.from_dict(_read_json(folder / CONFIG_FILE))
+        except FileNotFoundError:
+            raise StoreError(f"{where} has no {CONFIG_FILE}; skipped") from None
+        except (*_BAD_JSON, OSError) as error:
+            # ConfigError is a ValueError: a config that is no longer valid is damaged too.
+            raise StoreError(
+                f"{where} has an unreadable {CONFIG_FILE} ({error}); skipped"
+            ) from None
+        if config.run_id != folder.name:
+            raise StoreError(
+                f"{where} holds a run whose id is now {config.run_id} (made by another version "
+                "of the engine, or renamed); skipped"
+            )
+        self._remove_temp_files(folder)
+        modified = folder.stat().st_mtime
+        summary_path = folder / SUMMARY_FILE
+        if not summary_path.exists():
+            training = _lock_is_held(folder / LOCK_FILE)
+            status: RunStatus = "training" if training else "interrupted"
+            reason = None if training else "the process training it ended before it finished"
+            return RunRecord(folder.name, config, status, reason, None, False, folder, modified)
+        try:
+            summary = _read_json(summary_path)
+            status = summary["status"]
+            if status not in FINISHED_STATUSES or summary.get("run_id") != folder.name:
+                raise ValueError("it does not describe this run")
+        except (*_BAD_JSON, OSError) as error:
+            raise StoreError(f"{where} has a damaged {SUMMARY_FILE} ({error}); skipped") from None
+        has_model = bool(summary.get("model"))
+        if has_model and not (folder / MODEL_FILE).is_file():
+            raise StoreError(f"{where} says it has a model but {MODEL_FILE} is missing; skipped")
+        modified = summary_path.stat().st_mtime
+        return RunRecord(
+            folder.name, config, status, summary.get("reason"), summary, has_model, folder, modified
+        )
+
+    # -- writing -------------------------------------------------------------------------------
+    def begin(self, config: RunConfig) -> RunWriter:
+        """Start the folder of a run about to train, replacing whatever folder of that run is there
+        and not being trained (callers decide whether a finished run should be trained again)."""
+        path = self._run_path(config.run_id)
+        if path.exists():
+            if _lock_is_held(path / LOCK_FILE):
+                raise StoreError(f"run {config.run_id} is being trained by another process")
+            self._discard(path)
+        return RunWriter(self, config)
+
+    def mark_failed(self, run_id: str, reason: str) -> None:
+        """Record why a run failed when the process training it died (its lock is gone)."""
+        path = self._run_path(run_id)
+        if not path.is_dir() or (path / SUMMARY_FILE).exists() or _lock_is_held(path / LOCK_FILE):
+            return
+        try:
+            config = RunConfig.from_dict(_read_json(path / CONFIG_FILE))
+            points = self.load_history(run_id)
+        except (*_BAD_JSON, OSError, StoreError):
+            return
+        steps = points[-1].get("step", 0) if points else 0
+        atomic_write_json(
+            path / SUMMARY_FILE,
+            {**failure_summary(config, reason, steps), "model": False, "finished_at": time.time()},
+        )
+
+    def delete(self, run_id: str) -> None:
+        path = self._run_path(run_id)
+        if not path.is_dir():
+            raise StoreError(f"there is no stored run {run_id!r} to delete")
+        if _lock_is_held(path / LOCK_FILE):
+            raise StoreError(f"run {run_id} is training; stop it before deleting it")
+        self._discard(path)
+
+    def _discard(self, path: Path) -> None:
+        # Renamed away first, so the run vanishes at once and whole, then removed at leisure.
+        trash = self.root / f".trash-{path.name}-{secrets.token_hex(4)}"
+        os.rename(path, trash)
+        _fsync_dir(self.root)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def _remove_if_stale(self, entry: Path) -> None:
+        if not entry.name.startswith((".new-", ".trash-", ".import-")):
+            return
+        with contextlib.suppress(OSError):
+            if time.time() - entry.stat().st_mtime > STALE_TEMP_SECONDS and not _lock_is_held(
+                entry / LOCK_FILE
+            ):
+                shutil.rmtree(entry, ignore_errors=True)
+
+    def _remove_temp_files(self, folder: Path) -> None:
+        # Temporary files of a dead writer; a live writer holds the lock and keeps its own.
+        temporaries = [p for p in folder.iterdir() if ".tmp-" in p.name]
+        if temporaries and not _lock_is_held(folder / LOCK_FILE):
+            for temporary in temporaries:
+                with contextlib.suppress(OSError):
+                    temporary.unlink()
+
+    # -- export and import ---------------------------------------------------------------------
+    def export_run(self, run_id: str) -> bytes:
+        """The run as one zip archive: its files plus a manifest of their SHA-256 sums."""
+        record = self.get(run_id)
+        if record is None:
+            raise StoreError(f"there is no stored run {run_id!r} to export")
+        if record.status not in FINISHED_STATUSES:
+            raise StoreError(f"run {run_id} is {record.status}; only finished runs can be exported")
+        files = {
+            name: (record.path / name).read_bytes()
+            for name in RUN_FILES
+            if (record.path / name).is_file()
+        }
+        manifest = {
+            "format": ARCHIVE_FORMAT,
+            "version": ARCHIVE_VERSION,
+            "run_id": run_id,
+            "files": {
+                name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+                for name, data in files.items()
+            },
+        }
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(MANIFEST_FILE, json.dumps(manifest, indent=1, sort_keys=True))
+            for name, data in files.items():
+                archive.writestr(name, data)
+        return buffer.getvalue()
+
+    def import_run(self, archive: bytes | str | os.PathLike) -> RunRecord:
+        """Add an exported run to the store; refuses (ImportRefused) anything that is not one."""
+        files, claimed_run_id = _read_run_archive(_read_archive_bytes(archive))
+        config, summary = _validate_run_files(files, claimed_run_id)
+        existing = self.get(config.run_id)
+        if existing is not None and existing.status in FINISHED_STATUSES:
+            return existing
+        if existing is not None and existing.status == "training":
+            raise StoreError(f"run {config.run_id} is training here; stop it before importing")
+        model_bytes = None
+        if MODEL_FILE in files:
+            model = _model_from_keras_archive(files[MODEL_FILE], config, "the archive's model")
+            # What goes into the store is our own serialisation of the model, not the upload.
+            with tempfile.TemporaryDirectory() as scratch:
+                saved = Path(scratch) / MODEL_FILE
+                model.save(saved)
+                model_bytes = saved.read_bytes()
+        staging = self.root / f".import-{config.run_id}-{secrets.token_hex(4)}"
+        staging.mkdir()
+        try:
+            atomic_write_bytes(staging / CONFIG_FILE, files[CONFIG_FILE])
+            atomic_write_bytes(staging / HISTORY_FILE, files[HISTORY_FILE])
+            if model_bytes is not None:
+                atomic_write_bytes(staging / MODEL_FILE, model_bytes)
+            atomic_write_json(staging / SUMMARY_FILE, {**summary, "model": model_bytes is not None})
+            target = self.root / config.run_id
+            if target.exists():  # an interrupted attempt, or a damaged folder get() skipped
+                if _lock_is_held(target / LOCK_FILE):
+                    raise StoreError(f"run {config.run_id} is training here; try again later")
+                self._discard(target)
+            os.rename(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _fsync_dir(self.root)
+        record = self.get(config.run_id)
+        assert record is not None
+        return record
+
+
+# -- archive checks --------------------------------------------------------------------------------
+def _refuse(message: str) -> ImportRefused:
+    return ImportRefused(f"refusing to import: {message}")
+
+
+def _read_archive_bytes(archive: bytes | str | os.PathLike) -> bytes:
+    if isinstance(archive, (bytes, bytearray, memoryview)):
+        data = bytes(archive)
+    else:
+        with open(archive, "rb") as handle:
+            data = handle.read(MAX_ARCHIVE_BYTES + 1)
+    if len(data) > MAX_ARCHIVE_BYTES:
+        raise _refuse(f"the file is larger than {MAX_ARCHIVE_BYTES // 2**20} MB; a run is a few MB")
+    return data
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    # read() would inflate whatever the header claims; a capped stream read cannot be bombed.
+    try:
+        with archive.open(info) as member:
+            data = member.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+        # Bad CRC, broken deflate data, an unsupported compression or an encrypted member.
+        raise _refuse(f"{info.filename} cannot be read from the archive ({error})") from None
+    if len(data) > limit:
+        raise _refuse(f"{info.filename} is larger than the {limit // 1024} KB a run's file can be")
+    return data
+
+
+def _member_problem(info: zipfile.ZipInfo, allowed: frozenset[str]) -> str | None:
+    name = info.filename
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":"):
+        return f"the member {name!r} would be written outside the runs folder"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return f"the member {name!r} is a symbolic link"
+    if name not in allowed:
+        return (
+            f"{name!r} is not a file of an Autoencoder Lab run (a run archive holds only "
+            f"{', '.join(sorted(allowed))})"
+        )
+    return None
+
+
+def _open_zip(data: bytes, what: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise _refuse(
+            f"{what} is not a zip archive (a run is exported as a .zip archive)"
+        ) from None
+
+
+def _read_run_archive(data: bytes) -> tuple[dict[str, bytes], str]:
+    """The run's files, checked against the manifest, and the run id the manifest claims."""
+    with _open_zip(data, "the file") as archive:
+        infos = archive.infolist()
+        names = [info.filename for info in infos]
+        if set(names) == KERAS_ARCHIVE_FILES:
+            raise _refuse(
+                "this is a bare Keras model file, not an Autoencoder Lab run archive; models are "
+                "never loaded from uploaded Keras files (they can carry code, e.g. Lambda layers)"
+            )
+        allowed = frozenset({MANIFEST_FILE, *RUN_FILES})
+        for info in infos:
+            problem = _member_problem(info, allowed)
+            if problem:
+                raise _refuse(problem)
+        if len(set(names)) != len(names):
+            raise _refuse("the archive names the same file twice")
+        for required in (MANIFEST_FILE, CONFIG_FILE, HISTORY_FILE, SUMMARY_FILE):
+            if required not in names:
+                raise _refuse(f"the archive has no {required}, so it is not an exported run")
+        total = sum(info.file_size for info in infos)
+        if total > MAX_ARCHIVE_BYTES:
+            raise _refuse("its files add up to more than a run can hold")
+        files = {
+            info.filename: _read_member(archive, info, MAX_MEMBER_BYTES[info.filename])
+            for info in infos
+        }
+    try:
+        manifest = json.loads(files[MANIFEST_FILE])
+        listed = manifest["files"]
+        if manifest.get("format") != ARCHIVE_FORMAT or not isinstance(listed, dict):
+            raise ValueError
+    except _BAD_JSON:
+        raise _refuse("its manifest.json is not an Autoencoder Lab run manifest") from None
+    if manifest.get("version") != ARCHIVE_VERSION:
+        raise _refuse(
+            f"it was made by archive version {manifest.get('version')!r} and this is version "
+            f"{ARCHIVE_VERSION}"
+        )
+    if set(listed) != set(files) - {MANIFEST_FILE}:
+        raise _refuse("the manifest does not list exactly the files in the archive")
+    for name, entry in listed.items():
+        digest = hashlib.sha256(files[name]).hexdigest()
+        if not isinstance(entry, dict) or entry.get("sha256") != digest:
+            raise _refuse(f"{name} does not match its SHA-256 in the manifest (altered or damaged)")
+    del files[MANIFEST_FILE]
+    return files, str(manifest.get("run_id", ""))
+
+
+def _validate_run_files(files: dict[str, bytes], claimed: str) -> tuple[RunConfig, dict]:
+    try:
+        config_values = json.loads(files[CONFIG_FILE])
+        config = RunConfig.from_dict(config_values)
+    except ConfigError as error:
+        raise _refuse(f"its config is not valid here: {error}") from None
+    except _BAD_JSON as error:
+        raise _refuse(f"its config.json cannot be read ({error})") from None
+    if claimed != config.run_id:
+        raise _refuse(
+            f"the archive says run {claimed} but its config is run {config.run_id} here (made by "
+            "another version of the engine, or edited)"
+        )
+    try:
+        summary = json.loads(files[SUMMARY_FILE])
+        history = json.loads(files[HISTORY_FILE])
+        if not isinstance(summary, dict) or not isinstance(history.get("points"), list):
+            raise ValueError("unexpected layout")
+    except (*_BAD_JSON, AttributeError) as error:
+        raise _refuse(f"its summary or history cannot be read ({error})") from None
+    if summary.get("status") not in FINISHED_STATUSES or summary.get("run_id") != config.run_id:
+        raise _refuse("its summary.json does not describe a finished run of this config")
+    if bool(summary.get("model")) != (MODEL_FILE in files):
+        raise _refuse("its summary and its files disagree about whether there is a model")
+    return config, summary
+
+
+def _class_names(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        if isinstance(value.get("class_name"), str):
+            yield value["class_name"]
+        for item in value.values():
+            yield from _class_names(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _class_names(item)
+
+
+def _check_plain_hdf5(data: bytes, what: str) -> None:
+    """Refuse HDF5 files that reach outside themselves (links, external storage, virtual data)."""
+    import h5py
+
+    problems: list[str] = []
+    try:
+        weights = h5py.File(io.BytesIO(data), "r")
+    except OSError:
+        raise _refuse(f"{what} has no readable HDF5 weights file") from None
+    with weights:
+
+        def check_link(name: str, link) -> None:
+            if not isinstance(link, h5py.HardLink):
+                problems.append(f"{name} is a {type(link).__name__}")
+
+        def check_object(name: str, item) -> None:
+            if isinstance(item, h5py.Dataset):
+                if item.external or item.is_virtual:
+                    problems.append(f"{name} stores its data outside the file")
+                elif item.dtype.kind not in "fiub":
+                    problems.append(f"{name} holds {item.dtype} values, not numbers")
+
+        weights.visititems_links(check_link)
+        if not problems:
+            weights.visititems(check_object)
+    if problems:
+        raise _refuse(f"{what} is not a plain weights file: {problems[0]}")
+
+
+def _model_from_keras_archive(data: bytes, config: RunConfig, what: str) -> Autoencoder:
+    """Our model for ``config``, built by our code, with the weights from a ``.keras`` archive.
+
+    The archive's own model description is only compared with ours, never deserialised.
+    """
+    from ae_core import registry
+    from ae_core.data import dataset_info
+
+    with _open_zip(data, what) as archive:
+        infos = archive.infolist()
+        if {info.filename for info in infos} != KERAS_ARCHIVE_FILES or len(infos) != 3:
+            raise _refuse(f"{what} is not a Keras model file of the expected layout")
+        by_name = {info.filename: info for info in infos}
+        description = _read_member(archive, by_name["config.json"], 1024 * 1024)
+        weights = _read_member(archive, by_name["model.weights.h5"], MAX_MEMBER_BYTES[MODEL_FILE])
+    try:
+        described = json.loads(description)
+    except _BAD_JSON:
+        raise _refuse(f"{what} has an unreadable model description") from None
+    foreign = sorted(set(_class_names(described)) - {"Autoencoder", "VariationalAutoencoder"})
+    model = registry.get(config.variant).build(config, dataset_info(config.dataset).input_dim)
+    expected = {
+        "module": type(model).__module__,
+        "class_name": type(model).__name__,
+        "run_config": config.to_dict(),
+        "input_dim": model.input_dim,
+    }
+    if not isinstance(described, dict) or not isinstance(described.get("config"), dict):
+        described = {"config": {}}
+    seen = {
+        "module": described.get("module"),
+        "class_name": described.get("class_name"),
+        "run_config": described["config"].get("run_config"),
+        "input_dim": described["config"].get("input_dim"),
+    }
+    if foreign:
+        layers = ", ".join(foreign[:5])
+        lambda_note = " (a Lambda layer runs arbitrary code)" if "Lambda" in foreign else ""
+        raise _refuse(f"{what} is not an Autoencoder Lab model: it contains {layers}{lambda_note}")
+    if seen != expected:
+        raise _refuse(f"{what} does not describe the model of this run's config")
+    _check_plain_hdf5(weights, what)
+    with tempfile.TemporaryDirectory() as scratch:
+        weights_path = Path(scratch) / "model.weights.h5"
+        weights_path.write_bytes(weights)
+        try:
+            model.load_weights(weights_path)
+        except (ValueError, KeyError, OSError) as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise _refuse(f"{what} does not fit this run's model ({first_line})") from None
+    return model
