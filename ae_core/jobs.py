@@ -102,9 +102,7 @@ class Job:
         self._history_loaded = state in ACTIVE_STATES
         self._reason: str | None = None
         self._summary: dict | None = None
-        self._version = 0
         self._snapshot: Snapshot | None = None
-        self.submitted_at = time.time()
         if state not in ACTIVE_STATES:
             self._done.set()
 
@@ -206,8 +204,7 @@ class Job:
 
     # -- updates from the manager (its lock held) ------------------------------------------------
     def _changed(self) -> None:
-        self._version += 1
-        self._snapshot = None
+        self._snapshot = None  # rebuilt by the next snapshot() call
 
     def _set_state(self, state: JobState, reason: str | None = None) -> None:
         with self._lock:
