@@ -259,3 +259,23 @@ def test_memory_stays_flat_over_fifty_sequential_runs(tmp_path):
     assert last_peak - first_peak < 100, f"peaks: {first_peak:.0f} MB then {last_peak:.0f} MB"
     grown_server = server_sizes[-1] - server_sizes[0]
     assert grown_server < 100, f"the server grew {grown_server:.0f} MB over 50 runs"
+
+
+@pytest.mark.parametrize(
+    ("error", "sentence"),
+    [
+        (
+            ValueError("shapes do not match\n  details on the next line"),
+            "training failed with ValueError: shapes do not match",
+        ),
+        (MemoryError(), "MemoryError"),
+        (
+            OSError(28, "No space left on device"),
+            "the run could not be saved or read: No space left on device",
+        ),
+    ],
+)
+def test_an_unexpected_error_in_a_worker_becomes_one_sentence(error, sentence):
+    from ae_core.worker import _one_sentence
+
+    assert _one_sentence(error) == sentence

@@ -1,0 +1,349 @@
+"""Pure functions from data to plotly figures: what the app's pages draw.
+
+Inputs are plain data (history points as ``Progress.to_dict()`` gives them, NumPy arrays from
+``ae_core.analysis``); nothing here imports TensorFlow or Streamlit, so a figure can be drawn from
+stored metrics alone, and every builder can be tested by reading the figure's numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# Colours in a fixed order, so a loss term or a layer keeps its colour from chart to chart.
+PALETTE = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+)
+TOTAL_COLOUR = "#222222"
+
+
+def _layout(figure: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
+    figure.update_layout(
+        title=title,
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.2},
+        margin={"l": 60, "r": 20, "t": 50, "b": 60},
+    )
+    return figure
+
+
+def _phase_starts(history: Sequence[Mapping]) -> list[tuple[int, str]]:
+    """(step, phase name) where a new training phase begins, after the first."""
+    starts, previous = [], None
+    for before, point in zip([None, *history[:-1]], history, strict=True):
+        if previous is not None and point["phase_index"] != previous:
+            starts.append((before["step"] if before else 0, point["phase"]))
+        previous = point["phase_index"]
+    return starts
+
+
+def _mark_phases(figure: go.Figure, history: Sequence[Mapping]) -> None:
+    for step, phase in _phase_starts(history):
+        figure.add_vline(x=step, line_dash="dot", line_color="#888888")
+        figure.add_annotation(
+            x=step, y=1, yref="paper", text=phase, showarrow=False, xanchor="left", yanchor="top"
+        )
+
+
+def loss_curves(history: Sequence[Mapping], title: str = "Loss", log_y: bool = False) -> go.Figure:
+    """The total objective and each of its terms against the step, one line each."""
+    figure = go.Figure()
+    steps = [point["step"] for point in history]
+    terms = list(dict.fromkeys(name for point in history for name in point["loss_terms"]))
+    if len(terms) > 1 or not terms:
+        figure.add_trace(
+            go.Scatter(
+                x=steps,
+                y=[point["loss"] for point in history],
+                name="total",
+                mode="lines",
+                line={"color": TOTAL_COLOUR, "width": 3},
+            )
+        )
+    for index, name in enumerate(terms):
+        figure.add_trace(
+            go.Scatter(
+                x=steps,
+                y=[point["loss_terms"].get(name) for point in history],
+                name=name,
+                mode="lines",
+                line={"color": PALETTE[index % len(PALETTE)]},
+            )
+        )
+    _mark_phases(figure, history)
+    _layout(figure, title, "step", "loss (mean over each window of steps)")
+    if log_y:
+        figure.update_yaxes(type="log")
+    return figure
+
+
+def mean_activation_curves(
+    history: Sequence[Mapping], sparsity_target: float | None = None
+) -> go.Figure:
+    """The mean activation of each encoder layer against the step; the target as a dashed line."""
+    figure = go.Figure()
+    steps = [point["step"] for point in history]
+    depth = max((len(point["mean_activation"]) for point in history), default=0)
+    for layer in range(depth):
+        name = "code" if layer == depth - 1 else f"encoder {layer + 1}"
+        figure.add_trace(
+            go.Scatter(
+                x=steps,
+                y=[point["mean_activation"][layer] for point in history],
+                name=name,
+                mode="lines",
+                connectgaps=False,  # a layer a phase does not run has no value there
+                line={"color": PALETTE[layer % len(PALETTE)]},
+            )
+        )
+    if sparsity_target is not None:
+        figure.add_hline(
+            y=sparsity_target,
+            line_dash="dash",
+            line_color=TOTAL_COLOUR,
+            annotation_text=f"sparsity target {sparsity_target:g}",
+        )
+    _mark_phases(figure, history)
+    return _layout(figure, "Mean activation per layer", "step", "mean activation")
+
+
+def compare_loss_curves(histories: Mapping[str, Sequence[Mapping]], log_y: bool = True):
+    """The total objective of several runs, overlaid; keys are the runs' labels."""
+    figure = go.Figure()
+    for index, (label, history) in enumerate(histories.items()):
+        figure.add_trace(
+            go.Scatter(
+                x=[point["step"] for point in history],
+                y=[point["loss"] for point in history],
+                name=label,
+                mode="lines",
+                line={"color": PALETTE[index % len(PALETTE)]},
+            )
+        )
+    _layout(figure, "Loss of each run", "step", "total loss")
+    if log_y:
+        figure.update_yaxes(type="log")
+    return figure
+
+
+def activation_histograms(layers: Mapping[str, Mapping]) -> go.Figure:
+    """One histogram per layer, from ``analysis.activation_summary`` of each."""
+    names = list(layers)
+    columns = min(3, max(1, len(names)))
+    rows = -(-len(names) // columns) if names else 1
+    titles = [
+        f"{name}: mean {layers[name]['mean']:.3g}, {layers[name]['dead_units']} of "
+        f"{layers[name]['units']} units dead"
+        for name in names
+    ]
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=titles or None)
+    for index, name in enumerate(names):
+        edges = np.asarray(layers[name]["histogram_edges"], dtype=float)
+        figure.add_trace(
+            go.Bar(
+                x=(edges[:-1] + edges[1:]) / 2,
+                y=np.asarray(layers[name]["histogram_counts"]),
+                width=np.diff(edges),
+                name=name,
+                marker_color=PALETTE[index % len(PALETTE)],
+                showlegend=False,
+            ),
+            row=index // columns + 1,
+            col=index % columns + 1,
+        )
+    figure.update_layout(
+        title="Activations over a test batch",
+        template="plotly_white",
+        height=260 * rows + 60,
+        bargap=0,
+    )
+    return figure
+
+
+def unit_means(
+    means: np.ndarray, sparsity_target: float | None = None, dead: np.ndarray | None = None
+) -> go.Figure:
+    """Each unit's average activation, as bars (dead units in grey); the target as a line."""
+    means = np.asarray(means, dtype=float)
+    dead = np.zeros(len(means), dtype=bool) if dead is None else np.asarray(dead, dtype=bool)
+    colours = np.where(dead, "#bbbbbb", PALETTE[0])
+    figure = go.Figure(
+        go.Bar(x=np.arange(1, len(means) + 1), y=means, marker_color=colours, name="unit mean")
+    )
+    if sparsity_target is not None:
+        figure.add_hline(
+            y=sparsity_target,
+            line_dash="dash",
+            line_color=PALETTE[1],
+            annotation_text=f"target {sparsity_target:g}",
+        )
+    title = f"Average activation per unit ({int(dead.sum())} of {len(means)} dead)"
+    return _layout(figure, title, "unit", "average activation")
+
+
+def kl_divergence(target: float, x: np.ndarray) -> np.ndarray:
+    """KL(target || x) between Bernoulli distributions, the sparsity penalty of one unit."""
+    x = np.asarray(x, dtype=float)
+    return target * np.log(target / x) + (1 - target) * np.log((1 - target) / (1 - x))
+
+
+def kl_divergence_curve(target: float, points: int = 400) -> go.Figure:
+    """The penalty KL(target || x) for x in (0, 1): zero at the target, steep towards 0 and 1."""
+    if not 0 < target < 1:
+        raise ValueError(f"the sparsity target must be in (0, 1), not {target}")
+    x = np.linspace(0.001, 0.999, points)
+    figure = go.Figure(
+        go.Scatter(x=x, y=kl_divergence(target, x), mode="lines", name=f"KL({target:g} || x)")
+    )
+    figure.add_vline(x=target, line_dash="dash", line_color=PALETTE[1])
+    return _layout(
+        figure,
+        f"Sparsity penalty per unit: KL({target:g} || average activation)",
+        "average activation of the unit",
+        "KL divergence",
+    )
+
+
+def tile_images(
+    images: np.ndarray, columns: int, gap: int = 1, normalise_each: bool = False
+) -> np.ndarray:
+    """Images (n, height, width) laid out in a grid, with NaN gaps between them.
+
+    With ``normalise_each``, every image is divided by its own largest absolute value, so weight
+    images of different scales all show their pattern (values in [-1, 1]).
+    """
+    images = np.asarray(images, dtype=float)
+    if images.ndim != 3 or len(images) == 0:
+        raise ValueError(f"expected images of shape (n, height, width), not {images.shape}")
+    if normalise_each:
+        scale = np.abs(images).reshape(len(images), -1).max(axis=1)
+        images = images / np.where(scale > 0, scale, 1.0)[:, None, None]
+    count, height, width = images.shape
+    columns = max(1, min(columns, count))
+    rows = -(-count // columns)
+    canvas = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), np.nan)
+    for index, image in enumerate(images):
+        top, left = (index // columns) * (height + gap), (index % columns) * (width + gap)
+        canvas[top : top + height, left : left + width] = image
+    return canvas
+
+
+def image_grid(
+    images: np.ndarray,
+    columns: int,
+    title: str,
+    row_labels: Sequence[str] = (),
+    diverging: bool = False,
+) -> go.Figure:
+    """A grid of grey images (pixels in [0, 1]), or of signed weights on a diverging scale."""
+    canvas = tile_images(images, columns, normalise_each=diverging)
+    if diverging:
+        colours = {"colorscale": "RdBu", "zmin": -1.0, "zmax": 1.0, "zmid": 0.0}
+    else:
+        colours = {"colorscale": "gray", "zmin": 0.0, "zmax": 1.0}
+    figure = go.Figure(go.Heatmap(z=canvas, showscale=False, hoverinfo="skip", **colours))
+    height = np.asarray(images).shape[1]
+    for row, label in enumerate(row_labels):
+        figure.add_annotation(
+            x=-0.5,
+            y=row * (height + 1) + height / 2,
+            text=label,
+            showarrow=False,
+            xanchor="right",
+        )
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    rows = -(-len(images) // max(1, min(columns, len(images))))
+    figure.update_layout(
+        title=title,
+        template="plotly_white",
+        height=max(200, 60 * rows + 80),
+        margin={"l": 90 if row_labels else 10, "r": 10, "t": 50, "b": 10},
+    )
+    return figure
+
+
+def codes_scatter(points: np.ndarray, labels: np.ndarray, method: str) -> go.Figure:
+    """Codes of test examples in 2-D, one colour per label."""
+    points, labels = np.asarray(points), np.asarray(labels)
+    figure = go.Figure()
+    for index, label in enumerate(np.unique(labels)):
+        chosen = labels == label
+        figure.add_trace(
+            go.Scattergl(
+                x=points[chosen, 0],
+                y=points[chosen, 1],
+                mode="markers",
+                name=str(label),
+                marker={"size": 4, "color": PALETTE[index % len(PALETTE)]}
+                if index < len(PALETTE)
+                else {"size": 4},
+            )
+        )
+    axis = {"code": "code unit", "PCA": "principal component", "t-SNE": "t-SNE axis"}
+    word = axis.get(method, method)
+    return _layout(figure, f"Codes of test digits ({method})", f"{word} 1", f"{word} 2")
+
+
+def _plane(center: np.ndarray, basis: np.ndarray, extent: float, name: str, colour: str):
+    grid = np.linspace(-extent, extent, 2)
+    a, b = np.meshgrid(grid, grid)
+    surface = center[:, None, None] + basis[0][:, None, None] * a + basis[1][:, None, None] * b
+    return go.Surface(
+        x=surface[0],
+        y=surface[1],
+        z=surface[2],
+        name=name,
+        showscale=False,
+        opacity=0.45,
+        colorscale=[[0, colour], [1, colour]],
+        showlegend=True,
+    )
+
+
+def planes_3d(
+    points: np.ndarray, center: np.ndarray, autoencoder_basis: np.ndarray, pca_basis: np.ndarray
+) -> go.Figure:
+    """A 3-D point cloud with the plane the linear autoencoder found and PCA's plane."""
+    points = np.asarray(points, dtype=float)
+    extent = float(np.abs(points - center).max())
+    figure = go.Figure(
+        [
+            go.Scatter3d(
+                x=points[:, 0],
+                y=points[:, 1],
+                z=points[:, 2],
+                mode="markers",
+                marker={"size": 2, "color": "#555555"},
+                name="data",
+            ),
+            _plane(
+                np.asarray(center),
+                _orthonormal(autoencoder_basis),
+                extent,
+                "autoencoder",
+                PALETTE[0],
+            ),
+            _plane(np.asarray(center), _orthonormal(pca_basis), extent, "PCA", PALETTE[1]),
+        ]
+    )
+    figure.update_layout(title="The plane each method found", template="plotly_white", height=520)
+    return figure
+
+
+def _orthonormal(rows: np.ndarray) -> np.ndarray:
+    """An orthonormal basis (as rows) of the span of ``rows``."""
+    q, _ = np.linalg.qr(np.asarray(rows, dtype=float).T)
+    return q.T

@@ -1,0 +1,155 @@
+"""The plot builders: pure functions whose figures carry the numbers they were given."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ae_core import figures
+
+
+def point(step, terms, activations, phase_index=0, phase="all layers"):
+    return {
+        "step": step,
+        "total_steps": 100,
+        "phase": phase,
+        "phase_index": phase_index,
+        "phase_count": 2,
+        "loss": sum(terms.values()),
+        "loss_terms": terms,
+        "mean_activation": activations,
+        "samples_per_s": 1000.0,
+        "elapsed": step / 10,
+    }
+
+
+HISTORY = [
+    point(10, {"reconstruction": 0.5, "sparsity": 0.2}, [0.4, 0.3]),
+    point(20, {"reconstruction": 0.3, "sparsity": 0.1}, [0.3, 0.2]),
+    point(30, {"reconstruction": 0.2}, [None, 0.1], phase_index=1, phase="layer 2 of 2"),
+]
+
+
+def test_figures_never_import_tensorflow_or_streamlit(repo_root):
+    code = (
+        "import sys, ae_core.figures; print(sorted({'tensorflow', 'streamlit'} & set(sys.modules)))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, check=True
+    ).stdout
+    assert output.strip() == "[]"
+
+
+def test_loss_curves_draw_the_total_and_every_term_with_the_phase_boundary():
+    figure = figures.loss_curves(HISTORY)
+    lines = {trace.name: trace for trace in figure.data}
+    assert list(lines) == ["total", "reconstruction", "sparsity"]
+    assert list(lines["total"].x) == [10, 20, 30]
+    assert list(lines["total"].y) == pytest.approx([0.7, 0.4, 0.2])
+    assert list(lines["sparsity"].y) == [0.2, 0.1, None], "no value where a phase has no term"
+    assert figures._phase_starts(HISTORY) == [(20, "layer 2 of 2")]
+    assert [shape.x0 for shape in figure.layout.shapes] == [20]
+    assert figures.loss_curves(HISTORY, log_y=True).layout.yaxis.type == "log"
+
+
+def test_a_single_term_is_not_drawn_twice():
+    history = [point(5, {"reconstruction": 0.9}, [0.5])]
+    assert [trace.name for trace in figures.loss_curves(history).data] == ["reconstruction"]
+
+
+def test_mean_activation_curves_name_the_layers_and_show_the_target():
+    figure = figures.mean_activation_curves(HISTORY, sparsity_target=0.05)
+    assert [trace.name for trace in figure.data] == ["encoder 1", "code"]
+    assert list(figure.data[0].y) == [0.4, 0.3, None]
+    assert list(figure.data[1].y) == [0.3, 0.2, 0.1]
+    assert [s.y0 for s in figure.layout.shapes if s.xref == "x domain"] == [0.05]
+
+
+def test_compare_overlays_one_line_per_run():
+    figure = figures.compare_loss_curves({"run a": HISTORY, "run b": HISTORY[:2]})
+    assert [(trace.name, len(trace.x)) for trace in figure.data] == [("run a", 3), ("run b", 2)]
+
+
+def test_activation_histograms_keep_the_counts_and_report_dead_units():
+    rng = np.random.default_rng(0)
+    values = rng.uniform(size=(200, 5))
+    counts, edges = np.histogram(values, bins=10)
+    layer = {
+        "mean": float(values.mean()),
+        "histogram_counts": counts,
+        "histogram_edges": edges,
+        "dead_units": 2,
+        "units": 5,
+    }
+    figure = figures.activation_histograms({"encoder 1": layer, "code": layer})
+    assert len(figure.data) == 2
+    np.testing.assert_array_equal(figure.data[0].y, counts)
+    np.testing.assert_allclose(figure.data[0].x, (edges[:-1] + edges[1:]) / 2)
+    assert "2 of 5 units dead" in figure.layout.annotations[0].text
+
+
+def test_unit_means_grey_out_dead_units():
+    figure = figures.unit_means(np.array([0.1, 0.0, 0.3]), 0.05, dead=np.array([0, 1, 0]))
+    assert list(figure.data[0].marker.color) == [figures.PALETTE[0], "#bbbbbb", figures.PALETTE[0]]
+    assert "1 of 3 dead" in figure.layout.title.text
+
+
+def test_the_kl_curve_is_zero_at_the_target_and_grows_away_from_it():
+    assert figures.kl_divergence(0.1, 0.1) == pytest.approx(0.0)
+    # KL(0.1 || 0.5) = 0.1 ln 0.2 + 0.9 ln 1.8
+    assert figures.kl_divergence(0.1, 0.5) == pytest.approx(0.1 * np.log(0.2) + 0.9 * np.log(1.8))
+    trace = figures.kl_divergence_curve(0.1).data[0]
+    x, y = np.asarray(trace.x), np.asarray(trace.y)
+    assert abs(x[np.argmin(y)] - 0.1) < 0.005 and y.min() < 1e-4
+    assert np.all(np.diff(y[x > 0.1]) > 0) and np.all(np.diff(y[x < 0.1]) < 0)
+    with pytest.raises(ValueError, match=r"\(0, 1\)"):
+        figures.kl_divergence_curve(1.0)
+
+
+def test_tile_images_lays_out_rows_with_gaps_and_can_normalise_each_image():
+    images = np.stack([np.full((2, 3), value) for value in (1.0, 2.0, -4.0)])
+    canvas = figures.tile_images(images, columns=2)
+    assert canvas.shape == (2 * 2 + 1, 2 * 3 + 1)
+    assert np.all(canvas[:2, :3] == 1.0) and np.all(canvas[:2, 4:] == 2.0)
+    assert np.all(canvas[3:, :3] == -4.0)
+    assert np.all(np.isnan(canvas[2])) and np.all(np.isnan(canvas[:, 3]))
+    assert np.all(np.isnan(canvas[3:, 4:])), "the missing fourth image stays blank"
+    normalised = figures.tile_images(images, columns=3, normalise_each=True)
+    assert np.nanmax(normalised) == 1.0 and np.nanmin(normalised) == -1.0
+    with pytest.raises(ValueError, match="height, width"):
+        figures.tile_images(np.zeros((4, 4)), columns=2)
+
+
+def test_image_grid_labels_rows_and_picks_the_colour_scale():
+    images = np.random.default_rng(1).uniform(size=(6, 8, 8))
+    grid = figures.image_grid(images, 3, "Reconstructions", row_labels=["input", "output"])
+    heatmap = grid.data[0]
+    assert np.asarray(heatmap.z).shape == (17, 26)
+    assert (heatmap.zmin, heatmap.zmax) == (0.0, 1.0)
+    assert [a.text for a in grid.layout.annotations] == ["input", "output"]
+    weights = figures.image_grid(images - 0.5, 3, "Features", diverging=True).data[0]
+    assert (weights.zmin, weights.zmid, weights.zmax) == (-1.0, 0.0, 1.0)
+
+
+def test_codes_scatter_draws_one_trace_per_label():
+    points = np.arange(12, dtype=float).reshape(6, 2)
+    labels = np.array([0, 1, 0, 2, 1, 0])
+    figure = figures.codes_scatter(points, labels, "PCA")
+    assert [trace.name for trace in figure.data] == ["0", "1", "2"]
+    np.testing.assert_array_equal(figure.data[0].x, [0.0, 4.0, 10.0])
+    assert figure.layout.xaxis.title.text == "principal component 1"
+
+
+def test_planes_3d_draws_the_cloud_and_two_planes_through_the_centre():
+    rng = np.random.default_rng(2)
+    points = rng.normal(size=(50, 3)) * [3.0, 1.0, 0.1]
+    center = points.mean(axis=0)
+    basis = np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0]])  # spans the x-y plane, not orthonormal
+    figure = figures.planes_3d(points, center, basis, np.eye(3)[:2])
+    assert [trace.name for trace in figure.data] == ["data", "autoencoder", "PCA"]
+    plane = figure.data[1]
+    assert np.allclose(np.asarray(plane.z), center[2]), "the x-y plane through the centre"
+    assert np.allclose(np.mean(np.asarray(plane.x)), center[0])
