@@ -370,11 +370,17 @@ class JobManager:
             if job is not None:
                 self.stats["joined"] += 1
                 return job
-            job = self._cached_result(run_id)
-            if job is not None:
+            job = self._finished.get(run_id)
+            if job is not None and job.is_final_result:
+                self._finished.move_to_end(run_id)
                 self.stats["cached"] += 1
                 return job
             record = self.store.get(run_id)
+            if record is not None and record.is_final:
+                job = Job._from_record(self, record)
+                self._remember(job)
+                self.stats["cached"] += 1
+                return job
             if record is not None and record.status == "training":
                 raise StoreError(f"run {run_id} is being trained by another process")
             job = Job(self, config)
@@ -384,18 +390,6 @@ class JobManager:
                 self._fail_queued(self._broken_reason)
             self._dispatch()
             return job
-
-    def _cached_result(self, run_id: str) -> Job | None:
-        job = self._finished.get(run_id)
-        if job is not None and job.is_final_result:
-            self._finished.move_to_end(run_id)
-            return job
-        record = self.store.get(run_id)
-        if record is not None and record.is_final:
-            job = Job._from_record(self, record)
-            self._remember(job)
-            return job
-        return None
 
     def get(self, run_id: str) -> Job | None:
         """The job of this run id: active, recently finished, or stored on disk; else None."""

@@ -4,9 +4,9 @@
 
 It imports TensorFlow once, then trains one run at a time as told, writing each run's folder
 through the run store. The protocol is JSON lines: commands on stdin (``train``, ``stop``,
-``exit``), events on the original stdout (``ready``, ``started``, ``progress``, ``finished``,
-``idle``); anything else the libraries print goes to stderr. When stdin closes, the manager is
-gone and the worker exits at once, so a killed server leaves no orphan training.
+``exit``), events on the original stdout (``ready``, ``progress``, ``finished``, ``idle``);
+anything else the libraries print goes to stderr. When stdin closes, the manager is gone and the
+worker exits at once, so a killed server leaves no orphan training.
 
 Each run leaves native TensorFlow state behind (compiled functions, about 20 MB a run, which no
 Python-level clean-up frees), so a worker retires after ``--max-runs`` runs or once it has grown
@@ -104,7 +104,6 @@ def _train_one(message: dict, stop: threading.Event, store, channel: _Channel) -
         channel.send("finished", run_id=run_id, summary=None, reason=_one_sentence(error))
         return
     with writer:
-        channel.send("started", run_id=run_id, pid=os.getpid())
         last_write = [time.monotonic()]
 
         def on_progress(progress) -> None:
