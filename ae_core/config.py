@@ -36,7 +36,8 @@ class ConfigError(ValueError):
 
 
 def _param(default: Any, label: str, help: str, **limits: Any) -> Any:
-    """A dataclass field whose metadata describes it for people (label, help) and for checks."""
+    """A dataclass field whose metadata describes it for people (label, help, and the group of
+    settings it belongs to: data, model, training or regularisation) and for checks."""
     return field(default=default, metadata={"label": label, "help": help, **limits})
 
 
@@ -44,8 +45,8 @@ def _param(default: Any, label: str, help: str, **limits: Any) -> Any:
 class RunConfig:
     """Everything that decides a training run; equal configs give equal run ids and results."""
 
-    variant: str = _param("stacked", "Variant", "Which kind of autoencoder to train.")
-    dataset: str = _param("mnist", "Dataset", "The data to reconstruct.")
+    variant: str = _param("stacked", "Variant", "Which kind of autoencoder to train.", group="data")
+    dataset: str = _param("mnist", "Dataset", "The data to reconstruct.", group="data")
     hidden: tuple[int, ...] = _param(
         (256,),
         "Hidden layers",
@@ -53,6 +54,7 @@ class RunConfig:
         "them. Empty for a single-layer autoencoder.",
         min=1,
         max=MAX_LAYER_SIZE,
+        group="model",
     )
     code_size: int = _param(
         32,
@@ -61,42 +63,68 @@ class RunConfig:
         min=1,
         max=MAX_LAYER_SIZE,
         step=1,
+        group="model",
     )
     activation: Activation = _param(
-        "relu", "Activation", "Non-linearity of the hidden layers of encoder and decoder."
+        "relu",
+        "Activation",
+        "Non-linearity of the hidden layers of encoder and decoder.",
+        group="model",
     )
     code_activation: Literal["same", "sigmoid", "relu", "elu", "linear"] = _param(
         "same",
         "Code activation",
         "Non-linearity of the code layer; 'same' uses the hidden-layer activation.",
+        group="model",
     )
     output_activation: Literal["sigmoid", "linear", "relu"] = _param(
         "sigmoid",
         "Output activation",
         "Non-linearity of the reconstruction; sigmoid keeps pixels in (0, 1).",
+        group="model",
     )
     loss: Literal["mse", "bce"] = _param(
         "bce",
         "Reconstruction loss",
         "mse: mean squared error; bce: binary cross-entropy per pixel (needs a sigmoid output).",
+        group="training",
     )
     optimizer: Literal["sgd", "rmsprop", "adam"] = _param(
-        "adam", "Optimizer", "The gradient-descent rule that updates the weights."
+        "adam", "Optimizer", "The gradient-descent rule that updates the weights.", group="training"
     )
     learning_rate: float = _param(
-        1e-3, "Learning rate", "Step size of the optimizer.", min=1e-6, max=10.0, log=True
+        1e-3,
+        "Learning rate",
+        "Step size of the optimizer.",
+        min=1e-6,
+        max=10.0,
+        log=True,
+        group="training",
     )
     batch_size: int = _param(
-        64, "Batch size", "Examples per optimisation step.", min=1, max=4096, step=1
+        64,
+        "Batch size",
+        "Examples per optimisation step.",
+        min=1,
+        max=4096,
+        step=1,
+        group="training",
     )
     steps: int = _param(
-        2000, "Steps", "Optimisation steps to train for.", min=1, max=1_000_000, step=1
+        2000,
+        "Steps",
+        "Optimisation steps to train for.",
+        min=1,
+        max=1_000_000,
+        step=1,
+        group="training",
     )
     init: Literal["glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal"] = (
         _param(
             "glorot_uniform",
             "Weight initialisation",
             "How the kernels start: Glorot suits sigmoid and linear units, He suits ReLU and ELU.",
+            group="model",
         )
     )
     l2: float = _param(
@@ -105,18 +133,21 @@ class RunConfig:
         "Weight of the sum of squared kernel weights added to the loss (tied kernels count once).",
         min=0.0,
         max=1.0,
+        group="regularisation",
     )
     tied: bool = _param(
         False,
         "Tied weights",
         "The decoder uses the transposes of the encoder kernels (the same variables), halving "
         "the parameters; biases stay separate.",
+        group="model",
     )
     noise: Literal["none", "gaussian", "dropout"] = _param(
         "none",
         "Input noise",
         "Corrupt the input during training only (the loss compares with the clean input): "
         "gaussian adds noise, dropout zeroes random pixels.",
+        group="regularisation",
     )
     noise_level: float = _param(
         0.0,
@@ -124,6 +155,8 @@ class RunConfig:
         "Standard deviation of the gaussian noise, or the probability that dropout zeroes a pixel.",
         min=0.0,
         max=5.0,
+        step=0.05,
+        group="regularisation",
     )
     sparsity_target: float = _param(
         0.1,
@@ -133,6 +166,8 @@ class RunConfig:
         min=0.0,
         max=1.0,
         exclusive=True,
+        step=0.01,
+        group="regularisation",
     )
     sparsity_weight: float = _param(
         0.0,
@@ -141,12 +176,14 @@ class RunConfig:
         "units; 0 turns it off.",
         min=0.0,
         max=100.0,
+        group="regularisation",
     )
     sparsity_layers: str = _param(
         "code",
         "Sparsity layers",
         "Encoder layers the sparsity penalty applies to: 'code', 'all', or 1-based layer numbers "
         "such as 1,2.",
+        group="regularisation",
     )
     l1: float = _param(
         0.0,
@@ -155,6 +192,7 @@ class RunConfig:
         "the batch (so it does not depend on the batch size).",
         min=0.0,
         max=100.0,
+        group="regularisation",
     )
     kl_weight: float = _param(
         1.0,
@@ -163,8 +201,11 @@ class RunConfig:
         min=0.0,
         max=100.0,
         exclusive_min=True,
+        group="regularisation",
     )
-    seed: int = _param(0, "Random seed", "Same seed and settings give the same numbers.", min=0)
+    seed: int = _param(
+        0, "Random seed", "Same seed and settings give the same numbers.", min=0, group="training"
+    )
 
     def __post_init__(self) -> None:
         # Accept the forms people type (lists, "300,100") but store one canonical, hashable form.

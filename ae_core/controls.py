@@ -28,11 +28,13 @@ class Control:
     help: str
     kind: ControlKind
     default: Any  # the variant's own default
+    group: str = "other"  # data, model, training or regularisation: where the app lays it out
     choices: tuple[str, ...] = ()  # for kind "choice"
     minimum: float | None = None
     maximum: float | None = None
     exclusive: bool = False  # True when the bounds themselves are not allowed
     log: bool = False  # a scale factor rather than an amount: best moved on a log scale
+    step: float | None = None  # a float moved in even steps (a slider); None: free or log scale
 
 
 def _kind(name: str) -> tuple[ControlKind, tuple[str, ...]]:
@@ -68,11 +70,13 @@ def controls(variant: str) -> list[Control]:
                 help=meta["help"],
                 kind=kind,
                 default=getattr(defaults, name),
+                group=meta.get("group", "other"),
                 choices=choices,
                 minimum=meta.get("min"),
                 maximum=meta.get("max"),
                 exclusive=bool(meta.get("exclusive", False)),
                 log=bool(meta.get("log", False)),
+                step=meta.get("step"),
             )
         )
     return described

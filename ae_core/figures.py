@@ -25,6 +25,8 @@ PALETTE = (
     "#17becf",
 )
 TOTAL_COLOUR = "#222222"
+# Ten distinct colours, one per digit class (D3's category10).
+LABEL_PALETTE = (*PALETTE[:3], PALETTE[4], PALETTE[3], *PALETTE[5:], "#7f7f7f", "#bcbd22")
 
 
 def _layout(figure: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
@@ -144,8 +146,8 @@ def activation_histograms(layers: Mapping[str, Mapping]) -> go.Figure:
     columns = min(3, max(1, len(names)))
     rows = -(-len(names) // columns) if names else 1
     titles = [
-        f"{name}: mean {layers[name]['mean']:.3g}, {layers[name]['dead_units']} of "
-        f"{layers[name]['units']} units dead"
+        f"{name}: mean {layers[name]['mean']:.3g}, "
+        f"{layers[name]['dead_units']}/{layers[name]['units']} dead"
         for name in names
     ]
     figure = make_subplots(rows=rows, cols=columns, subplot_titles=titles or None)
@@ -287,9 +289,7 @@ def codes_scatter(points: np.ndarray, labels: np.ndarray, method: str) -> go.Fig
                 y=points[chosen, 1],
                 mode="markers",
                 name=str(label),
-                marker={"size": 4, "color": PALETTE[index % len(PALETTE)]}
-                if index < len(PALETTE)
-                else {"size": 4},
+                marker={"size": 4, "color": LABEL_PALETTE[index % len(LABEL_PALETTE)]},
             )
         )
     axis = {"code": "code unit", "PCA": "principal component", "t-SNE": "t-SNE axis"}
@@ -314,11 +314,20 @@ def _plane(center: np.ndarray, basis: np.ndarray, extent: float, name: str, colo
 
 
 def planes_3d(
-    points: np.ndarray, center: np.ndarray, autoencoder_basis: np.ndarray, pca_basis: np.ndarray
+    points: np.ndarray,
+    center: np.ndarray,
+    autoencoder_basis: np.ndarray,
+    pca_basis: np.ndarray,
+    autoencoder_center: np.ndarray | None = None,
 ) -> go.Figure:
-    """A 3-D point cloud with the plane the linear autoencoder found and PCA's plane."""
+    """A 3-D point cloud with the plane the linear autoencoder found and PCA's plane.
+
+    PCA's plane passes through ``center`` (the data mean); the autoencoder's affine plane passes
+    through ``autoencoder_center`` (its decoding of the zero code) when given, else ``center``.
+    """
     points = np.asarray(points, dtype=float)
     extent = float(np.abs(points - center).max())
+    own_center = center if autoencoder_center is None else autoencoder_center
     figure = go.Figure(
         [
             go.Scatter3d(
@@ -330,7 +339,7 @@ def planes_3d(
                 name="data",
             ),
             _plane(
-                np.asarray(center),
+                np.asarray(own_center),
                 _orthonormal(autoencoder_basis),
                 extent,
                 "autoencoder",

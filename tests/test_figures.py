@@ -88,7 +88,7 @@ def test_activation_histograms_keep_the_counts_and_report_dead_units():
     assert len(figure.data) == 2
     np.testing.assert_array_equal(figure.data[0].y, counts)
     np.testing.assert_allclose(figure.data[0].x, (edges[:-1] + edges[1:]) / 2)
-    assert "2 of 5 units dead" in figure.layout.annotations[0].text
+    assert "2/5 dead" in figure.layout.annotations[0].text
 
 
 def test_unit_means_grey_out_dead_units():

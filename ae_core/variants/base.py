@@ -24,6 +24,8 @@ class Variant:
     unused: ClassVar[frozenset[str]] = frozenset({"kl_weight"})
     # False where the objective itself stops the code copying the input (the VAE's latent loss).
     needs_bottleneck: ClassVar[bool] = True
+    # True where decoding codes drawn from the prior makes new examples (the VAE's).
+    generates: ClassVar[bool] = False
 
     def check(self, config: RunConfig, dataset: DatasetInfo) -> None:
         """Raise ConfigError for combinations this variant cannot train."""

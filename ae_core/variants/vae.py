@@ -32,6 +32,7 @@ class VAE(Variant):
         }
     )
     needs_bottleneck = False
+    generates = True
 
     def build(self, config, input_dim):
         from ae_core.model import VariationalAutoencoder

@@ -1,0 +1,239 @@
+"""What each of the app's views shows about one trained model, as plain data.
+
+Every function takes a model and its dataset and returns NumPy arrays and plain dicts (no
+TensorFlow types, no figures), so the app can cache the results per run and draw them with
+``ae_core.figures``, and the tests can check the numbers. The heavy lifting is in
+``ae_core.analysis``; this module picks the examples, applies the view's options and names the
+parts for the page.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ae_core import analysis
+from ae_core.config import RunConfig
+from ae_core.data import Dataset
+from ae_core.model import Autoencoder
+
+# Test examples the activation and latent views run through the model: enough for smooth
+# histograms and a readable scatter, few enough to draw in well under a second.
+ACTIVATION_EXAMPLES = 1000
+LATENT_EXAMPLES = 2000
+PROBE_TRAIN_EXAMPLES = 4000
+# A code value counts as "near zero" below this, for the comparison's sparsity column.
+NEAR_ZERO = 0.1
+
+
+def is_image_data(dataset: Dataset) -> bool:
+    return dataset.info.image_shape is not None
+
+
+def _images(vectors: np.ndarray, dataset: Dataset) -> np.ndarray:
+    return np.asarray(vectors, dtype=np.float32).reshape(len(vectors), *dataset.info.image_shape)
+
+
+def example_indices(dataset: Dataset, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` test examples, the same ones for every run on this dataset: one of each label
+    first (in label order) where labels exist, so a row of ten digits shows 0 to 9."""
+    count = max(1, min(count, len(dataset.x_test)))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(dataset.x_test))
+    chosen: list[int] = []
+    for label in np.unique(dataset.y_test):
+        first = order[dataset.y_test[order] == label]
+        if len(first) and len(chosen) < count:
+            chosen.append(int(first[0]))
+    taken = set(chosen)
+    rest = [int(i) for i in order if int(i) not in taken]
+    return np.array((chosen + rest)[:count])
+
+
+def corrupt(config: RunConfig, x: np.ndarray, noise_level: float, seed: int = 0) -> np.ndarray:
+    """The training-time corruption of ``config.noise`` at ``noise_level``, in NumPy (the same
+    rule as the trainer's: gaussian adds N(0, level^2); dropout zeroes pixels with probability
+    level and scales the rest by 1 / (1 - level))."""
+    rng = np.random.default_rng(seed)
+    x = np.asarray(x, dtype=np.float32)
+    if config.noise == "gaussian":
+        return x + noise_level * rng.standard_normal(x.shape).astype(np.float32)
+    if config.noise == "dropout":
+        if not 0 <= noise_level < 1:
+            raise ValueError(f"a dropout noise level must be in [0, 1), not {noise_level}")
+        keep = rng.uniform(size=x.shape) >= noise_level
+        return np.where(keep, x / (1.0 - noise_level), 0.0).astype(np.float32)
+    return x
+
+
+def reconstructions(
+    model: Autoencoder,
+    dataset: Dataset,
+    count: int = 10,
+    noise_level: float | None = None,
+    seed: int = 0,
+) -> dict:
+    """Inputs over their reconstructions; for a run trained with input noise, clean / noisy /
+    denoised rows, the noise at ``noise_level`` (default: the level it was trained with).
+
+    Returns ``images`` (rows stacked, ``count`` per row), ``row_labels``, ``labels`` of the
+    digits shown and the mean squared error against the clean input of each row after the first.
+    """
+    config = model.run_config
+    indices = example_indices(dataset, count, seed)
+    clean = dataset.x_test[indices]
+    if config.noise == "none":
+        rows = {"input": clean, "reconstruction": analysis.reconstruct(model, clean)}
+    else:
+        level = config.noise_level if noise_level is None else float(noise_level)
+        noisy = corrupt(config, clean, level, seed)
+        rows = {
+            "clean": clean,
+            f"noisy ({config.noise} {level:g})": noisy,
+            "denoised": analysis.reconstruct(model, noisy),
+        }
+    names = list(rows)
+    errors = {name: float(np.mean((rows[name] - clean) ** 2)) for name in names[1:]}
+    # Noisy pixels can leave [0, 1]; they are shown clipped, and measured as they are.
+    stacked = np.concatenate([np.clip(rows[name], 0.0, 1.0) for name in names])
+    return {
+        "images": _images(stacked, dataset),
+        "row_labels": names,
+        "columns": len(indices),
+        "labels": dataset.y_test[indices].tolist(),
+        "mse": errors,
+    }
+
+
+def activations(model: Autoencoder, dataset: Dataset, bins: int = 40) -> dict[str, dict]:
+    """Per-layer figures over a test batch: histogram, mean, mean per unit and dead units, for
+    every layer from the first encoder layer to the output."""
+    batch = dataset.x_test[:ACTIVATION_EXAMPLES]
+    layers = {}
+    for name, values in analysis.layer_activations(model, batch).items():
+        spread = values.max(axis=0) - values.min(axis=0)
+        layers[name] = {
+            **analysis.activation_summary(values, bins=bins),
+            "dead_mask": spread < analysis.DEAD_RANGE,
+        }
+    return layers
+
+
+def features(model: Autoencoder, dataset: Dataset, units: int = 64) -> dict:
+    """The first layer's incoming weights of the first ``units`` units as images, and the
+    weights from those units of the last decoder layer into the pixels: for a tied run, the
+    same numbers as the decoder sees them."""
+    if not is_image_data(dataset):
+        raise ValueError(f"{dataset.name} is not image data, so its weights are not pictures")
+    shape = dataset.info.image_shape
+    available = int(model.input_layer.kernel.shape[1])
+    units = max(1, min(units, available))
+    encoder = analysis.first_layer_weights(model, units, shape)
+    result = {"encoder": encoder, "units": units, "available": available, "decoder": None}
+    last_width = _decoder_input_width(model)
+    if last_width is not None:
+        result["decoder"] = analysis.output_layer_weights(model, min(units, last_width), shape)
+    return result
+
+
+def _decoder_input_width(model: Autoencoder) -> int | None:
+    """Units feeding the output layer (the last hidden layer, or the code)."""
+    config = model.run_config
+    return config.hidden[0] if config.hidden else config.code_size
+
+
+def latent_codes(model: Autoencoder, dataset: Dataset, method: str = "auto", seed: int = 0) -> dict:
+    """Codes of test examples in 2-D (the code itself when 2-D, else PCA or t-SNE)."""
+    x = dataset.x_test[:LATENT_EXAMPLES]
+    codes = analysis.encode(model, x)
+    points, used = analysis.codes_2d(codes, method=method, seed=seed)
+    return {
+        "points": points,
+        "labels": dataset.y_test[: len(x)],
+        "method": used,
+        "code_size": int(codes.shape[1]),
+        "test_examples": len(dataset.x_test),
+    }
+
+
+def interpolation(
+    model: Autoencoder, dataset: Dataset, start: int, end: int, steps: int = 10
+) -> dict:
+    """Decodings of evenly spaced codes from test example ``start`` to test example ``end``."""
+    size = len(dataset.x_test)
+    for name, index in (("start", start), ("end", end)):
+        if not 0 <= index < size:
+            raise ValueError(f"{name}={index} is not a test example: use 0 to {size - 1}")
+    images = analysis.interpolate(model, dataset.x_test[start], dataset.x_test[end], steps)
+    return {
+        "images": _images(images, dataset),
+        "labels": (int(dataset.y_test[start]), int(dataset.y_test[end])),
+    }
+
+
+def generated(model: Autoencoder, dataset: Dataset, count: int = 60, seed: int = 0) -> dict:
+    """The VAE generating: decodings of codes drawn from N(0, I); with a 2-D latent, also the
+    decodings over a grid of the plane."""
+    result = {"samples": _images(analysis.vae_samples(model, count, seed), dataset), "grid": None}
+    if model.run_config.code_size == 2:
+        grid = analysis.latent_grid(model, size=15)
+        result["grid"] = _images(grid.reshape(-1, grid.shape[-1]), dataset)
+    return result
+
+
+def linear_vs_pca(model: Autoencoder, dataset: Dataset) -> dict:
+    """The linear autoencoder against scikit-learn's PCA with as many components: errors and
+    principal angles, and for 3-D data the cloud with both planes."""
+    from sklearn.decomposition import PCA
+
+    figures = analysis.subspace_vs_pca(model, dataset.x_train, dataset.x_test)
+    k = model.run_config.code_size
+    pca = PCA(k).fit(dataset.x_train)
+    result = {**figures, "code_size": k, "cloud": None}
+    if dataset.info.input_dim == 3 and k == 2:
+        center = analysis.decode(model, np.zeros((1, k)))[0]
+        result["cloud"] = {
+            "points": dataset.x_test,
+            "center": pca.mean_,
+            "autoencoder_center": center,
+            "autoencoder_basis": analysis.decoder_subspace(model),
+            "pca_basis": pca.components_,
+        }
+    if is_image_data(dataset):
+        indices = example_indices(dataset, 10)
+        x = dataset.x_test[indices]
+        rows = [x, pca.inverse_transform(pca.transform(x)), analysis.reconstruct(model, x)]
+        result["images"] = _images(np.clip(np.concatenate(rows), 0.0, 1.0), dataset)
+        result["row_labels"] = ["input", f"PCA, {k} components", f"autoencoder, {k} units"]
+    return result
+
+
+def comparison_figures(model: Autoencoder, dataset: Dataset, seed: int = 0) -> dict:
+    """What the Compare view tabulates for one run, beyond its stored summary: how sparse its
+    code is and how linearly separable the labels are from it (a logistic-regression probe)."""
+    code = analysis.encode(model, dataset.x_test[:ACTIVATION_EXAMPLES])
+    figures = {
+        "code_near_zero": float(np.mean(np.abs(code) < NEAR_ZERO)),
+        "probe_accuracy": math.nan,
+    }
+    if len(np.unique(dataset.y_train)) > 1:
+        x_train = dataset.x_train[:PROBE_TRAIN_EXAMPLES]
+        figures["probe_accuracy"] = analysis.linear_probe(
+            analysis.encode(model, x_train),
+            dataset.y_train[: len(x_train)],
+            analysis.encode(model, dataset.x_test),
+            dataset.y_test,
+            seed=seed,
+        )
+    return figures
+
+
+def same_digits(model: Autoencoder, dataset: Dataset, count: int = 10) -> dict:
+    """The standard test examples (``example_indices``) and their reconstructions, as images:
+    every run on the same dataset is shown the same digits."""
+    x = dataset.x_test[example_indices(dataset, count)]
+    return {
+        "inputs": _images(x, dataset),
+        "reconstructions": _images(np.clip(analysis.reconstruct(model, x), 0.0, 1.0), dataset),
+    }

@@ -1,0 +1,57 @@
+"""Activations: what the units do on test digits, and the sparsity penalty's shape."""
+
+import streamlit as st
+
+import ui
+from ae_core import figures
+
+ui.page_header(
+    "Activations",
+    "How the units respond to 1,000 test digits: a histogram per layer, each unit's average "
+    "against the sparsity target, and the units that never change (dead).",
+)
+job = ui.pick_run()
+if ui.trained_model_ready(job):
+    config = job.config
+    layers = ui.view(job, "activations")
+    st.plotly_chart(figures.activation_histograms(layers), width="stretch")
+
+    names = list(layers)
+    code_layer = "code" if "code" in names else names[0]
+    left, right = st.columns([2, 1])
+    with left:
+        chosen = st.selectbox(
+            "Layer", names, index=names.index(code_layer), help="The layer whose units to show."
+        )
+        penalised = config.sparsity_weight > 0
+        st.plotly_chart(
+            figures.unit_means(
+                layers[chosen]["unit_means"],
+                config.sparsity_target if penalised else None,
+                dead=layers[chosen]["dead_mask"],
+            ),
+            width="stretch",
+        )
+        dead = int(layers[chosen]["dead_units"])
+        st.caption(
+            f"{dead} of {layers[chosen]['units']} units of {chosen} are dead: they give the same "
+            "value for every test digit, so they carry nothing."
+        )
+    with right:
+        target = st.slider(
+            "Sparsity target",
+            0.01,
+            0.99,
+            float(min(max(config.sparsity_target, 0.01), 0.99)),
+            0.01,
+            help="The KL penalty per unit is zero when its average activation equals the target "
+            "and grows steeply towards 0 and 1.",
+        )
+        st.plotly_chart(figures.kl_divergence_curve(target), width="stretch")
+        if penalised:
+            st.caption(
+                f"This run penalises {config.sparsity_layers} layer(s) with weight "
+                f"beta = {config.sparsity_weight:g} towards {config.sparsity_target:g}."
+            )
+        else:
+            st.caption("This run has no KL sparsity penalty (its weight is 0).")

@@ -1,0 +1,34 @@
+"""Features: the first layer's weights, drawn as images."""
+
+import streamlit as st
+
+import ui
+from ae_core import figures
+
+ui.page_header(
+    "Features",
+    "Each first-layer unit's weights on the pixels, drawn as an image (red positive, blue "
+    "negative, each scaled to its own largest weight): the pattern that excites the unit most.",
+)
+job = ui.pick_run()
+if ui.trained_model_ready(job) and ui.needs_images(job):
+    units = st.slider("Units", 8, 200, 64, 8, help="How many first-layer units to draw.")
+    result = ui.view(job, "features", units=units)
+    columns = min(16, result["units"])
+    st.plotly_chart(
+        figures.image_grid(
+            result["encoder"],
+            columns,
+            f"Encoder: first {result['units']} of {result['available']} units",
+            diverging=True,
+        ),
+        width="stretch",
+    )
+    if result["decoder"] is not None:
+        if job.config.tied:
+            title = "The same weights as the decoder's output layer sees them (tied: transposed)"
+        else:
+            title = "Decoder: weights from the same units into the pixels (not tied)"
+        st.plotly_chart(
+            figures.image_grid(result["decoder"], columns, title, diverging=True), width="stretch"
+        )

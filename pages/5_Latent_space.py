@@ -1,0 +1,64 @@
+"""Latent space: where the codes of test digits lie, walks between digits, generated digits."""
+
+import streamlit as st
+
+import ui
+from ae_core import figures, registry
+
+ui.page_header(
+    "Latent space",
+    "The codes of 2,000 test digits, coloured by their label (never used in training); a walk "
+    "between two digits' codes; and, for a variational autoencoder, digits made from random codes.",
+)
+job = ui.pick_run()
+if ui.trained_model_ready(job):
+    config = job.config
+    choice = st.radio(
+        "2-D view",
+        ["auto", "pca", "tsne"],
+        format_func={
+            "auto": "the code itself when it is 2-D, else PCA",
+            "pca": "PCA",
+            "tsne": "t-SNE (slower)",
+        }.get,
+        horizontal=True,
+    )
+    codes = ui.view(job, "latent_codes", method=choice)
+    st.plotly_chart(
+        figures.codes_scatter(codes["points"], codes["labels"], codes["method"]), width="stretch"
+    )
+
+    if ui.needs_images(job):
+        st.subheader("Interpolation")
+        left, right, steps_column = st.columns(3)
+        last = codes["test_examples"] - 1
+        start = left.number_input("From test digit #", 0, last, 0)
+        end = right.number_input("To test digit #", 0, last, 1)
+        steps = steps_column.slider("Steps", 3, 20, 10)
+        walk = ui.view(job, "interpolation", start=int(start), end=int(end), steps=steps)
+        st.plotly_chart(
+            figures.image_grid(
+                walk["images"],
+                steps,
+                f"From a {walk['labels'][0]} to a {walk['labels'][1]}: decodings of evenly "
+                "spaced codes on the line between theirs",
+            ),
+            width="stretch",
+        )
+        if registry.get(config.variant).generates:
+            st.subheader("Generated digits")
+            seed = st.number_input("Random seed", 0, 10_000, 0, help="Another draw of codes.")
+            made = ui.view(job, "generated", count=60, seed=int(seed))
+            st.plotly_chart(
+                figures.image_grid(made["samples"], 12, "60 decodings of codes drawn from N(0, I)"),
+                width="stretch",
+            )
+            if made["grid"] is not None:
+                st.plotly_chart(
+                    figures.image_grid(
+                        made["grid"], 15, "Decodings over the latent plane, from -2.5 to 2.5"
+                    ),
+                    width="stretch",
+                )
+            else:
+                st.caption(f"With a 2-D latent (this one has {config.code_size}), the plane too.")

@@ -1,0 +1,66 @@
+"""Linear vs PCA: a linear autoencoder learns the subspace of the first principal components."""
+
+import streamlit as st
+
+import ui
+from ae_core import figures
+from ae_core.config import make_config
+
+ui.page_header(
+    "Linear autoencoder vs PCA",
+    "With no activations and a squared-error loss, an autoencoder with k code units learns the "
+    "same k-dimensional subspace as the first k principal components, though not the same axes "
+    "within it: the angles between the two subspaces go to zero and the errors match.",
+)
+EXAMPLES = {
+    "the 3-D cloud, 2 code units": make_config("linear"),
+    "MNIST, 16 code units": make_config(
+        "linear", dataset="mnist", code_size=16, learning_rate=0.002, steps=4000, batch_size=128
+    ),
+}
+job = ui.pick_run()
+if job is None or "max_principal_angle_deg" not in (job.summary or {}):
+    if job is not None and job.state in ("queued", "training"):
+        ui.live_run(job)
+    else:
+        st.info("Pick a linear run in the sidebar, or train one of these examples:")
+    manager = ui.manager()
+    for column, (label, config) in zip(st.columns(len(EXAMPLES)), EXAMPLES.items(), strict=True):
+        if column.button(f"Train {label}", key=f"example:{config.run_id}"):
+            ui.select_run(manager.submit(config).run_id)
+            st.rerun()
+elif ui.trained_model_ready(job):
+    result = ui.view(job, "linear_vs_pca")
+    k = result["code_size"]
+    st.subheader(f"{k} code units against {k} principal components")
+    columns = st.columns(4)
+    columns[0].metric("Autoencoder test MSE", f"{result['autoencoder_mse']:.5f}")
+    columns[1].metric("PCA test MSE", f"{result['pca_mse']:.5f}")
+    columns[2].metric("MSE ratio (autoencoder / PCA)", f"{result['pca_mse_ratio']:.3f}")
+    columns[3].metric(
+        "Largest angle between the subspaces", f"{result['max_principal_angle_deg']:.2f}°"
+    )
+    angles = ", ".join(f"{angle:.2f}°" for angle in result["principal_angles_deg"])
+    st.caption(
+        f"Principal angles between the decoder's subspace and PCA's: {angles}. Zero means the "
+        "same subspace; PCA's error is the smallest any k-dimensional linear map can reach."
+    )
+    cloud = result["cloud"]
+    if cloud is not None:
+        st.plotly_chart(
+            figures.planes_3d(
+                cloud["points"],
+                cloud["center"],
+                cloud["autoencoder_basis"],
+                cloud["pca_basis"],
+                autoencoder_center=cloud["autoencoder_center"],
+            ),
+            width="stretch",
+        )
+    if result.get("images") is not None:
+        st.plotly_chart(
+            figures.image_grid(
+                result["images"], 10, "The same test digits", row_labels=result["row_labels"]
+            ),
+            width="stretch",
+        )

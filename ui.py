@@ -1,0 +1,372 @@
+"""The app's shared Streamlit helpers: the job manager, widgets drawn from the config's metadata,
+the run picker, the live view of a run and the cached views of a trained model.
+
+Everything here lays out widgets and figures; the logic is in ``ae_core``. It lives beside
+``app.py`` rather than in ``pages/``, where every file becomes a page.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import streamlit as st
+
+from ae_core import figures
+from ae_core.config import ConfigError, RunConfig, make_config
+from ae_core.controls import Control, controls
+from ae_core.jobs import Job, JobManager, Snapshot
+
+# Polling costs the server CPU for every open page, so pages poll only while their run is
+# active, and a queued run (nothing changes but its position) less often.
+TRAINING_POLL_SECONDS = 1.0
+QUEUED_POLL_SECONDS = 2.0
+GROUPS = {
+    "data": "Data",
+    "model": "Model",
+    "training": "Training",
+    "regularisation": "Regularisation and noise",
+}
+SELECTED_RUN = "selected_run"
+
+
+def sentence(message: str) -> str:
+    """An engine message as a sentence: capital first letter, full stop."""
+    message = message.strip()
+    if not message:
+        return message
+    message = message[0].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
+# -- the job manager: one per server process, shared by every session -----------------------------
+@st.cache_resource(show_spinner="Starting the training workers…")
+def _job_manager(runs_dir: str, workers: int | None) -> JobManager:
+    return JobManager(runs_dir or None, workers=workers)
+
+
+def manager() -> JobManager:
+    """The server's job manager (runs folder ``$AE_RUNS_DIR``, ``$AE_WORKERS`` workers)."""
+    workers_text = os.environ.get("AE_WORKERS", "").strip()
+    try:
+        workers = int(workers_text) if workers_text else None
+        if workers is not None and workers < 1:
+            raise ValueError
+    except ValueError:
+        st.error(f"AE_WORKERS={workers_text!r} is not valid: use a whole number of at least 1.")
+        st.stop()
+    return _job_manager(os.environ.get("AE_RUNS_DIR", ""), workers)
+
+
+def page_header(title: str, intro: str | None = None) -> None:
+    st.set_page_config(page_title=f"{title} · Autoencoder Lab", page_icon="🧠", layout="wide")
+    st.title(title)
+    if intro:
+        st.caption(intro)
+
+
+# -- settings: one widget per configuration field the variant uses -------------------------------
+def _setting_key(variant: str, name: str) -> str:
+    return f"setting:{variant}:{name}"
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}"
+
+
+def _scale_options(control: Control, current: float) -> list[float]:
+    """1-2-5 steps across the control's range (from 1e-6 for an amount that may be 0), plus
+    the current value, so any stored value can be shown."""
+    low = control.minimum if control.minimum and control.minimum > 0 else 1e-6
+    high = control.maximum if control.maximum is not None else 100.0
+    options = {0.0} if not control.log and (control.minimum or 0.0) == 0.0 else set()
+    for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
+        for mantissa in (1, 2, 5):
+            value = float(f"{mantissa}e{exponent}")
+            if low <= value <= high:
+                options.add(value)
+    options.add(float(current))
+    return sorted(options)
+
+
+def _widget(control: Control, key: str) -> Any:
+    """Draw the widget for one setting; its value lives in session state under ``key``."""
+    common = {"label": control.label, "help": control.help, "key": key}
+    value = st.session_state[key]
+    if control.kind == "choice":
+        return st.selectbox(options=list(control.choices), **common)
+    if control.kind == "toggle":
+        return st.toggle(**common)
+    if control.kind == "int":
+        return st.number_input(
+            min_value=int(control.minimum) if control.minimum is not None else None,
+            max_value=int(control.maximum) if control.maximum is not None else None,
+            step=int(control.step or 1),
+            **common,
+        )
+    if control.kind == "float" and control.step:
+        step = float(control.step)
+        low = float(control.minimum) + (step if control.exclusive else 0.0)
+        high = float(control.maximum) - (step if control.exclusive else 0.0)
+        if not low <= value <= high:  # a stored value off the slider's grid keeps its own
+            return st.number_input(format="%g", **common)
+        return st.slider(min_value=low, max_value=high, step=step, format="%.2f", **common)
+    if control.kind == "float":
+        return st.select_slider(
+            options=_scale_options(control, value), format_func=_number_text, **common
+        )
+    if control.kind == "layers":
+        return st.text_input(placeholder="e.g. 300,100 (empty: none)", **common)
+    return st.text_input(**common)
+
+
+def _initial(control: Control) -> Any:
+    if control.kind == "layers":
+        return ",".join(str(size) for size in control.default)
+    if control.kind == "float":
+        return float(control.default)
+    return control.default
+
+
+def load_settings(config: RunConfig) -> None:
+    """Put a run's settings into the Train page's widgets (for "train again with changes")."""
+    st.session_state["variant"] = config.variant
+    for control in controls(config.variant):
+        value = getattr(config, control.name)
+        if control.kind == "layers":
+            value = ",".join(str(size) for size in value)
+        st.session_state[_setting_key(config.variant, control.name)] = value
+
+
+def reset_settings(variant: str) -> None:
+    for control in controls(variant):
+        st.session_state.pop(_setting_key(variant, control.name), None)
+
+
+def settings_form(variant: str) -> tuple[RunConfig | None, str | None]:
+    """The variant's settings as widgets, grouped; returns the validated config, or None and
+    the reason, which is shown next to the widget it names."""
+    described = controls(variant)
+    slots = {}
+    values = {}
+    groups = list(dict.fromkeys([*GROUPS, *(c.group for c in described)]))
+    columns = st.columns(len([g for g in groups if any(c.group == g for c in described)]))
+    column_of = iter(columns)
+    for group in groups:
+        members = [c for c in described if c.group == group]
+        if not members:
+            continue
+        with next(column_of):
+            st.subheader(GROUPS.get(group, group.title()))
+            for control in members:
+                key = _setting_key(variant, control.name)
+                if key not in st.session_state:
+                    st.session_state[key] = _initial(control)
+                values[control.name] = _widget(control, key)
+                slots[control.name] = st.empty()
+    try:
+        return make_config(variant, **values), None
+    except ConfigError as error:
+        reason = sentence(str(error))
+        slots.get(error.field, st).error(reason)
+        return None, reason
+
+
+# -- runs: describe, pick, show live ------------------------------------------------------------
+def describe_run(job: Job) -> str:
+    config, summary = job.config, job.summary or {}
+    parts = [config.variant, f"code {config.code_size}"]
+    if config.hidden:
+        parts.append("hidden " + ",".join(map(str, config.hidden)))
+    parts.append(f"{config.steps:,} steps")
+    if summary.get("test_mse") is not None:
+        parts.append(f"test MSE {summary['test_mse']:.4f}")
+    else:
+        parts.append(job.state)
+    return " · ".join(parts) + f" · {job.run_id.rsplit('-', 1)[-1][:6]}"
+
+
+def select_run(run_id: str) -> None:
+    """Make ``run_id`` the run the view pages show."""
+    st.session_state[SELECTED_RUN] = run_id
+
+
+def pick_run() -> Job | None:
+    """The sidebar's run picker (every run, newest first); remembers the choice across pages."""
+    jobs = manager().list_runs()
+    with st.sidebar:
+        for problem in manager().problems:
+            st.warning(sentence(problem))
+        if not jobs:
+            st.info("No runs yet: train one on the **Train** page.")
+            return None
+        by_id = {job.run_id: job for job in jobs}
+        if st.session_state.get(SELECTED_RUN) not in by_id:
+            st.session_state[SELECTED_RUN] = jobs[0].run_id
+        st.selectbox(
+            "Run",
+            list(by_id),
+            format_func=lambda run_id: describe_run(by_id[run_id]),
+            key=SELECTED_RUN,
+            persist_state="session",
+            help="Every run on this server, newest first; the views show the chosen one.",
+        )
+        job = by_id[st.session_state[SELECTED_RUN]]
+        st.caption(f"Run id `{job.run_id}`")
+        return job
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "unknown"
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def _progress_text(snapshot: Snapshot) -> str:
+    text = f"Step {snapshot.step:,} of {snapshot.total_steps:,}"
+    if snapshot.phase and (snapshot.latest or {}).get("phase_count", 1) > 1:
+        text += f" ({snapshot.phase})"
+    if snapshot.samples_per_s:
+        text += f" · {snapshot.samples_per_s:,.0f} samples/s"
+    if snapshot.state == "training":
+        text += f" · {_duration(snapshot.seconds_left)} left"
+    return text
+
+
+def _sparsity_target(config: RunConfig) -> float | None:
+    return config.sparsity_target if config.sparsity_weight > 0 else None
+
+
+def _status(job: Job, snapshot: Snapshot) -> None:
+    state = snapshot.state
+    if state == "queued":
+        ahead = (snapshot.queue_position or 1) - 1
+        st.info(
+            f"Queued: position {snapshot.queue_position} "
+            f"({ahead} run{'s' if ahead != 1 else ''} ahead of it; "
+            f"{manager().worker_count} train at once). It starts by itself.",
+        )
+        st.button("Cancel", key=f"cancel:{job.run_id}", on_click=job.cancel)
+        return
+    st.progress(min(1.0, snapshot.fraction_done), text=_progress_text(snapshot))
+    if state == "training":
+        st.button(
+            "Stop",
+            key=f"stop:{job.run_id}",
+            on_click=job.stop,
+            help="Stops after the current chunk and keeps the model learned so far. Everyone "
+            "who started this same configuration shares this run, so it stops for them too.",
+        )
+    elif state == "failed":
+        st.error(sentence(snapshot.reason or "the run failed"))
+    elif state in ("stopped", "cancelled", "interrupted"):
+        st.warning(f"{state.title()}: {sentence(snapshot.reason or state)}")
+    else:
+        summary = snapshot.summary or {}
+        st.success(
+            f"Done: {summary.get('steps', snapshot.step):,} steps in "
+            f"{_duration(summary.get('seconds'))}."
+        )
+    if snapshot.summary and snapshot.summary.get("test_mse") is not None:
+        summary_metrics(snapshot.summary)
+
+
+def summary_metrics(summary: dict) -> None:
+    columns = st.columns(4)
+    columns[0].metric("Test MSE", f"{summary['test_mse']:.5f}")
+    columns[1].metric("Training objective", f"{summary['train_loss']:.4g}")
+    means = summary.get("mean_activation") or []
+    if means:
+        columns[2].metric("Mean code activation", f"{means[-1]:.3f}")
+    dead, units = summary.get("dead_units") or [], summary.get("units") or []
+    if dead and units:
+        columns[3].metric("Dead code units", f"{dead[-1]} of {units[-1]}")
+
+
+def _draw_live(run_id: str, polling: float | None) -> None:
+    job = manager().get(run_id)
+    if job is None:
+        st.warning("This run is no longer on the server.")
+        return
+    snapshot = job.snapshot()
+    if polling is not None and snapshot.finished:
+        st.rerun(scope="app")  # stop polling and let the whole page show the final state
+    _status(job, snapshot)
+    if not snapshot.history:
+        if snapshot.state == "training":
+            st.caption("Compiling the model; the first loss point appears in a second or two.")
+        return
+    left, right = st.columns(2)
+    left.plotly_chart(
+        figures.loss_curves(snapshot.history, log_y=True), key=f"loss:{run_id}", width="stretch"
+    )
+    right.plotly_chart(
+        figures.mean_activation_curves(snapshot.history, _sparsity_target(job.config)),
+        key=f"activation:{run_id}",
+        width="stretch",
+    )
+
+
+def live_run(job: Job) -> None:
+    """The run's status, progress, Stop button and live charts: redrawn every second while it
+    trains (a fragment on a timer), drawn once when it has finished."""
+    state = job.snapshot().state
+    polling = {"training": TRAINING_POLL_SECONDS, "queued": QUEUED_POLL_SECONDS}.get(state)
+    st.fragment(run_every=polling)(_draw_live)(job.run_id, polling)
+
+
+# -- views of a trained model, cached per run ----------------------------------------------------
+@st.cache_data(max_entries=64, show_spinner="Running the model…")
+def _view(name: str, run_id: str, version: float, options: tuple) -> Any:
+    from ae_core import views
+    from ae_core.data import load_dataset
+
+    model = manager().model(run_id)
+    dataset = load_dataset(model.run_config.dataset)
+    return getattr(views, name)(model, dataset, **dict(options))
+
+
+def trained_model_ready(job: Job | None) -> bool:
+    """Whether the views can show this run's model; if not, say why on the page."""
+    if job is None:
+        st.info("Train a run on the **Train** page, then pick it in the sidebar.")
+        return False
+    summary = job.summary or {}
+    if job.state in ("queued", "training"):
+        st.info(
+            f"This run is {job.state}. Its model appears here when it finishes, or when you "
+            "stop it on the **Train** page (the model learned so far is kept). Its loss is live "
+            "on the **Train** page."
+        )
+        return False
+    if not summary.get("model"):
+        st.error(sentence(f"this run has no trained model: {job.reason or job.state}"))
+        return False
+    if job.state != "done":
+        st.warning(sentence(f"this run {job.state}: {job.reason}; it shows what it had learned"))
+    return True
+
+
+def view(job: Job, name: str, **options: Any) -> Any:
+    """``ae_core.views.<name>`` of the job's model, cached per run and options."""
+    version = float((job.summary or {}).get("finished_at", 0.0))
+    return _view(name, job.run_id, version, tuple(sorted(options.items())))
+
+
+def dataset_info_of(job: Job):
+    from ae_core.data import dataset_info
+
+    return dataset_info(job.config.dataset)
+
+
+def needs_images(job: Job) -> bool:
+    """True when the run's data are images; otherwise say so on the page."""
+    if dataset_info_of(job).image_shape is None:
+        st.info(
+            f"This run's data ({job.config.dataset}) are points, not images, so there is nothing "
+            "to draw here; the **Linear vs PCA** page shows them."
+        )
+        return False
+    return True
