@@ -17,6 +17,7 @@ from ae_core import figures
 from ae_core.config import ConfigError, RunConfig, make_config
 from ae_core.controls import Control, controls
 from ae_core.jobs import Job, JobManager, Snapshot
+from ae_core.store import StoreError
 
 # Polling costs the server CPU for every open page, so pages poll only while their run is
 # active, and a queued run (nothing changes but its position) less often.
@@ -29,6 +30,29 @@ GROUPS = {
     "regularisation": "Regularisation and noise",
 }
 SELECTED_RUN = "selected_run"
+VARIANT = "variant"
+# Widget values kept for the whole session: Streamlit forgets a widget's value when a page that
+# does not draw it runs, so every page's choices are copied here and restored when drawn again.
+_KEPT = "kept_widget_values"
+
+
+def kept(key: str, default: Any) -> str:
+    """Give the widget ``key`` its kept value (else ``default``) before it is drawn; pass the
+    returned key to the widget, then ``keep(key)`` after it."""
+    values = st.session_state.setdefault(_KEPT, {})
+    if key not in st.session_state:
+        st.session_state[key] = values.get(key, default)
+    return key
+
+
+def keep(key: str) -> None:
+    st.session_state.setdefault(_KEPT, {})[key] = st.session_state[key]
+
+
+def set_kept(key: str, value: Any) -> None:
+    """Set a widget's value from a callback or a page that does not draw it."""
+    st.session_state.setdefault(_KEPT, {})[key] = value
+    st.session_state[key] = value
 
 
 def sentence(message: str) -> str:
@@ -130,41 +154,47 @@ def _initial(control: Control) -> Any:
 
 
 def load_settings(config: RunConfig) -> None:
-    """Put a run's settings into the Train page's widgets (for "train again with changes")."""
-    st.session_state["variant"] = config.variant
+    """Put a run's settings into the Train page's widgets (for "train again with changes");
+    call it from a callback or a page that does not draw them."""
+    set_kept(VARIANT, config.variant)
     for control in controls(config.variant):
         value = getattr(config, control.name)
         if control.kind == "layers":
             value = ",".join(str(size) for size in value)
-        st.session_state[_setting_key(config.variant, control.name)] = value
+        set_kept(_setting_key(config.variant, control.name), value)
 
 
 def reset_settings(variant: str) -> None:
+    """Back to the variant's defaults (a button's callback)."""
     for control in controls(variant):
-        st.session_state.pop(_setting_key(variant, control.name), None)
+        set_kept(_setting_key(variant, control.name), _initial(control))
 
 
-def settings_form(variant: str) -> tuple[RunConfig | None, str | None]:
-    """The variant's settings as widgets, grouped; returns the validated config, or None and
-    the reason, which is shown next to the widget it names."""
+def settings_form(variant: str, data_area) -> tuple[RunConfig | None, str | None]:
+    """The variant's settings as widgets: the data settings in the container ``data_area``,
+    the others in a column per group. Returns the validated config, or None and the reason,
+    which is shown next to the widget it names."""
     described = controls(variant)
-    slots = {}
-    values = {}
-    groups = list(dict.fromkeys([*GROUPS, *(c.group for c in described)]))
-    columns = st.columns(len([g for g in groups if any(c.group == g for c in described)]))
-    column_of = iter(columns)
-    for group in groups:
-        members = [c for c in described if c.group == group]
-        if not members:
-            continue
-        with next(column_of):
+    slots, values = {}, {}
+
+    def draw(control: Control) -> None:
+        key = kept(_setting_key(variant, control.name), _initial(control))
+        values[control.name] = _widget(control, key)
+        keep(key)
+        slots[control.name] = st.empty()
+
+    with data_area:
+        for control in described:
+            if control.group == "data":
+                draw(control)
+    groups = [g for g in dict.fromkeys(c.group for c in described) if g != "data"]
+    groups.sort(key=lambda g: list(GROUPS).index(g) if g in GROUPS else len(GROUPS))
+    for column, group in zip(st.columns(len(groups)), groups, strict=True):
+        with column:
             st.subheader(GROUPS.get(group, group.title()))
-            for control in members:
-                key = _setting_key(variant, control.name)
-                if key not in st.session_state:
-                    st.session_state[key] = _initial(control)
-                values[control.name] = _widget(control, key)
-                slots[control.name] = st.empty()
+            for control in described:
+                if control.group == group:
+                    draw(control)
     try:
         return make_config(variant, **values), None
     except ConfigError as error:
@@ -188,8 +218,23 @@ def describe_run(job: Job) -> str:
 
 
 def select_run(run_id: str) -> None:
-    """Make ``run_id`` the run the view pages show."""
-    st.session_state[SELECTED_RUN] = run_id
+    """Make ``run_id`` the run the view pages show (from a callback or a page without the
+    run picker)."""
+    set_kept(SELECTED_RUN, run_id)
+
+
+def submit(config: RunConfig) -> Job | None:
+    """Start (or join, or fetch the stored result of) a run and make it the chosen run; as a
+    button's callback, it runs before the page (and its run picker) is drawn again."""
+    try:
+        job = manager().submit(config)
+    except StoreError as error:
+        st.session_state["submit_error"] = sentence(str(error))
+        return None
+    st.session_state.pop("submit_error", None)
+    select_run(job.run_id)
+    st.session_state["last_started"] = job.run_id
+    return job
 
 
 def pick_run() -> Job | None:
@@ -202,18 +247,22 @@ def pick_run() -> Job | None:
             st.info("No runs yet: train one on the **Train** page.")
             return None
         by_id = {job.run_id: job for job in jobs}
-        if st.session_state.get(SELECTED_RUN) not in by_id:
+        kept(SELECTED_RUN, jobs[0].run_id)
+        if st.session_state[SELECTED_RUN] not in by_id:  # deleted, or another runs folder
             st.session_state[SELECTED_RUN] = jobs[0].run_id
         st.selectbox(
             "Run",
             list(by_id),
             format_func=lambda run_id: describe_run(by_id[run_id]),
             key=SELECTED_RUN,
-            persist_state="session",
             help="Every run on this server, newest first; the views show the chosen one.",
         )
+        keep(SELECTED_RUN)
         job = by_id[st.session_state[SELECTED_RUN]]
         st.caption(f"Run id `{job.run_id}`")
+        if st.button("Edit its settings on Train", help="Train it again with changes."):
+            load_settings(job.config)
+            st.switch_page("pages/1_Train.py")
         return job
 
 
@@ -262,7 +311,9 @@ def _status(job: Job, snapshot: Snapshot) -> None:
     elif state == "failed":
         st.error(sentence(snapshot.reason or "the run failed"))
     elif state in ("stopped", "cancelled", "interrupted"):
-        st.warning(f"{state.title()}: {sentence(snapshot.reason or state)}")
+        reason = snapshot.reason or state
+        says_state = reason.lower().startswith(state)
+        st.warning(sentence(reason) if says_state else f"{state.title()}: {sentence(reason)}")
     else:
         summary = snapshot.summary or {}
         st.success(
@@ -319,13 +370,25 @@ def live_run(job: Job) -> None:
 
 # -- views of a trained model, cached per run ----------------------------------------------------
 @st.cache_data(max_entries=64, show_spinner="Running the model…")
-def _view(name: str, run_id: str, version: float, options: tuple) -> Any:
+def _view(name: str, run_id: str, version: tuple, options: tuple) -> Any:
     from ae_core import views
     from ae_core.data import load_dataset
 
-    model = manager().model(run_id)
+    if version[0] == "checkpoint":
+        model = manager().checkpoint_model(run_id)
+    else:
+        model = manager().model(run_id)
     dataset = load_dataset(model.run_config.dataset)
     return getattr(views, name)(model, dataset, **dict(options))
+
+
+def _model_version(job: Job) -> tuple:
+    """What identifies the model the views show: a training run's latest checkpoint, or the
+    finished run (retrained runs get a new finishing time)."""
+    snapshot = job.snapshot()
+    if snapshot.state == "training":
+        return ("checkpoint", snapshot.checkpoint_step)
+    return ("final", float((snapshot.summary or {}).get("finished_at", 0.0)))
 
 
 def trained_model_ready(job: Job | None) -> bool:
@@ -333,26 +396,46 @@ def trained_model_ready(job: Job | None) -> bool:
     if job is None:
         st.info("Train a run on the **Train** page, then pick it in the sidebar.")
         return False
-    summary = job.summary or {}
-    if job.state in ("queued", "training"):
+    snapshot = job.snapshot()
+    if snapshot.state == "queued":
         st.info(
-            f"This run is {job.state}. Its model appears here when it finishes, or when you "
-            "stop it on the **Train** page (the model learned so far is kept). Its loss is live "
-            "on the **Train** page."
+            f"This run is queued (position {snapshot.queue_position}). Its views appear here "
+            "once it has trained for a few seconds; its progress is on the **Train** page."
         )
         return False
-    if not summary.get("model"):
+    if snapshot.state == "training":
+        if snapshot.checkpoint_step is None:
+            st.info(
+                "This run has just started training: its model appears here a few seconds in "
+                "(it is saved every few seconds while it trains). Its loss is live on the "
+                "**Train** page."
+            )
+            st.button("Refresh", key="refresh-views")
+            return False
+        left, right = st.columns([5, 1])
+        left.info(
+            f"This run is still training: the views show its model as of step "
+            f"{snapshot.checkpoint_step:,} of {snapshot.total_steps:,} (saved every few "
+            "seconds). Refresh for a newer one."
+        )
+        right.button("Refresh", key="refresh-views")
+        return True
+    if not (snapshot.summary or {}).get("model"):
         st.error(sentence(f"this run has no trained model: {job.reason or job.state}"))
         return False
-    if job.state != "done":
+    if snapshot.state != "done":
         st.warning(sentence(f"this run {job.state}: {job.reason}; it shows what it had learned"))
     return True
 
 
 def view(job: Job, name: str, **options: Any) -> Any:
-    """``ae_core.views.<name>`` of the job's model, cached per run and options."""
-    version = float((job.summary or {}).get("finished_at", 0.0))
-    return _view(name, job.run_id, version, tuple(sorted(options.items())))
+    """``ae_core.views.<name>`` of the job's model, cached per run, model version and options."""
+    try:
+        return _view(name, job.run_id, _model_version(job), tuple(sorted(options.items())))
+    except StoreError as error:
+        st.error(sentence(str(error)))
+        st.button("Refresh", key=f"refresh-after-error:{name}")
+        st.stop()
 
 
 def dataset_info_of(job: Job):

@@ -255,6 +255,12 @@ class RunConfig:
         return (self.activation,) * len(self.hidden) + (self.resolved_code_activation,)
 
     @property
+    def is_linear(self) -> bool:
+        """No non-linearity anywhere (any variant): the decoder is an affine map, so the code's
+        subspace can be compared with PCA's."""
+        return set(self.encoder_activations) == {"linear"} and self.output_activation == "linear"
+
+    @property
     def penalised_layers(self) -> tuple[int, ...]:
         """0-based indices of the encoder layers the KL sparsity penalty applies to."""
         return _parse_sparsity_layers(self.sparsity_layers, len(self.layer_sizes))

@@ -87,7 +87,7 @@ def loss_curves(history: Sequence[Mapping], title: str = "Loss", log_y: bool = F
     _mark_phases(figure, history)
     _layout(figure, title, "step", "loss (mean over each window of steps)")
     if log_y:
-        figure.update_yaxes(type="log")
+        figure.update_yaxes(type="log", dtick="D2")
     return figure
 
 
@@ -136,7 +136,7 @@ def compare_loss_curves(histories: Mapping[str, Sequence[Mapping]], log_y: bool 
         )
     _layout(figure, "Loss of each run", "step", "total loss")
     if log_y:
-        figure.update_yaxes(type="log")
+        figure.update_yaxes(type="log", dtick="D2")
     return figure
 
 
@@ -326,8 +326,18 @@ def planes_3d(
     through ``autoencoder_center`` (its decoding of the zero code) when given, else ``center``.
     """
     points = np.asarray(points, dtype=float)
+    center = np.asarray(center, dtype=float)
     extent = float(np.abs(points - center).max())
-    own_center = center if autoencoder_center is None else autoencoder_center
+    pca = _orthonormal(pca_basis)
+    autoencoder = _orthonormal(autoencoder_basis)
+    own_center = center if autoencoder_center is None else np.asarray(autoencoder_center, float)
+    # A plane has many bases: draw the autoencoder's along PCA's directions projected onto it,
+    # about the point nearest PCA's centre, so equal planes draw as the same patch and only a
+    # real tilt or shift shows.
+    aligned = (pca @ autoencoder.T) @ autoencoder
+    if np.linalg.matrix_rank(aligned, tol=1e-6) == len(autoencoder):
+        autoencoder = _orthonormal(aligned)
+    own_center = own_center + ((center - own_center) @ autoencoder.T) @ autoencoder
     figure = go.Figure(
         [
             go.Scatter3d(
@@ -338,14 +348,8 @@ def planes_3d(
                 marker={"size": 2, "color": "#555555"},
                 name="data",
             ),
-            _plane(
-                np.asarray(own_center),
-                _orthonormal(autoencoder_basis),
-                extent,
-                "autoencoder",
-                PALETTE[0],
-            ),
-            _plane(np.asarray(center), _orthonormal(pca_basis), extent, "PCA", PALETTE[1]),
+            _plane(own_center, autoencoder, extent, "autoencoder", PALETTE[0]),
+            _plane(center, pca, extent, "PCA", PALETTE[1]),
         ]
     )
     figure.update_layout(title="The plane each method found", template="plotly_white", height=520)
@@ -353,6 +357,8 @@ def planes_3d(
 
 
 def _orthonormal(rows: np.ndarray) -> np.ndarray:
-    """An orthonormal basis (as rows) of the span of ``rows``."""
-    q, _ = np.linalg.qr(np.asarray(rows, dtype=float).T)
-    return q.T
+    """An orthonormal basis (as rows) of the span of ``rows``: Gram-Schmidt, so the first row
+    keeps the first input's direction (QR alone may flip signs)."""
+    q, r = np.linalg.qr(np.asarray(rows, dtype=float).T)
+    signs = np.where(np.diag(r) < 0, -1.0, 1.0)
+    return (q * signs).T

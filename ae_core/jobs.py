@@ -74,6 +74,7 @@ class Snapshot:
     history: tuple[dict, ...]  # every metrics point so far (Progress.to_dict() each)
     reason: str | None  # why the run failed or stopped, one sentence
     summary: dict | None  # the run's figures once it has finished
+    checkpoint_step: int | None = None  # the step of the latest saved model of a training run
 
     @property
     def latest(self) -> dict | None:
@@ -102,6 +103,7 @@ class Job:
         self._history_loaded = state in ACTIVE_STATES
         self._reason: str | None = None
         self._summary: dict | None = None
+        self._checkpoint_step: int | None = None
         self._snapshot: Snapshot | None = None
         if state not in ACTIVE_STATES:
             self._done.set()
@@ -171,6 +173,7 @@ class Job:
             history=tuple(self._history),
             reason=self._reason,
             summary=self._summary,
+            checkpoint_step=self._checkpoint_step if self._state == "training" else None,
         )
 
     def _load_history(self) -> None:
@@ -212,6 +215,11 @@ class Job:
             self._changed()
         if state not in ACTIVE_STATES:
             self._done.set()
+
+    def _set_checkpoint(self, step: int) -> None:
+        with self._lock:
+            self._checkpoint_step = step
+            self._changed()
 
     def _add_point(self, point: dict) -> None:
         with self._lock:
@@ -486,6 +494,11 @@ class JobManager:
                 self._model_locks.pop(run_id, None)
             return model
 
+    def checkpoint_model(self, run_id: str) -> Autoencoder:
+        """The model so far of a run that is training (its latest checkpoint, read from disk
+        each call: callers cache by ``Snapshot.checkpoint_step``)."""
+        return self.store.load_checkpoint(run_id)
+
     def cached_model_ids(self) -> list[str]:
         with self._lock:
             return list(self._models)
@@ -542,6 +555,8 @@ class JobManager:
             job = worker.job
             if kind == "progress" and job is not None and event.get("run_id") == job.run_id:
                 job._add_point(event["point"])
+            elif kind == "checkpoint" and job is not None and event.get("run_id") == job.run_id:
+                job._set_checkpoint(int(event["step"]))
             elif kind == "ready":
                 worker.ready, worker.rss_mb = True, event.get("rss_mb", 0.0)
                 self._start_failures = 0

@@ -50,6 +50,8 @@ HISTORY_FILE = "history.json"
 MODEL_FILE = "model.keras"
 SUMMARY_FILE = "summary.json"
 LOCK_FILE = "training.lock"
+# The model so far of a run still training, so the app can show it; removed when it finishes.
+CHECKPOINT_FILE = "checkpoint.keras"
 MANIFEST_FILE = "manifest.json"
 RUN_FILES = (CONFIG_FILE, HISTORY_FILE, MODEL_FILE, SUMMARY_FILE)
 ARCHIVE_FORMAT = "autoencoder-lab-run"
@@ -206,6 +208,10 @@ class RunWriter:
     def write_history(self, points: list[dict]) -> None:
         atomic_write_json(self.path / HISTORY_FILE, {"points": points})
 
+    def write_checkpoint(self, model: Autoencoder) -> None:
+        """Save the model learned so far (read back with ``RunStore.load_checkpoint``)."""
+        _atomic_save_model(model, self.path / CHECKPOINT_FILE)
+
     def finish(self, model: Autoencoder | None, points: list[dict], summary: dict) -> dict:
         """Store the model (when there is one) and the history, then the summary, last; returns
         the summary as written (with ``model``: whether there is one, and ``finished_at``)."""
@@ -214,6 +220,8 @@ class RunWriter:
         self.write_history(points)
         written = {**summary, "model": model is not None, "finished_at": time.time()}
         atomic_write_json(self.path / SUMMARY_FILE, written)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path / CHECKPOINT_FILE)
         return written
 
     def fail(self, reason: str, points: list[dict], steps: int = 0) -> dict:
@@ -318,6 +326,18 @@ class RunStore:
             )
         data = (record.path / MODEL_FILE).read_bytes()
         return _model_from_keras_archive(data, record.config, f"run {run_id}")
+
+    def load_checkpoint(self, run_id: str) -> Autoencoder:
+        """The model so far of a run that is training, from its latest checkpoint."""
+        record = self.get(run_id)
+        path = record.path / CHECKPOINT_FILE if record is not None else None
+        try:
+            if record is None or record.status != "training":
+                raise FileNotFoundError(run_id)
+            data = path.read_bytes()
+        except FileNotFoundError:  # none yet, or the run has just finished and removed it
+            raise StoreError(f"run {run_id} has no checkpoint of a model in training") from None
+        return _model_from_keras_archive(data, record.config, f"run {run_id} (checkpoint)")
 
     def _run_path(self, run_id: str) -> Path:
         if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):

@@ -195,10 +195,15 @@ def train(
     dataset: Dataset | None = None,
     *,
     on_progress: Callable[[Progress], None] | None = None,
+    on_chunk: Callable[[Autoencoder, int], None] | None = None,
     stop_event: threading.Event | None = None,
     chunk_seconds: float = 0.3,
 ) -> TrainResult:
-    """Train a model for ``config``; returns whatever was learned, also when stopped or failed."""
+    """Train a model for ``config``; returns whatever was learned, also when stopped or failed.
+
+    ``on_progress`` gets each history point; ``on_chunk(model, step)`` is called between chunks
+    (the model is not changing then), for example to save a checkpoint of a running run.
+    """
     dataset = dataset if dataset is not None else load_dataset(config.dataset)
     variant = registry.get(config.variant)
     model = variant.build(config, dataset.info.input_dim)
@@ -254,6 +259,8 @@ def train(
                 if on_progress is not None:
                     on_progress(progress)
             phase_done += completed
+            if on_chunk is not None and finite and phase_done < phase_steps:
+                on_chunk(model, step)
             if not finite:
                 status, reason = "failed", _non_finite_reason(phase.term_names, bad, step + 1)
                 break

@@ -187,6 +187,9 @@ def linear_vs_pca(model: Autoencoder, dataset: Dataset) -> dict:
     principal angles, and for 3-D data the cloud with both planes."""
     from sklearn.decomposition import PCA
 
+    if not model.run_config.is_linear:
+        raise ValueError("only an autoencoder with linear activations everywhere compares with PCA")
+
     figures = analysis.subspace_vs_pca(model, dataset.x_train, dataset.x_test)
     k = model.run_config.code_size
     pca = PCA(k).fit(dataset.x_train)

@@ -4,7 +4,6 @@ import streamlit as st
 
 import ui
 from ae_core import registry
-from ae_core.store import StoreError
 
 ui.page_header(
     "Train",
@@ -14,21 +13,26 @@ ui.page_header(
 manager = ui.manager()
 
 variants = registry.available()
-variant = st.selectbox(
+variant_column, data_column, _ = st.columns(3)
+variant = variant_column.selectbox(
     "Variant",
     variants,
-    index=variants.index("stacked"),
-    key="variant",
-    persist_state="session",
+    key=ui.kept(ui.VARIANT, "stacked"),
     help="The kind of autoencoder; each shows only the settings it uses.",
 )
+ui.keep(ui.VARIANT)
 st.markdown(f"**{variant}**: {registry.get(variant).summary}")
 
-config, problem = ui.settings_form(variant)
+config, problem = ui.settings_form(variant, data_column)
 
 train_column, reset_column, _ = st.columns([1, 1, 4])
 pressed = train_column.button(
-    "Train", type="primary", disabled=config is None, help=problem or "Start this run."
+    "Train",
+    type="primary",
+    disabled=config is None,
+    help=problem or "Start this run.",
+    on_click=ui.submit,
+    args=(config,),
 )
 reset_column.button(
     "Reset to defaults",
@@ -37,14 +41,8 @@ reset_column.button(
     help="This variant's defaults.",
 )
 
-if pressed and config is not None:
-    try:
-        started = manager.submit(config)
-    except StoreError as error:
-        st.error(ui.sentence(str(error)))
-    else:
-        ui.select_run(started.run_id)
-        st.session_state["last_started"] = started.run_id
+if pressed and st.session_state.get("submit_error"):
+    st.error(st.session_state["submit_error"])
 
 own = manager.get(config.run_id) if config is not None else None
 last = st.session_state.get("last_started")

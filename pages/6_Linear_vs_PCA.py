@@ -19,16 +19,18 @@ EXAMPLES = {
     ),
 }
 job = ui.pick_run()
-if job is None or "max_principal_angle_deg" not in (job.summary or {}):
-    if job is not None and job.state in ("queued", "training"):
-        ui.live_run(job)
+if job is None or not job.config.is_linear:
+    if job is not None:
+        st.info(
+            f"The chosen run ({job.config.variant}) has non-linear units, so it does not compare "
+            "with PCA. Pick a linear run in the sidebar, or train one of these examples:"
+        )
     else:
-        st.info("Pick a linear run in the sidebar, or train one of these examples:")
-    manager = ui.manager()
+        st.info("Train one of these examples:")
     for column, (label, config) in zip(st.columns(len(EXAMPLES)), EXAMPLES.items(), strict=True):
-        if column.button(f"Train {label}", key=f"example:{config.run_id}"):
-            ui.select_run(manager.submit(config).run_id)
-            st.rerun()
+        column.button(
+            f"Train {label}", key=f"example:{config.run_id}", on_click=ui.submit, args=(config,)
+        )
 elif ui.trained_model_ready(job):
     result = ui.view(job, "linear_vs_pca")
     k = result["code_size"]

@@ -41,7 +41,8 @@ settings = pd.DataFrame(
 )
 differing = settings.nunique(axis=1) > 1
 only_differences = st.toggle("Only the settings that differ", value=len(runs) > 1)
-st.dataframe(settings[differing] if only_differences and differing.any() else settings)
+shown = settings[differing] if only_differences and differing.any() else settings
+st.dataframe(shown.rename_axis("setting").reset_index(), hide_index=True)
 
 st.subheader("Loss")
 histories = {names[job.run_id]: job.snapshot().history for job in runs}

@@ -153,3 +153,22 @@ def test_planes_3d_draws_the_cloud_and_two_planes_through_the_centre():
     plane = figure.data[1]
     assert np.allclose(np.asarray(plane.z), center[2]), "the x-y plane through the centre"
     assert np.allclose(np.mean(np.asarray(plane.x)), center[0])
+
+
+def test_planes_3d_draws_equal_planes_as_the_same_patch_and_shows_a_tilt():
+    rng = np.random.default_rng(3)
+    points = rng.normal(size=(80, 3)) * [2.0, 1.0, 0.05]
+    center = points.mean(axis=0)
+    pca_basis = np.eye(3)[:2]
+    # The same plane, spanned by a rotated basis, about another point of it.
+    angle = 0.7
+    rotated = np.array([[np.cos(angle), np.sin(angle), 0.0], [-np.sin(angle), np.cos(angle), 0.0]])
+    shifted = center + np.array([0.4, -0.3, 0.0])
+    figure = figures.planes_3d(points, center, rotated, pca_basis, autoencoder_center=shifted)
+    autoencoder, pca = figure.data[1], figure.data[2]
+    for axis in ("x", "y", "z"):
+        assert np.allclose(np.asarray(getattr(autoencoder, axis)), np.asarray(getattr(pca, axis)))
+
+    tilted = np.array([[1.0, 0.0, 0.2], [0.0, 1.0, 0.0]])
+    figure = figures.planes_3d(points, center, tilted, pca_basis)
+    assert not np.allclose(np.asarray(figure.data[1].z), np.asarray(figure.data[2].z))

@@ -115,3 +115,34 @@ loaded = [m for m in ("tensorflow", "keras") if m in sys.modules]
 print(json.dumps({"variants": len(names), "loaded": loaded}))
 """
     assert run_python(repo_root, code) == {"variants": 8, "loaded": []}
+
+
+def app_files(repo_root) -> list:
+    return [repo_root / "app.py", repo_root / "ui.py", *sorted((repo_root / "pages").glob("*.py"))]
+
+
+def test_the_app_files_never_import_tensorflow_or_keras_themselves(repo_root):
+    import ast
+
+    files = app_files(repo_root)
+    assert len(files) >= 9  # home, the shared helpers and the seven pages
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            heavy = [n for n in names if n.partition(".")[0] in ("tensorflow", "keras")]
+            assert not heavy, f"{path.name} imports {heavy}: pages reach TensorFlow via ae_core"
+
+
+def test_the_app_helpers_load_without_tensorflow(repo_root):
+    # The home and Train pages draw before any model is needed: TensorFlow loads with a view.
+    code = """
+import json, sys
+import ui
+print(json.dumps([m for m in ("tensorflow", "keras") if m in sys.modules]))
+"""
+    assert run_python(repo_root, code) == []

@@ -151,6 +151,36 @@ def test_stop_keeps_the_partial_model_and_a_new_submission_trains_again(manager)
     wait_done(retrained)
 
 
+def test_a_training_run_saves_checkpoints_that_the_views_can_load(manager):
+    from ae_core.analysis import reconstruction_mse
+    from ae_core.data import load_dataset
+    from ae_core.store import CHECKPOINT_FILE, StoreError
+
+    config = tiny(450, steps=ENDLESS_STEPS)
+    job = manager.submit(config)
+    # The worker saves the model every CHECKPOINT_SECONDS (5 s) of training.
+    wait_until(lambda: job.snapshot().checkpoint_step is not None, 60, "the first checkpoint")
+    first = job.snapshot().checkpoint_step
+    assert first > 0
+    model = manager.checkpoint_model(job.run_id)
+    assert model.run_config == config
+    digits = load_dataset("digits")
+    untrained = make_config("stacked", **{**TINY, "seed": 450})
+    from ae_core import registry
+
+    fresh = registry.get("stacked").build(untrained, 64)
+    # The checkpoint holds learned weights, not the initial ones.
+    assert reconstruction_mse(model, digits.x_test) < reconstruction_mse(fresh, digits.x_test)
+    wait_until(lambda: job.snapshot().checkpoint_step > first, 60, "a later checkpoint")
+
+    assert job.stop()
+    wait_done(job)
+    assert job.snapshot().checkpoint_step is None
+    assert not (manager.store.root / job.run_id / CHECKPOINT_FILE).exists()
+    with pytest.raises(StoreError, match="no checkpoint"):
+        manager.checkpoint_model(job.run_id)
+
+
 def test_snapshots_are_cheap_immutable_and_grow_while_training(manager):
     job = manager.submit(tiny(500, steps=ENDLESS_STEPS))
     wait_until(lambda: len(job.snapshot().history) >= 3, what="three metrics points")
