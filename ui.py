@@ -234,7 +234,14 @@ def submit(config: RunConfig) -> Job | None:
     st.session_state.pop("submit_error", None)
     select_run(job.run_id)
     st.session_state["last_started"] = job.run_id
+    if not job.is_final_result:
+        st.session_state.setdefault("trained_here", set()).add(job.run_id)
     return job
+
+
+def trained_before(job: Job) -> bool:
+    """A stored result this session did not train: someone (maybe this user, earlier) did."""
+    return job.is_final_result and job.run_id not in st.session_state.get("trained_here", set())
 
 
 def pick_run() -> Job | None:
@@ -342,8 +349,10 @@ def _draw_live(run_id: str, polling: float | None) -> None:
         st.warning("This run is no longer on the server.")
         return
     snapshot = job.snapshot()
-    if polling is not None and snapshot.finished:
-        st.rerun(scope="app")  # stop polling and let the whole page show the final state
+    if _polling_interval(snapshot.state) != polling:
+        # Queued -> training -> finished: poll at the new pace (or stop), and let the whole
+        # page (its sidebar, its captions) show the new state.
+        st.rerun(scope="app")
     _status(job, snapshot)
     if not snapshot.history:
         if snapshot.state == "training":
@@ -363,9 +372,12 @@ def _draw_live(run_id: str, polling: float | None) -> None:
 def live_run(job: Job) -> None:
     """The run's status, progress, Stop button and live charts: redrawn every second while it
     trains (a fragment on a timer), drawn once when it has finished."""
-    state = job.snapshot().state
-    polling = {"training": TRAINING_POLL_SECONDS, "queued": QUEUED_POLL_SECONDS}.get(state)
+    polling = _polling_interval(job.snapshot().state)
     st.fragment(run_every=polling)(_draw_live)(job.run_id, polling)
+
+
+def _polling_interval(state: str) -> float | None:
+    return {"training": TRAINING_POLL_SECONDS, "queued": QUEUED_POLL_SECONDS}.get(state)
 
 
 # -- views of a trained model, cached per run ----------------------------------------------------

@@ -48,7 +48,7 @@ own = manager.get(config.run_id) if config is not None else None
 last = st.session_state.get("last_started")
 st.divider()
 if own is not None:
-    if own.is_final_result and not pressed:
+    if ui.trained_before(own):
         st.caption("These settings were trained before: here is the stored result.")
     ui.live_run(own)
 else:
