@@ -133,7 +133,10 @@ def _widget(control: Control, key: str) -> Any:
         step = float(control.step)
         low = float(control.minimum) + (step if control.exclusive else 0.0)
         high = float(control.maximum) - (step if control.exclusive else 0.0)
-        if not low <= value <= high:  # a stored value off the slider's grid keeps its own
+        on_grid = low <= value <= high and math.isclose(
+            (value - low) / step, round((value - low) / step), abs_tol=1e-9
+        )
+        if not on_grid:  # a value loaded from a run, off the slider's steps, keeps its own
             return st.number_input(format="%g", **common)
         return st.slider(min_value=low, max_value=high, step=step, format="%.2f", **common)
     if control.kind == "float":

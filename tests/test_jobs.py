@@ -152,6 +152,7 @@ def test_stop_keeps_the_partial_model_and_a_new_submission_trains_again(manager)
 
 
 def test_a_training_run_saves_checkpoints_that_the_views_can_load(manager):
+    from ae_core import registry
     from ae_core.analysis import reconstruction_mse
     from ae_core.data import load_dataset
     from ae_core.store import CHECKPOINT_FILE, StoreError
@@ -165,10 +166,7 @@ def test_a_training_run_saves_checkpoints_that_the_views_can_load(manager):
     model = manager.checkpoint_model(job.run_id)
     assert model.run_config == config
     digits = load_dataset("digits")
-    untrained = make_config("stacked", **{**TINY, "seed": 450})
-    from ae_core import registry
-
-    fresh = registry.get("stacked").build(untrained, 64)
+    fresh = registry.get("stacked").build(config, 64)
     # The checkpoint holds learned weights, not the initial ones.
     assert reconstruction_mse(model, digits.x_test) < reconstruction_mse(fresh, digits.x_test)
     wait_until(lambda: job.snapshot().checkpoint_step > first, 60, "a later checkpoint")
