@@ -9,6 +9,7 @@ hyperparameter means adding one field. Variant-specific rules live with the vari
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -289,7 +290,14 @@ def field_spec(name: str) -> dataclasses.Field:
 
 
 def field_type(name: str) -> Any:
-    return typing.get_type_hints(RunConfig)[name]
+    return _type_hints()[name]
+
+
+@functools.cache
+def _type_hints() -> dict[str, Any]:
+    # Resolving the hints evaluates every annotation; validating one config asks ~50 times, and
+    # the app validates every stored run each time it lists them.
+    return typing.get_type_hints(RunConfig)
 
 
 def field_choices(name: str) -> tuple[str, ...] | None:

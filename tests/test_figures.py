@@ -49,7 +49,8 @@ def test_loss_curves_draw_the_total_and_every_term_with_the_phase_boundary():
     assert list(lines) == ["total", "reconstruction", "sparsity"]
     assert list(lines["total"].x) == [10, 20, 30]
     assert list(lines["total"].y) == pytest.approx([0.7, 0.4, 0.2])
-    assert list(lines["sparsity"].y) == [0.2, 0.1, None], "no value where a phase has no term"
+    # No value (NaN, drawn as a gap) where a phase has no such term.
+    np.testing.assert_array_equal(lines["sparsity"].y, [0.2, 0.1, np.nan])
     assert figures._phase_starts(HISTORY) == [(20, "layer 2 of 2")]
     assert [shape.x0 for shape in figure.layout.shapes] == [20]
     assert figures.loss_curves(HISTORY, log_y=True).layout.yaxis.type == "log"
@@ -63,7 +64,7 @@ def test_a_single_term_is_not_drawn_twice():
 def test_mean_activation_curves_name_the_layers_and_show_the_target():
     figure = figures.mean_activation_curves(HISTORY, sparsity_target=0.05)
     assert [trace.name for trace in figure.data] == ["encoder 1", "code"]
-    assert list(figure.data[0].y) == [0.4, 0.3, None]
+    np.testing.assert_array_equal(figure.data[0].y, [0.4, 0.3, np.nan])
     assert list(figure.data[1].y) == [0.3, 0.2, 0.1]
     assert [s.y0 for s in figure.layout.shapes if s.xref == "x domain"] == [0.05]
 

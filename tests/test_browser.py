@@ -1,0 +1,523 @@
+"""The app in a real browser: Debian's chromium driven by Playwright against a real server.
+
+One test, in the order a person would use the app: start the server on a free local port, open
+the home page, train a tiny sparse_kl run on the digits and watch its live chart and progress
+text change, check that a widget answers within a second or two while the run trains, open
+every page, then train two runs at once from two browser sessions. It fails on any exception
+box, error box, browser console error or page error, and saves a screenshot of every page in
+``test-artifacts/`` at the repository's root (with the server's log).
+
+Chromium comes from Debian (``apt-get install chromium``; ``.ci/run`` installs it), not from
+Playwright's own download. Without it the test is skipped, except under CI, where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+CHROMIUM = Path(os.environ.get("AE_CHROMIUM", "/usr/bin/chromium"))
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+VIEWPORT = {"width": 1400, "height": 1000}
+
+# Sized to train for 10 s to a minute on 2 shared cores (a worker ran 700 to 4,000 steps a second
+# here), so the live chart can be read twice and a widget changed while the run trains.
+LIVE_RUN_STEPS = 40_000
+# The two runs trained at once, from two sessions.
+PAIR_STEPS = 5_000
+# A widget must show its effect within this many seconds while a run trains (the issue asks
+# for a second; the margin is for a shared, noisy machine).
+RESPONSIVE_SECONDS = 2.0
+
+# The sidebar's links, in order, with each page's title (its h1) and the least number of
+# plotly charts it draws for a finished sparse_kl run on the digits.
+PAGES = [
+    ("app", "Autoencoder Lab", 0),
+    ("Train", "Train", 2),
+    ("Reconstructions", "Reconstructions", 1),
+    ("Activations", "Activations", 3),
+    ("Features", "Features", 1),
+    ("Latent space", "Latent space", 2),
+    ("Linear vs PCA", "Linear autoencoder vs PCA", 0),
+    ("Compare", "Compare runs", 1),
+]
+
+# True while the app is busy: a script or fragment running, a rerun pending, a spinner shown,
+# or the connection not (yet) up.
+BUSY_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app) return true;
+  return app.getAttribute('data-test-script-state') !== 'notRunning'
+    || app.getAttribute('data-test-connection-state') !== 'CONNECTED'
+    || !!document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSpinner"]');
+}"""
+
+# The live view in one read: points of the loss chart's first trace, the progress text and
+# whether the Stop button (shown only while the run trains) is there.
+LIVE_JS = """() => {
+  const plot = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+  const trace = plot && plot.data && plot.data[0];
+  const progress = document.querySelector('[data-testid="stProgress"]');
+  const stop = [...document.querySelectorAll('[data-testid="stButton"] button')]
+    .some((button) => button.innerText.trim() === 'Stop');
+  return {
+    points: trace && trace.x ? trace.x.length : null,
+    progress: progress ? progress.innerText.trim() : null,
+    training: stop,
+  };
+}"""
+
+
+def _unavailable(reason: str) -> None:
+    """Skip on a developer's machine; under CI the browser test must run, so fail."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI is set, so the browser test may not be skipped)")
+    pytest.skip(reason)
+
+
+def _sync_playwright() -> Any:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright is not installed: python3 -m pip install -r requirements-dev.txt")
+    if not CHROMIUM.exists():
+        _unavailable(f"no chromium at {CHROMIUM}: apt-get install -y chromium")
+    return sync_playwright
+
+
+# -- the server ---------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """End the server and its worker processes (its whole process group): politely, then not."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        pass
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # workers leave when their pipe closes; wait for them
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class Server:
+    """The app's server process and its URL."""
+
+    def __init__(self, url: str, process: subprocess.Popen, log_path: Path) -> None:
+        self.url = url
+        self.process = process
+        self.log_path = log_path
+
+    def check_alive(self) -> None:
+        """Fail at once, not at the next timeout, when the server has gone."""
+        code = self.process.poll()
+        if code is not None:
+            raise AssertionError(
+                f"the server exited with {code} during the test:\n{_tail(self.log_path)}"
+            )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The app on a free local port with a fresh runs folder and two workers."""
+    _sync_playwright()  # skip (or fail under CI) before starting anything
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = ARTIFACTS / "streamlit.log"
+    env = {
+        **os.environ,
+        "AE_RUNS_DIR": str(tmp_path_factory.mktemp("browser-runs")),
+        "AE_WORKERS": "2",
+        "AE_OFFLINE": "1",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, with the workers it starts
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while not _healthy(url):
+            if process.poll() is not None:
+                pytest.fail(f"the server exited with {process.returncode}:\n{_tail(log_path)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not answer {url}/_stcore/health:\n{_tail(log_path)}")
+            time.sleep(0.25)
+        yield Server(url, process, log_path)
+    finally:
+        _stop_group(process)
+
+
+@pytest.fixture(scope="module")
+def browser(server: Server) -> Iterator[Any]:
+    with _sync_playwright()() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+# -- driving the app ----------------------------------------------------------------------------
+class Session:
+    """One browser session (its own context, so its own Streamlit session) on the app, with
+    every console error and page error it saw."""
+
+    def __init__(self, browser: Any, server: Server, name: str) -> None:
+        self.name = name
+        self.server = server
+        self.url = server.url
+        self.context = browser.new_context(viewport=VIEWPORT)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(30_000)
+        self.errors: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            location = message.location or {}
+            self.errors.append(f"console error: {message.text} ({location.get('url', '?')})")
+
+    def open_home(self) -> None:
+        self.page.goto(self.url)
+        self.wait_for_title("Autoencoder Lab")
+        self.settle()
+
+    # waiting
+    def settle(self, quiet: float = 0.5, timeout: float = 90.0) -> None:
+        """Wait until the app is idle (no script or fragment running, no spinner) for ``quiet``
+        seconds in a row: a page polling a training run every second is idle in between."""
+        self.page.wait_for_timeout(250)  # let the rerun an action asked for begin
+        deadline = time.monotonic() + timeout
+        calm_since = None
+        while True:
+            self.server.check_alive()
+            now = time.monotonic()
+            if self.page.evaluate(BUSY_JS):
+                calm_since = None
+            elif calm_since is None:
+                calm_since = now
+            elif now - calm_since >= quiet:
+                return
+            if now > deadline:
+                raise AssertionError(f"{self.name}: the app was still busy after {timeout:.0f} s")
+            self.page.wait_for_timeout(100)
+
+    def wait_for_title(self, title: str) -> None:
+        heading = self.page.locator("h1").filter(has_text=re.compile(rf"^\s*{re.escape(title)}"))
+        self.poll(lambda: heading.count(), 60, f"the page titled {title!r}")
+
+    def poll(self, condition: Callable[[], Any], timeout: float, what: str) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.server.check_alive()
+            result = condition()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}: {what} did not happen within {timeout:.0f} s")
+            self.page.wait_for_timeout(100)
+
+    # widgets
+    def navigate(self, link: str, title: str) -> None:
+        nav = self.page.locator('[data-testid="stSidebarNav"]')
+        nav.get_by_role("link", name=link, exact=True).click()
+        self.wait_for_title(title)
+        self.settle()
+
+    def choose(self, label: str, option: str) -> None:
+        box = self.page.locator('[data-testid="stSelectbox"]').filter(
+            has=self.page.get_by_label(label, exact=True)
+        )
+        box.click()
+        self.page.get_by_role("option", name=option, exact=True).click()
+        expect_value = box.locator("input")
+        self.poll(lambda: expect_value.input_value() == option, 10, f"{label} = {option}")
+        self.settle()
+
+    def number_input(self, label: str) -> Any:
+        return (
+            self.page.locator('[data-testid="stNumberInput"]')
+            .filter(has=self.page.get_by_label(label, exact=True))
+            .locator("input")
+        )
+
+    def set_number(self, label: str, value: int) -> None:
+        field = self.number_input(label)
+        field.fill(str(value))
+        field.press("Enter")
+        self.poll(lambda: field.input_value() == str(value), 10, f"{label} = {value}")
+        self.settle()
+
+    def press(self, name: str) -> None:
+        self.page.get_by_role("button", name=name, exact=True).click()
+
+    def live(self) -> dict:
+        return self.page.evaluate(LIVE_JS)
+
+    def done_box(self) -> Any:
+        return self.page.locator('[data-testid="stAlertContentSuccess"]').filter(has_text="Done:")
+
+    # checks
+    def assert_no_error_boxes(self, where: str) -> None:
+        for test_id in ("stException", "stAlertContentError"):
+            boxes = self.page.locator(f'[data-testid="{test_id}"]')
+            texts = [boxes.nth(i).inner_text() for i in range(boxes.count())]
+            assert not texts, f"{self.name}, {where}: {test_id} on the page:\n" + "\n---\n".join(
+                texts
+            )
+
+    def screenshot(self, name: str) -> None:
+        """The whole page: Streamlit scrolls inside its main block, so the viewport is made as
+        tall as that block for the picture, then put back."""
+        height = self.page.evaluate(
+            """() => {
+              const main = document.querySelector('[data-testid="stMain"]');
+              const block = document.querySelector('[data-testid="stMainBlockContainer"]');
+              return Math.max(main ? main.scrollHeight : 0, block ? block.scrollHeight : 0);
+            }"""
+        )
+        tall = min(max(VIEWPORT["height"], int(height) + 80), 8000)
+        self.page.set_viewport_size({"width": VIEWPORT["width"], "height": tall})
+        self.page.wait_for_timeout(400)  # let the charts take the new size
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        self.page.set_viewport_size(VIEWPORT)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _start_run(session: Session, variant: str, steps: int, seed: int = 0) -> None:
+    """On the Train page: the variant, the digits, the steps and seed; not pressed yet."""
+    session.choose("Variant", variant)
+    session.choose("Dataset", "digits")
+    session.set_number("Steps", steps)
+    session.set_number("Random seed", seed)
+
+
+class Clock:
+    """Prints how long each part of the test took (shown with ``pytest -s``)."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.monotonic()
+
+    def lap(self, what: str) -> None:
+        now = time.monotonic()
+        print(f"[{now - self.start:6.1f} s] {what} (+{now - self.last:.1f} s)")
+        self.last = now
+
+
+# -- the test -----------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    clock = Clock()
+    first = Session(browser, server, "session 1")
+    sessions = [first]
+    try:
+        # 1. The home page.
+        first.open_home()
+        first.assert_no_error_boxes("home page")
+        first.screenshot("01_home")
+        clock.lap("home page")
+
+        # 2. Train a small sparse_kl run on the digits.
+        first.navigate("Train", "Train")
+        first.assert_no_error_boxes("Train page")
+        _start_run(first, "sparse_kl", LIVE_RUN_STEPS)
+        first.assert_no_error_boxes("Train page, settings chosen")
+        clock.lap("settings chosen")
+        first.press("Train")
+
+        # 3. The live view, first read: the run trains and its loss chart has points.
+        before = first.poll(
+            lambda: (live := first.live())["training"] and live["points"] and live,
+            90,
+            "a training run with a loss chart",
+        )
+        assert f"of {LIVE_RUN_STEPS:,}" in before["progress"], before
+        clock.lap("the run trains, with a loss chart")
+        first.screenshot("02_train_live")
+
+        # 6. Responsive while it trains: changing Steps makes settings not trained yet, and the
+        # page says so; changing them back shows the run again.
+        assert first.live()["training"], "the run finished before the responsiveness check"
+        steps_field = first.number_input("Steps")
+        untrained = first.page.get_by_text("These settings have not been trained yet")
+        assert untrained.count() == 0
+        steps_field.fill(str(LIVE_RUN_STEPS + 1))
+        started = time.monotonic()
+        steps_field.press("Enter")
+        untrained.first.wait_for(state="visible", timeout=30_000)
+        changed = time.monotonic() - started
+        steps_field.fill(str(LIVE_RUN_STEPS))
+        started = time.monotonic()
+        steps_field.press("Enter")
+        untrained.first.wait_for(state="detached", timeout=30_000)
+        changed_back = time.monotonic() - started
+        still_training = first.live()["training"]
+        print(
+            f"\nresponsiveness while a run trains: {changed:.2f} s to show a changed Steps, "
+            f"{changed_back:.2f} s to show it changed back"
+        )
+        assert still_training, "the run finished during the responsiveness check: more steps"
+        assert max(changed, changed_back) < RESPONSIVE_SECONDS, (
+            f"a widget took {max(changed, changed_back):.2f} s to answer while a run trained"
+        )
+
+        # 3. The live view, second read: more points and a new progress text, still training.
+        after = first.poll(
+            lambda: (
+                (live := first.live())["training"]
+                and (live["points"] or 0) > before["points"]
+                and live["progress"] != before["progress"]
+                and live
+            ),
+            20,
+            f"the live chart growing past {before['points']} points while training",
+        )
+        print(
+            f"live view: {before['points']} -> {after['points']} loss points; "
+            f"{before['progress']!r} -> {after['progress']!r}"
+        )
+        clock.lap("live chart and responsiveness checked")
+
+        # ... and the run finishes.
+        first.poll(lambda: first.done_box().count(), 120, "the run finishing")
+        first.settle()
+        assert f"Done: {LIVE_RUN_STEPS:,} steps" in first.done_box().first.inner_text()
+        first.assert_no_error_boxes("Train page, run done")
+        first.screenshot("03_train_done")
+        clock.lap("the run is done")
+
+        # 4. Every page, from the sidebar, showing the finished run.
+        for number, (link, title, charts) in enumerate(PAGES, start=4):
+            first.navigate(link, title)
+            first.assert_no_error_boxes(f"{link} page")
+            first.poll(
+                lambda charts=charts: first.page.locator(".js-plotly-plot").count() >= charts,
+                30,
+                f"{charts} chart(s) drawn on the {link} page",
+            )
+            if link not in ("app", "Train"):
+                picked = first.page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
+                assert "sparse_kl" in picked.locator("input").first.input_value(), link
+            slug = re.sub(r"\W+", "_", link.lower())
+            first.screenshot(f"{number:02d}_{slug}")
+            clock.lap(f"{link} page")
+
+        # 5. Two sessions train at once, and both finish.
+        second = Session(browser, server, "session 2")
+        sessions.append(second)
+        second.open_home()
+        second.navigate("Train", "Train")
+        first.navigate("Train", "Train")
+        _start_run(first, "sparse_kl", PAIR_STEPS, seed=1)
+        _start_run(second, "sparse_l1", PAIR_STEPS, seed=2)
+        clock.lap("second session ready")
+        first.press("Train")
+        second.press("Train")
+        both_training = False  # seen training at the same moment, each in its own session
+        deadline = time.monotonic() + 180
+        while not all(session.done_box().count() for session in (first, second)):
+            assert time.monotonic() < deadline, "the two runs did not both finish in 180 s"
+            server.check_alive()
+            states = [session.live()["training"] for session in (first, second)]
+            both_training = both_training or all(states)
+            first.page.wait_for_timeout(200)
+        print(f"two sessions: both runs done; seen training at the same time: {both_training}")
+        for session in (first, second):
+            session.settle()
+            assert f"Done: {PAIR_STEPS:,} steps" in session.done_box().first.inner_text()
+            session.assert_no_error_boxes("Train page, the two runs done")
+        clock.lap("both runs done")
+        first.screenshot(f"{len(PAGES) + 4:02d}_two_sessions_first")
+        second.screenshot(f"{len(PAGES) + 5:02d}_two_sessions_second")
+
+        for session in sessions:
+            assert not session.errors, f"{session.name}: " + "\n".join(session.errors)
+    except BaseException:
+        for session in sessions:
+            try:
+                session.page.screenshot(path=str(ARTIFACTS / f"failure_{session.name[-1]}.png"))
+            except Exception:  # the original failure matters more
+                pass
+            if session.errors:
+                print(f"{session.name} saw:\n" + "\n".join(session.errors))
+        print(f"server log (tail):\n{_tail(ARTIFACTS / 'streamlit.log')}")
+        raise
+    finally:
+        for session in sessions:
+            session.close()

@@ -1,0 +1,611 @@
+"""Every page of the app under Streamlit's AppTest, in the matrix the issue asks for: every page
+loads without error for every variant, with no run yet, with a running run and with a failed run;
+and the Train page's widgets, button and stored results.
+
+The pages get their JobManager from ``ui.manager()``, an ``st.cache_resource`` keyed by
+``$AE_RUNS_DIR`` and ``$AE_WORKERS`` that lives for the whole pytest process, so each scenario has
+its own runs folder (module-scoped fixtures) and every page run sets the two variables. The eight
+finished runs are tiny and trained once, by a two-worker manager of their own; the pages' own
+manager (one worker) reads them from the folder.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
+
+from ae_core import registry, views
+from ae_core.config import RunConfig, make_config
+from ae_core.controls import controls
+from ae_core.data import load_dataset
+from ae_core.jobs import Job, JobManager
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # the pages `import ui`, as `streamlit run app.py` allows
+    sys.path.insert(0, str(REPO_ROOT))
+
+import ui  # noqa: E402  (needs the repository on sys.path, above)
+
+HOME = "app.py"
+TRAIN = "pages/1_Train.py"
+RECONSTRUCTIONS = "pages/2_Reconstructions.py"
+ACTIVATIONS = "pages/3_Activations.py"
+FEATURES = "pages/4_Features.py"
+LATENT = "pages/5_Latent_space.py"
+LINEAR_VS_PCA = "pages/6_Linear_vs_PCA.py"
+COMPARE = "pages/7_Compare.py"
+# The pages that show the run chosen in the sidebar.
+VIEW_PAGES = [RECONSTRUCTIONS, ACTIVATIONS, FEATURES, LATENT, LINEAR_VS_PCA, COMPARE]
+PAGES = [HOME, TRAIN, *VIEW_PAGES]
+
+# Tiny runs: a couple of seconds of training each, plus the first chunk's compilation.
+TINY = {"dataset": "digits", "hidden": (16,), "code_size": 4, "steps": 100, "learning_rate": 5e-3}
+FINISHED = {
+    "stacked": make_config("stacked", **TINY),
+    "tied": make_config("tied", **TINY),
+    "layerwise": make_config("layerwise", **TINY),
+    "denoising": make_config("denoising", **TINY),
+    "sparse_kl": make_config("sparse_kl", **{**TINY, "hidden": (), "code_size": 16}),
+    "sparse_l1": make_config("sparse_l1", **{**TINY, "hidden": (), "code_size": 16}),
+    "vae": make_config("vae", **{**TINY, "code_size": 2}),  # 2-D latent: the plane is drawn too
+    "linear": make_config("linear"),  # toy3d (points, not images), 1,500 steps
+}
+VARIANTS = registry.available()
+# Fails at a non-finite loss, keeping the weights of the last good step (see test_jobs.py).
+EXPLODING = make_config(
+    "linear", dataset="digits", code_size=4, steps=300, optimizer="sgd", learning_rate=10.0
+)
+# Fails before training: Fashion-MNIST is not in the offline data folder. No model.
+NO_DATA = make_config("stacked", **{**TINY, "dataset": "fashion-mnist"})
+# Still training at the end of the module, where it is stopped.
+RUNNING = make_config(
+    "linear", dataset="digits", code_size=4, steps=1_000_000, learning_rate=1e-3, seed=5
+)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+@contextmanager
+def runs_folder(path: Path) -> Iterator[None]:
+    """Point the app's job manager at ``path`` (one worker) while the block runs."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AE_RUNS_DIR", str(path))
+        patch.setenv("AE_WORKERS", "1")
+        yield
+
+
+def page_manager(path: Path) -> JobManager:
+    """The very JobManager the pages use for the runs folder ``path``."""
+    with runs_folder(path):
+        return ui.manager()
+
+
+def run_page(page: str, path: Path, state: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(REPO_ROOT / page), default_timeout=60)
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    return rerun(at, path)
+
+
+def rerun(at: AppTest, path: Path) -> AppTest:
+    with runs_folder(path):
+        at.run()
+    return at
+
+
+def texts(elements) -> list[str]:
+    return [str(element.value) for element in elements]
+
+
+def assert_clean(at: AppTest, page: str) -> None:
+    """No exception and no error box."""
+    assert not at.exception, f"{page}: {texts(at.exception)}"
+    assert not at.error, f"{page}: {texts(at.error)}"
+
+
+def charts(at: AppTest) -> list:
+    return list(at.get("plotly_chart"))
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    titles = []
+    for chart in charts(at):
+        title = json.loads(chart.proto.spec)["layout"].get("title") or {}
+        titles.append(title.get("text", "") if isinstance(title, dict) else str(title))
+    return titles
+
+
+def metric_values(at: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in at.metric}
+
+
+def mentions(elements, *words: str) -> bool:
+    """Whether one of the elements says every one of ``words`` (case-insensitive)."""
+    return any(all(w.lower() in text.lower() for w in words) for text in texts(elements))
+
+
+def settings_state(config: RunConfig) -> dict:
+    """Session state that puts ``config`` into the Train page's widgets, as ui.load_settings."""
+    state = {"variant": config.variant}
+    for control in controls(config.variant):
+        value = getattr(config, control.name)
+        if control.kind == "layers":
+            value = ",".join(str(size) for size in value)
+        elif control.kind == "float":
+            value = float(value)
+        state[ui._setting_key(config.variant, control.name)] = value
+    return state
+
+
+def chosen(run_id: str) -> dict:
+    return {ui.SELECTED_RUN: run_id}
+
+
+def train_button(at: AppTest):
+    return next(button for button in at.button if button.label == "Train")
+
+
+def next_sibling(at: AppTest, key: str):
+    """The element drawn right after the widget ``key`` in its container (None if last)."""
+    for node in at.main:
+        if isinstance(node, Block):
+            children = [node.children[i] for i in sorted(node.children)]
+            for index, child in enumerate(children):
+                if getattr(child, "key", None) == key:
+                    return children[index + 1] if index + 1 < len(children) else None
+    raise AssertionError(f"no widget with key {key!r} on the page")
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def finished_job(job: Job, timeout: float = 180.0) -> Job:
+    assert job.wait(timeout), f"{job} did not finish within {timeout} s"
+    return job
+
+
+def test_page_runs_do_not_clear_the_keras_session(finished_folder, monkeypatch):
+    """Streamlit would call keras.backend.clear_session() (a full garbage collection, 0.3 s of
+    CPU with TensorFlow loaded) after every page and fragment run; ui stops that."""
+    import keras
+
+    calls = []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: calls.append(1))
+    at = run_page(RECONSTRUCTIONS, finished_folder, chosen(FINISHED["stacked"].run_id))
+    rerun(at, finished_folder)
+    assert_clean(at, RECONSTRUCTIONS)
+    assert len(charts(at)) == 1, "a model was loaded and run, so Keras is imported"
+    assert calls == []
+
+
+# --- scenarios: one runs folder each --------------------------------------------------------------
+
+
+@contextmanager
+def scenario(folder: Path) -> Iterator[Path]:
+    """A scenario's runs folder; at the end of the module its page manager's workers end (the
+    cached manager itself stays, unused: no later test points at this folder)."""
+    try:
+        yield folder
+    finally:
+        page_manager(folder).shutdown(30)
+
+
+@pytest.fixture(scope="module")
+def empty_folder(tmp_path_factory) -> Iterator[Path]:
+    with scenario(tmp_path_factory.mktemp("no-runs")) as folder:
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def finished_folder(tmp_path_factory) -> Iterator[Path]:
+    """One finished tiny run per variant, trained by a manager of its own (two workers)."""
+    folder = tmp_path_factory.mktemp("finished-runs")
+    assert sorted(FINISHED) == VARIANTS, "one finished run per registered variant"
+    with JobManager(folder, workers=2) as trainer:
+        jobs = {variant: trainer.submit(config) for variant, config in FINISHED.items()}
+        for variant, job in jobs.items():
+            assert finished_job(job).state == "done", f"{variant}: {job.reason}"
+    with scenario(folder):
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def failed_folder(tmp_path_factory) -> Iterator[Path]:
+    """A run that failed on a non-finite loss (model kept) and one that failed before training."""
+    with scenario(tmp_path_factory.mktemp("failed-runs")) as folder:
+        manager = page_manager(folder)
+        for config in (EXPLODING, NO_DATA):
+            assert finished_job(manager.submit(config)).state == "failed"
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def running_job(tmp_path_factory) -> Iterator[tuple[Path, Job]]:
+    """A run of a million steps, training on the pages' own manager; stopped at module end."""
+    with scenario(tmp_path_factory.mktemp("running-run")) as folder:
+        job = page_manager(folder).submit(RUNNING)
+        try:
+            # A few seconds in: past its first metrics and its first saved model so far.
+            wait_until(lambda: job.snapshot().elapsed >= 6.0, 120, "the run to train for 6 s")
+            assert job.state == "training", job.reason
+            yield folder, job
+        finally:
+            job.stop()
+            job.wait(60)
+
+
+# --- no runs yet ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_says_there_is_nothing_yet_without_runs(empty_folder, page):
+    at = run_page(page, empty_folder)
+    assert_clean(at, page)
+    assert not charts(at)
+    if page == TRAIN:
+        assert mentions(at.caption, "not been trained yet")
+        assert not train_button(at).disabled, "the default settings are valid"
+    else:
+        assert mentions(at.info, "no runs yet"), texts(at.info)
+
+
+# --- one finished run per variant -----------------------------------------------------------------
+
+
+def is_images(config: RunConfig) -> bool:
+    return config.dataset != "toy3d"
+
+
+def expected_charts(page: str, config: RunConfig) -> int:
+    """The least number of plotly charts ``page`` draws for a finished run of ``config``."""
+    images = is_images(config)
+    if page == RECONSTRUCTIONS:
+        return 1 if images else 0  # the image grid with its MSE per row
+    if page == ACTIVATIONS:
+        return 3  # histograms per layer, unit means, the KL curve
+    if page == FEATURES:
+        return 2 if images else 0  # encoder weights, and the output layer's weights
+    if page == LATENT:
+        codes_and_walk = 2 if images else 1
+        return codes_and_walk + (2 if config.variant == "vae" else 0)  # samples, the plane
+    if page == LINEAR_VS_PCA:
+        return 1 if config.variant == "linear" else 0  # toy3d: the cloud with both planes
+    return 1  # Compare: the losses overlaid, and the same digits when they are images
+
+
+@pytest.mark.parametrize("page", VIEW_PAGES)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_view_page_shows_a_finished_run_of_every_variant(finished_folder, variant, page):
+    config = FINISHED[variant]
+    at = run_page(page, finished_folder, chosen(config.run_id))
+    assert_clean(at, page)
+    assert not at.warning, texts(at.warning)
+    assert at.session_state[ui.SELECTED_RUN] == config.run_id
+    assert mentions(at.caption, config.run_id), "the sidebar names the chosen run"
+    assert len(charts(at)) >= expected_charts(page, config)
+    if page in (RECONSTRUCTIONS, FEATURES) and not is_images(config):
+        assert mentions(at.info, "points, not images")
+    if page == LINEAR_VS_PCA and variant != "linear":
+        assert mentions(at.info, "linear"), "it says which runs this page is for"
+
+
+@pytest.mark.parametrize("variant", ["stacked", "denoising"])
+def test_reconstructions_page_shows_the_views_numbers(finished_folder, variant):
+    config = FINISHED[variant]
+    model = page_manager(finished_folder).model(config.run_id)
+    expected = views.reconstructions(model, load_dataset("digits"), count=10)
+    at = run_page(RECONSTRUCTIONS, finished_folder, chosen(config.run_id))
+    assert_clean(at, RECONSTRUCTIONS)
+    shown = metric_values(at)
+    assert len(shown) == len(expected["mse"])
+    for row, error in expected["mse"].items():
+        label = f"MSE of the {row.split(' (')[0]} row against the clean digits"
+        assert shown[label] == f"{error:.5f}"
+    if variant == "denoising":
+        assert expected["mse"]["denoised"] < expected["mse"]["noisy (gaussian 0.4)"]
+        slider = next(s for s in at.slider if s.label.startswith("Noise level"))
+        assert slider.value == pytest.approx(0.4)
+
+
+def test_activations_page_counts_the_dead_code_units(finished_folder):
+    config = FINISHED["sparse_l1"]
+    summary = page_manager(finished_folder).get(config.run_id).summary
+    at = run_page(ACTIVATIONS, finished_folder, chosen(config.run_id))
+    assert_clean(at, ACTIVATIONS)
+    dead = summary["dead_units"][-1]  # over 2,000 test digits: the digits test split has 297
+    assert mentions(at.caption, f"{dead} of {config.code_size} units of code are dead")
+
+
+def test_linear_vs_pca_page_shows_the_runs_figures(finished_folder):
+    config = FINISHED["linear"]
+    summary = page_manager(finished_folder).get(config.run_id).summary
+    at = run_page(LINEAR_VS_PCA, finished_folder, chosen(config.run_id))
+    assert_clean(at, LINEAR_VS_PCA)
+    shown = metric_values(at)
+    assert shown["Largest angle between the subspaces"] == (
+        f"{summary['max_principal_angle_deg']:.2f}°"
+    )
+    assert shown["MSE ratio (autoencoder / PCA)"] == f"{summary['pca_mse_ratio']:.3f}"
+    assert summary["max_principal_angle_deg"] < 5, "1,500 steps find the plane of PCA"
+
+
+def test_the_view_pages_own_widgets_change_what_they_show(finished_folder, digits):
+    # Reconstructions of the denoising run: fewer digits, then no noise at all.
+    denoising = FINISHED["denoising"].run_id
+    at = run_page(RECONSTRUCTIONS, finished_folder, chosen(denoising))
+    assert chart_titles(at) == ["Digits 0 1 2 3 4 5 6 7 8 9"]
+    next(s for s in at.slider if s.label == "Digits").set_value(5)
+    next(s for s in at.slider if s.label.startswith("Noise level")).set_value(0.0)
+    rerun(at, finished_folder)
+    assert_clean(at, RECONSTRUCTIONS)
+    assert chart_titles(at) == ["Digits 0 1 2 3 4"]
+    assert metric_values(at)["MSE of the noisy row against the clean digits"] == "0.00000"
+
+    # Features of the 16-unit sparse_kl run: the slider asks for 64, the layer has 16.
+    at = run_page(FEATURES, finished_folder, chosen(FINISHED["sparse_kl"].run_id))
+    assert chart_titles(at)[0] == "Encoder: first 16 of 16 units"
+    at.slider[0].set_value(8)
+    rerun(at, finished_folder)
+    assert_clean(at, FEATURES)
+    assert chart_titles(at)[0] == "Encoder: first 8 of 16 units"
+
+    # Activations: another layer's units.
+    at = run_page(ACTIVATIONS, finished_folder, chosen(FINISHED["stacked"].run_id))
+    next(box for box in at.selectbox if box.label == "Layer").select("output")
+    rerun(at, finished_folder)
+    assert_clean(at, ACTIVATIONS)
+    assert mentions(at.caption, "of 64 units of output are dead")
+
+    # Latent space: t-SNE, and a walk to the last test digit.
+    at = run_page(LATENT, finished_folder, chosen(FINISHED["stacked"].run_id))
+    assert chart_titles(at)[0] == "Codes of test digits (PCA)"
+    at.radio[0].set_value("tsne")
+    at.number_input[1].set_value(len(digits.y_test) - 1)
+    rerun(at, finished_folder)
+    assert_clean(at, LATENT)
+    titles = chart_titles(at)
+    assert titles[0] == "Codes of test digits (t-SNE)"
+    first, last = int(digits.y_test[0]), int(digits.y_test[-1])
+    assert titles[1].startswith(f"From a {first} to a {last}:")
+
+
+def test_home_page_lists_every_finished_run(finished_folder):
+    at = run_page(HOME, finished_folder)
+    assert_clean(at, HOME)
+    table = at.dataframe[0].value
+    listed = dict(zip(table["run"], table["state"], strict=True))
+    for config in FINISHED.values():
+        assert listed[config.run_id] == "done"
+    assert len(at.get("download_button")) == 1, "a finished run can be downloaded"
+
+
+def test_the_chosen_run_is_remembered_across_pages_and_its_settings_go_to_train(finished_folder):
+    tied = FINISHED["tied"]
+    at = AppTest.from_file(str(REPO_ROOT / HOME), default_timeout=60)
+    rerun(at, finished_folder)
+    at.switch_page(RECONSTRUCTIONS)
+    rerun(at, finished_folder)
+    next(box for box in at.selectbox if box.label == "Run").select(tied.run_id)
+    rerun(at, finished_folder)
+    assert_clean(at, RECONSTRUCTIONS)
+    # Through the home page (no run picker there) to another view: still the same run.
+    for page in (HOME, FEATURES):
+        at.switch_page(page)
+        rerun(at, finished_folder)
+        assert_clean(at, page)
+    assert mentions(at.caption, f"Run id `{tied.run_id}`")
+    assert chart_titles(at)[1].startswith("The same weights as the decoder"), "tied"
+
+    next(button for button in at.button if button.label.startswith("Edit its settings")).click()
+    rerun(at, finished_folder)
+    assert_clean(at, TRAIN)
+    assert [title.value for title in at.title] == ["Train"]
+    assert at.session_state["variant"] == "tied"
+    assert mentions(at.caption, "trained before"), "the Train page has the run's settings"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_train_page_shows_the_stored_result_of_the_same_settings(finished_folder, variant):
+    config = FINISHED[variant]
+    summary = page_manager(finished_folder).get(config.run_id).summary
+    at = run_page(TRAIN, finished_folder, settings_state(config))
+    assert_clean(at, TRAIN)
+    assert mentions(at.caption, "trained before"), texts(at.caption)
+    assert mentions(at.success, "Done", f"{config.steps:,} steps")
+    assert metric_values(at)["Test MSE"] == f"{summary['test_mse']:.5f}"
+    assert len(charts(at)) == 2, "the loss and the mean activations"
+
+
+# --- the Train page's widgets and button ----------------------------------------------------------
+
+
+def test_a_bad_combination_is_named_next_to_its_widget_and_disables_train(finished_folder):
+    key = ui._setting_key("sparse_kl", "code_activation")
+    at = run_page(TRAIN, finished_folder, {"variant": "sparse_kl"})
+    assert_clean(at, TRAIN)
+    assert not train_button(at).disabled
+
+    at.selectbox(key=key).select("relu")
+    rerun(at, finished_folder)
+    assert not at.exception
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert "sigmoid" in message and "relu" in message and message.endswith(".")
+    beside = next_sibling(at, key)
+    assert beside is not None and beside.type == "error" and beside.value == message
+    assert train_button(at).disabled
+    assert not mentions(at.caption, "press **Train**")
+
+    at.selectbox(key=key).select("sigmoid")
+    rerun(at, finished_folder)
+    assert_clean(at, TRAIN)
+    assert not train_button(at).disabled
+
+
+def test_pressing_train_trains_the_run_and_the_same_settings_show_it_again(finished_folder):
+    manager = page_manager(finished_folder)
+    config = make_config("stacked", **{**TINY, "steps": 80, "seed": 21})
+    state = settings_state(config)
+    at = run_page(TRAIN, finished_folder, state)
+    assert_clean(at, TRAIN)
+    assert mentions(at.caption, "not been trained yet")
+    trained = manager.stats["trained"]
+
+    train_button(at).click()
+    rerun(at, finished_folder)
+    assert_clean(at, TRAIN)
+    assert at.session_state[ui.SELECTED_RUN] == config.run_id, "the new run is the chosen one"
+    job = manager.get(config.run_id)
+    assert job is not None and job.state in ("queued", "training", "done")
+
+    def done_shown() -> bool:
+        rerun(at, finished_folder)
+        assert_clean(at, TRAIN)
+        return mentions(at.success, "Done")
+
+    wait_until(done_shown, 180, "the Done box")
+    assert job.state == "done"
+    assert not mentions(at.caption, "trained before"), "this session trained it"
+    assert manager.stats["trained"] == trained + 1
+    assert metric_values(at)["Test MSE"] == f"{job.summary['test_mse']:.5f}"
+
+    again = run_page(TRAIN, finished_folder, state)
+    assert_clean(again, TRAIN)
+    assert mentions(again.caption, "trained before")
+    assert mentions(again.success, "Done", "80 steps")
+    assert metric_values(again)["Test MSE"] == f"{job.summary['test_mse']:.5f}"
+    assert manager.stats["trained"] == trained + 1, "served from the store, not trained again"
+
+
+# --- failed runs ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def failures(failed_folder) -> dict[str, Job]:
+    manager = page_manager(failed_folder)
+    jobs = {"exploding": manager.get(EXPLODING.run_id), "no data": manager.get(NO_DATA.run_id)}
+    assert jobs["exploding"].reason.startswith("the reconstruction loss became infinite")
+    assert jobs["exploding"].summary["model"] is True
+    assert "fashion-mnist" in jobs["no data"].reason.lower()
+    assert not jobs["no data"].summary or not jobs["no data"].summary.get("model")
+    return jobs
+
+
+def reason_shown(elements, job: Job) -> bool:
+    return any(job.reason.lower() in text.lower() for text in texts(elements))
+
+
+@pytest.mark.parametrize("which", ["exploding", "no data"])
+def test_train_page_shows_why_a_run_failed(failed_folder, failures, which):
+    job = failures[which]
+    at = run_page(TRAIN, failed_folder, settings_state(job.config))
+    assert not at.exception, texts(at.exception)
+    assert len(at.error) == 1 and reason_shown(at.error, job), texts(at.error)
+    assert at.error[0].value[0].isupper() and at.error[0].value.endswith(".")
+    if which == "exploding":  # the same settings would fail the same way: a final result
+        assert mentions(at.caption, "trained before")
+
+
+@pytest.mark.parametrize("page", [HOME, *VIEW_PAGES])
+@pytest.mark.parametrize("which", ["exploding", "no data"])
+def test_every_page_loads_with_a_failed_run(failed_folder, failures, page, which):
+    job = failures[which]
+    at = run_page(page, failed_folder, chosen(job.run_id))
+    assert not at.exception, f"{page}: {texts(at.exception)}"
+    if page == HOME:
+        assert not at.error
+        table = at.dataframe[0].value
+        notes = dict(zip(table["run"], table["note"], strict=True))
+        assert notes[job.run_id] == job.reason
+        return
+    if page == COMPARE:  # no box for the chosen run: the table of figures has its state
+        assert not at.error, texts(at.error)
+        figures = at.dataframe[-1].value
+        assert "failed" in figures["state"].tolist()
+        return
+    boxes = at.error
+    if page == LINEAR_VS_PCA and which == "no data":  # not linear: the page is not for it
+        assert not at.error and mentions(at.info, "linear")
+        return
+    assert reason_shown(boxes, job), f"{page}: {texts(at.error)} {texts(at.warning)}"
+    assert all(reason_shown([box], job) for box in at.error), "no other error box"
+
+
+# --- a running run (last: it keeps one core busy until the module ends) ---------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_loads_while_a_run_trains(running_job, page):
+    folder, job = running_job
+    state = settings_state(job.config) if page == TRAIN else chosen(job.run_id)
+    at = run_page(page, folder, state)
+    assert_clean(at, page)
+    assert job.state == "training"
+    if page == TRAIN:
+        assert any(button.label == "Stop" for button in at.button)
+        (bar,) = at.get("progress")
+        assert "of 1,000,000" in bar.proto.text
+    elif page in (HOME, COMPARE):  # a table with the run's state
+        assert at.dataframe[-1].value["state"].tolist() == ["training"]
+    else:
+        assert mentions(at.info, "training"), texts(at.info)
+
+
+def test_the_running_run_is_counted_on_the_train_page(running_job):
+    folder, job = running_job
+    at = run_page(TRAIN, folder)
+    assert_clean(at, TRAIN)
+    assert metric_values(at)["Training now"] == "1 of 1"
+    assert np.isfinite(job.snapshot().latest["loss_terms"]["reconstruction"])
+
+
+def test_a_queued_run_can_be_cancelled_from_the_train_page(running_job):
+    folder, _ = running_job
+    config = make_config("stacked", **{**TINY, "seed": 31})
+    queued = page_manager(folder).submit(config)  # the one worker is busy: it waits
+    assert queued.state == "queued"
+    at = run_page(RECONSTRUCTIONS, folder, chosen(config.run_id))
+    assert_clean(at, RECONSTRUCTIONS)
+    assert mentions(at.info, "queued")
+
+    at = run_page(TRAIN, folder, settings_state(config))
+    assert_clean(at, TRAIN)
+    assert mentions(at.info, "Queued: position 1")
+    next(button for button in at.button if button.label == "Cancel").click()
+    rerun(at, folder)
+    assert not at.exception, texts(at.exception)
+    assert queued.state == "cancelled"
+    assert mentions(at.caption, "not been trained yet")
+
+
+def test_stop_on_the_train_page_keeps_the_model_learned_so_far(running_job):
+    folder, job = running_job
+    at = run_page(TRAIN, folder, settings_state(job.config))
+    next(button for button in at.button if button.label == "Stop").click()
+    rerun(at, folder)
+    assert not at.exception, texts(at.exception)
+    assert job.wait(60) and job.state == "stopped"
+    rerun(at, folder)
+    assert_clean(at, TRAIN)
+    assert mentions(at.warning, "stopped")
+    assert metric_values(at)["Test MSE"] == f"{job.summary['test_mse']:.5f}"
+
+    at = run_page(RECONSTRUCTIONS, folder, chosen(job.run_id))
+    assert_clean(at, RECONSTRUCTIONS)
+    assert mentions(at.warning, "stopped") and len(charts(at)) == 1
