@@ -69,18 +69,14 @@ with left:
             [job.run_id for job in finished],
             format_func=lambda run_id: ui.describe_run(manager.get(run_id)),
         )
-        try:
-            archive = manager.export_run(chosen)
-        except StoreError as error:
-            st.error(ui.sentence(str(error)))
-        else:
-            st.download_button(
-                "Download the run (.zip)",
-                archive,
-                file_name=f"{chosen}.zip",
-                mime="application/zip",
-                help="Its settings, history, weights and figures, with a SHA-256 manifest.",
-            )
+        # Made when the button is pressed, not on every visit to this page.
+        st.download_button(
+            "Download the run (.zip)",
+            lambda: manager.export_run(chosen),
+            file_name=f"{chosen}.zip",
+            mime="application/zip",
+            help="Its settings, history, weights and figures, with a SHA-256 manifest.",
+        )
     else:
         st.caption("A finished run can be downloaded here.")
 with right:

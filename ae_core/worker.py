@@ -27,8 +27,8 @@ from typing import IO, Any
 
 # How often a training run rewrites its history file, so an interrupted run keeps most of it.
 HISTORY_WRITE_SECONDS = 2.0
-# How often it saves the model learned so far, for the app's views of a running run (saving a
-# small model takes tens of milliseconds: about 1 % of the training time at this interval).
+# How often it saves the model learned so far, for the app's views of a running run (saving
+# the default 784-256-32 net took 25-50 ms here: under 1 % of the training time at this interval).
 CHECKPOINT_SECONDS = 5.0
 
 

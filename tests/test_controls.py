@@ -45,3 +45,17 @@ def test_kinds_choices_and_ranges_come_from_the_field_metadata():
     assert (target.minimum, target.maximum, target.exclusive) == (0.0, 1.0, True)
     assert by_name["sparsity_weight"].default == 0.1
     assert by_name["sparsity_layers"].kind == "text"
+
+
+@pytest.mark.parametrize("variant", registry.available())
+def test_every_control_belongs_to_a_group_the_app_lays_out(variant):
+    groups = {c.group for c in controls(variant)}
+    assert groups <= {"data", "model", "training", "regularisation"}
+    assert {"data", "model", "training"} <= groups
+
+
+def test_linear_scale_floats_have_a_slider_step_and_log_scale_ones_do_not():
+    by_name = {c.name: c for c in controls("denoising")}
+    assert by_name["noise_level"].step == 0.05 and by_name["sparsity_target"].step == 0.01
+    assert by_name["learning_rate"].step is None and by_name["l2"].step is None
+    assert by_name["dataset"].group == "data" and by_name["l1"].group == "regularisation"
