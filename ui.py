@@ -467,6 +467,16 @@ def trained_model_ready(job: Job | None) -> bool:
     return True
 
 
+def view_page(title: str, intro: str, images: bool = False) -> Job | None:
+    """A view page's top: its title, the run picker, and the chosen run when the page can show
+    its model (with image data, if ``images``); otherwise None, having said why."""
+    page_header(title, intro)
+    job = pick_run()
+    if not trained_model_ready(job) or (images and not needs_images(job)):
+        return None
+    return job
+
+
 def view(job: Job, name: str, **options: Any) -> Any:
     """``ae_core.views.<name>`` of the job's model, cached per run, model version and options."""
     try:

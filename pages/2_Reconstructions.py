@@ -5,13 +5,13 @@ import streamlit as st
 import ui
 from ae_core import figures
 
-ui.page_header(
+job = ui.view_page(
     "Reconstructions",
     "Test digits the run never trained on, over its reconstructions. For a run trained with "
     "input noise: the clean digit, the corrupted input it sees and what it makes of it.",
+    images=True,
 )
-job = ui.pick_run()
-if ui.trained_model_ready(job) and ui.needs_images(job):
+if job is not None:
     config = job.config
     count = st.slider("Digits", 5, 30, 10, help="How many test digits to show.")
     options = {"count": count}

@@ -5,13 +5,12 @@ import streamlit as st
 import ui
 from ae_core import figures
 
-ui.page_header(
+job = ui.view_page(
     "Activations",
     "How the units respond to 1,000 test digits: a histogram per layer, each unit's average "
     "against the sparsity target, and the units that never change (dead).",
 )
-job = ui.pick_run()
-if ui.trained_model_ready(job):
+if job is not None:
     config = job.config
     layers = ui.view(job, "activations")
     st.plotly_chart(figures.activation_histograms(layers), width="stretch")

@@ -5,13 +5,13 @@ import streamlit as st
 import ui
 from ae_core import figures
 
-ui.page_header(
+job = ui.view_page(
     "Features",
     "Each first-layer unit's weights on the pixels, drawn as an image (red positive, blue "
     "negative, each scaled to its own largest weight): the pattern that excites the unit most.",
+    images=True,
 )
-job = ui.pick_run()
-if ui.trained_model_ready(job) and ui.needs_images(job):
+if job is not None:
     units = st.slider("Units", 8, 200, 64, 8, help="How many first-layer units to draw.")
     result = ui.view(job, "features", units=units)
     columns = min(16, result["units"])

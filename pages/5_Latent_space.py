@@ -5,13 +5,12 @@ import streamlit as st
 import ui
 from ae_core import figures, registry
 
-ui.page_header(
+job = ui.view_page(
     "Latent space",
     "The codes of 2,000 test digits, coloured by their label (never used in training); a walk "
     "between two digits' codes; and, for a variational autoencoder, digits made from random codes.",
 )
-job = ui.pick_run()
-if ui.trained_model_ready(job):
+if job is not None:
     config = job.config
     choice = st.radio(
         "2-D view",
