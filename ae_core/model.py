@@ -49,14 +49,15 @@ def _activation(name: str):
     return keras.activations.get(None if name == "linear" else name)
 
 
-def _corrupt(config: RunConfig, x: tf.Tensor, rng: tf.random.Generator) -> tf.Tensor:
-    """Training-time input noise; the loss still compares with the clean input."""
-    if config.noise == "gaussian":
-        return x + config.noise_level * rng.normal(tf.shape(x))
-    if config.noise == "dropout":
-        keep = rng.uniform(tf.shape(x)) >= config.noise_level
+def corrupt(noise: str, noise_level: float, x: tf.Tensor, rng: tf.random.Generator) -> tf.Tensor:
+    """Training-time input noise (the loss still compares with the clean input); the app's
+    reconstruction view applies the same rule at other levels."""
+    if noise == "gaussian":
+        return x + noise_level * rng.normal(tf.shape(x))
+    if noise == "dropout":
+        keep = rng.uniform(tf.shape(x)) >= noise_level
         # Scaled like keras.layers.Dropout, so the expected input is unchanged.
-        return tf.where(keep, x / (1.0 - config.noise_level), tf.zeros_like(x))
+        return tf.where(keep, x / (1.0 - noise_level), tf.zeros_like(x))
     return x
 
 
@@ -211,9 +212,10 @@ class Autoencoder(keras.Model):
     def full_phase(self, name: str = "all layers") -> Phase:
         """End-to-end training of every layer."""
         everything = range(len(self.encoder_layers))
+        config = self.run_config
 
         def compute(x, rng, training):
-            inputs = _corrupt(self.run_config, x, rng) if training else x
+            inputs = corrupt(config.noise, config.noise_level, x, rng) if training else x
             activations = self.encode_layers(inputs)
             terms = {
                 "reconstruction": self.reconstruction_loss(x, self.decode_logits(activations[-1]))
@@ -233,13 +235,14 @@ class Autoencoder(keras.Model):
         encoder, decoder = self.encoder_layers[k], self.decoder_layers[depth - 1 - k]
         target_activation = self.decoder_activations[depth - 1 - k]
         kernels = [encoder.kernel] + ([decoder.kernel] if hasattr(decoder, "kernel") else [])
+        config = self.run_config
 
         def compute(x, rng, training):
             below = []
             for layer in self.encoder_layers[:k]:
                 x = tf.stop_gradient(layer(x))
                 below.append(x)
-            inputs = _corrupt(self.run_config, x, rng) if training else x
+            inputs = corrupt(config.noise, config.noise_level, x, rng) if training else x
             code = encoder(inputs)
             logits = decoder(code)
             if k == 0:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import tensorflow as tf
 
 from ae_core import analysis
 from ae_core.config import RunConfig
 from ae_core.data import Dataset
 from ae_core.model import Autoencoder
+from ae_core.model import corrupt as corrupt_inputs
 
 # Test examples the activation and latent views run through the model: enough for smooth
 # histograms and a readable scatter, few enough to draw in well under a second.
@@ -52,19 +54,14 @@ def example_indices(dataset: Dataset, count: int, seed: int = 0) -> np.ndarray:
 
 
 def corrupt(config: RunConfig, x: np.ndarray, noise_level: float, seed: int = 0) -> np.ndarray:
-    """The training-time corruption of ``config.noise`` at ``noise_level``, in NumPy (the same
-    rule as the trainer's: gaussian adds N(0, level^2); dropout zeroes pixels with probability
-    level and scales the rest by 1 / (1 - level))."""
-    rng = np.random.default_rng(seed)
+    """The run's training-time corruption (``config.noise``) at ``noise_level``: the trainer's
+    own rule (gaussian adds N(0, level^2); dropout zeroes pixels with probability level and
+    scales the rest by 1 / (1 - level))."""
+    if config.noise == "dropout" and not 0 <= noise_level < 1:
+        raise ValueError(f"a dropout noise level must be in [0, 1), not {noise_level}")
     x = np.asarray(x, dtype=np.float32)
-    if config.noise == "gaussian":
-        return x + noise_level * rng.standard_normal(x.shape).astype(np.float32)
-    if config.noise == "dropout":
-        if not 0 <= noise_level < 1:
-            raise ValueError(f"a dropout noise level must be in [0, 1), not {noise_level}")
-        keep = rng.uniform(size=x.shape) >= noise_level
-        return np.where(keep, x / (1.0 - noise_level), 0.0).astype(np.float32)
-    return x
+    rng = tf.random.Generator.from_seed(seed)
+    return np.asarray(corrupt_inputs(config.noise, float(noise_level), tf.constant(x), rng))
 
 
 def reconstructions(
