@@ -269,9 +269,10 @@ def trained_before(job: Job) -> bool:
     return job.is_final_result and job.run_id not in st.session_state.get("trained_here", set())
 
 
-def pick_run() -> Job | None:
-    """The sidebar's run picker (every run, newest first); remembers the choice across pages."""
-    jobs = manager().list_runs()
+def pick_run(jobs: list[Job] | None = None) -> Job | None:
+    """The sidebar's run picker (every run, newest first, or ``jobs`` when the page has listed
+    them already); remembers the choice across pages."""
+    jobs = manager().list_runs() if jobs is None else jobs
     with st.sidebar:
         for problem in manager().problems:
             st.warning(sentence(problem))
@@ -316,7 +317,8 @@ def _progress_text(snapshot: Snapshot) -> str:
     return text
 
 
-def _sparsity_target(config: RunConfig) -> float | None:
+def sparsity_target(config: RunConfig) -> float | None:
+    """The run's sparsity target, or None when it has no KL sparsity penalty."""
     return config.sparsity_target if config.sparsity_weight > 0 else None
 
 
@@ -388,7 +390,7 @@ def _draw_live(run_id: str, polling: float | None) -> None:
         figures.loss_curves(snapshot.history, log_y=True), key=f"loss:{run_id}", width="stretch"
     )
     right.plotly_chart(
-        figures.mean_activation_curves(snapshot.history, _sparsity_target(job.config)),
+        figures.mean_activation_curves(snapshot.history, sparsity_target(job.config)),
         key=f"activation:{run_id}",
         width="stretch",
     )

@@ -160,13 +160,14 @@ def decoder_subspace(model: Autoencoder) -> np.ndarray:
     return outputs[1:] - outputs[:1]
 
 
-def subspace_vs_pca(model: Autoencoder, x_train: np.ndarray, x_test: np.ndarray) -> dict:
-    """How close a linear autoencoder's code subspace is to PCA's with as many components."""
+def subspace_vs_pca(model: Autoencoder, x_train: np.ndarray, x_test: np.ndarray, pca=None) -> dict:
+    """How close a linear autoencoder's code subspace is to PCA's with as many components
+    (``pca``: that PCA already fitted on ``x_train``, when the caller has one)."""
     from scipy.linalg import subspace_angles
     from sklearn.decomposition import PCA
 
     k = model.run_config.code_size
-    pca = PCA(k).fit(x_train)
+    pca = PCA(k).fit(x_train) if pca is None else pca
     pca_mse = float(np.mean((pca.inverse_transform(pca.transform(x_test)) - x_test) ** 2))
     autoencoder_mse = float(np.mean((reconstruct(model, x_test) - x_test) ** 2))
     angles = np.degrees(subspace_angles(decoder_subspace(model).T, pca.components_.T))

@@ -187,9 +187,9 @@ def linear_vs_pca(model: Autoencoder, dataset: Dataset) -> dict:
     if not model.run_config.is_linear:
         raise ValueError("only an autoencoder with linear activations everywhere compares with PCA")
 
-    figures = analysis.subspace_vs_pca(model, dataset.x_train, dataset.x_test)
     k = model.run_config.code_size
     pca = PCA(k).fit(dataset.x_train)
+    figures = analysis.subspace_vs_pca(model, dataset.x_train, dataset.x_test, pca=pca)
     result = {**figures, "code_size": k, "cloud": None}
     if dataset.info.input_dim == 3 and k == 2:
         center = analysis.decode(model, np.zeros((1, k)))[0]

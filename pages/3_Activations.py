@@ -22,11 +22,11 @@ if job is not None:
         chosen = st.selectbox(
             "Layer", names, index=names.index(code_layer), help="The layer whose units to show."
         )
-        penalised = config.sparsity_weight > 0
+        target = ui.sparsity_target(config)
         st.plotly_chart(
             figures.unit_means(
                 layers[chosen]["unit_means"],
-                config.sparsity_target if penalised else None,
+                target,
                 dead=layers[chosen]["dead_mask"],
             ),
             width="stretch",
@@ -37,7 +37,7 @@ if job is not None:
             "value for every test digit, so they carry nothing."
         )
     with right:
-        target = st.slider(
+        curve_target = st.slider(
             "Sparsity target",
             0.01,
             0.99,
@@ -46,8 +46,8 @@ if job is not None:
             help="The KL penalty per unit is zero when its average activation equals the target "
             "and grows steeply towards 0 and 1.",
         )
-        st.plotly_chart(figures.kl_divergence_curve(target), width="stretch")
-        if penalised:
+        st.plotly_chart(figures.kl_divergence_curve(curve_target), width="stretch")
+        if target is not None:
             st.caption(
                 f"This run penalises {config.sparsity_layers} layer(s) with weight "
                 f"beta = {config.sparsity_weight:g} towards {config.sparsity_target:g}."

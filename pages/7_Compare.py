@@ -15,8 +15,9 @@ ui.page_header(
     "table and their reconstructions of the same test digits.",
 )
 manager = ui.manager()
-selected = ui.pick_run()
-jobs = {job.run_id: job for job in manager.list_runs()}
+listed = manager.list_runs()  # one scan of the runs folder serves the picker and this page
+selected = ui.pick_run(listed)
+jobs = {job.run_id: job for job in listed}
 if not jobs:
     st.info("No runs yet: train a few on the **Train** page, then compare them here.")
     st.stop()
