@@ -368,6 +368,8 @@ def summary_metrics(summary: dict) -> None:
     dead, units = summary.get("dead_units") or [], summary.get("units") or []
     if dead and units:
         columns[3].metric("Dead code units", f"{dead[-1]} of {units[-1]}")
+    if summary.get("data_source"):  # the offline fallbacks are smaller than full MNIST
+        st.caption(f"Data: {summary['data_source']}")
 
 
 def _draw_live(run_id: str, polling: float | None) -> None:

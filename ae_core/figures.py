@@ -10,6 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+# Imported before plotly, whole: plotly looks pandas up in sys.modules without waiting for an
+# import in progress, so a figure built while another page's thread was still importing pandas
+# failed with "partially initialized module 'pandas' has no attribute 'Series'" (seen on a
+# fresh server: the home page imported pandas while the Train page drew its first chart).
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
