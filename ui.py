@@ -17,6 +17,7 @@ from ae_core import figures
 from ae_core.config import ConfigError, RunConfig, make_config
 from ae_core.controls import Control, controls
 from ae_core.jobs import Job, JobManager, Snapshot
+from ae_core.lessons import MAIN as MAIN_ROLE
 from ae_core.store import StoreError
 
 # Polling costs the server CPU for every open page, so pages poll only while their run is
@@ -506,3 +507,76 @@ def needs_images(job: Job) -> bool:
         )
         return False
     return True
+
+
+# -- lessons --------------------------------------------------------------------------------------
+def lesson_jobs(lesson) -> dict[str, Job | None]:
+    """The lesson's runs on this server, by role (None for those not started)."""
+    return {role: manager().get(config.run_id) for role, config in lesson.configs().items()}
+
+
+def start_lesson(lesson) -> None:
+    """Submit every run of the lesson (a button's callback); its own run becomes the chosen one."""
+    configs = lesson.configs()
+    for config in configs.values():  # the lesson's own run first, so it is queued first
+        if submit(config) is None:
+            return
+    main = configs[MAIN_ROLE].run_id
+    select_run(main)
+    st.session_state["last_started"] = main
+
+
+def _draw_lesson_runs(lesson_name: str, run_ids: dict[str, str], polling: float | None) -> None:
+    jobs = {role: manager().get(run_id) for role, run_id in run_ids.items()}
+    states = [job.snapshot().state if job is not None else "missing" for job in jobs.values()]
+    if _lesson_polling(states) != polling:
+        st.rerun(scope="app")
+    for role, job in jobs.items():
+        name = "This lesson's run" if role == MAIN_ROLE else f"Run to compare: {role}"
+        if job is None:
+            st.caption(f"{name}: not started.")
+            continue
+        snapshot = job.snapshot()
+        if snapshot.state == "queued":
+            st.caption(f"{name}: queued, position {snapshot.queue_position}.")
+        elif snapshot.state == "training":
+            st.progress(
+                min(1.0, snapshot.fraction_done), text=f"{name}: {_progress_text(snapshot)}"
+            )
+        elif snapshot.state == "done":
+            summary = snapshot.summary or {}
+            st.caption(
+                f"{name}: done, {summary.get('steps', snapshot.step):,} steps in "
+                f"{_duration(summary.get('seconds'))}."
+            )
+        else:
+            st.warning(f"{name}: {sentence(snapshot.reason or snapshot.state)}")
+    training = [job for job in jobs.values() if job is not None and job.state == "training"]
+    if training and training[0].snapshot().history:
+        snapshot = training[0].snapshot()
+        left, right = st.columns(2)
+        left.plotly_chart(
+            figures.loss_curves(snapshot.history, log_y=True),
+            key=f"lesson-loss:{lesson_name}",
+            width="stretch",
+        )
+        right.plotly_chart(
+            figures.mean_activation_curves(snapshot.history, sparsity_target(training[0].config)),
+            key=f"lesson-activation:{lesson_name}",
+            width="stretch",
+        )
+
+
+def lesson_runs_live(lesson, jobs: dict[str, Job | None]) -> None:
+    """Progress of each of the lesson's runs and the live charts of the one training: one
+    fragment, polling only while a run is queued or training."""
+    run_ids = {role: config.run_id for role, config in lesson.configs().items()}
+    states = [job.snapshot().state if job is not None else "missing" for job in jobs.values()]
+    polling = _lesson_polling(states)
+    st.fragment(run_every=polling)(_draw_lesson_runs)(lesson.name, run_ids, polling)
+
+
+def _lesson_polling(states: list[str]) -> float | None:
+    intervals = [_polling_interval(state) for state in states]
+    active = [interval for interval in intervals if interval is not None]
+    return min(active) if active else None

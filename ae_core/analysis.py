@@ -220,6 +220,36 @@ def reconstruction_mse(model: Autoencoder, x: np.ndarray) -> float:
     return float(np.mean((reconstruct(model, x) - x) ** 2))
 
 
+# A code value this close to zero counts as "off" for the sparsity figures.
+NEAR_ZERO = 0.1
+
+
+def share_near_zero(codes: np.ndarray) -> float:
+    """The fraction of code values whose magnitude is below NEAR_ZERO."""
+    return float(np.mean(np.abs(codes) < NEAR_ZERO))
+
+
+def denoising_errors(model: Autoencoder, x: np.ndarray, seed: int = 0) -> dict[str, float]:
+    """MSE to the clean ``x`` of its noisy copy (the run's own noise and level) and of the
+    model's reconstruction of that copy: how much the model removes."""
+    from ae_core.model import corrupt
+
+    config = model.run_config
+    rng = tf.random.Generator.from_seed(seed)
+    noisy = np.asarray(corrupt(config.noise, config.noise_level, tf.constant(x), rng))
+    return {
+        "noisy_input_mse": float(np.mean((noisy - x) ** 2)),
+        "denoised_mse": float(np.mean((reconstruct(model, noisy) - x) ** 2)),
+    }
+
+
+def recent_loss(history: list, points: int = 10) -> float | None:
+    """The median training loss over the last ``points`` history windows: a figure a late spike
+    of a few steps does not move (SEED-NOTES 9)."""
+    losses = [p.loss for p in history[-points:]]
+    return float(np.median(losses)) if losses else None
+
+
 def run_summary(result) -> dict:
     """The figures of a finished (or stopped, or failed) run, as plain JSON-ready data."""
     from ae_core import registry
@@ -245,9 +275,14 @@ def run_summary(result) -> dict:
         "loss_terms": train_terms,
         "test_loss": sum(objective_terms(model, dataset.x_test).values()),
         "test_mse": reconstruction_mse(model, dataset.x_test),
+        "recent_train_loss": recent_loss(result.history),
         "mean_activation": [float(a.mean()) for a in layers],
         "dead_units": [dead_units(a) for a in layers],
         "units": [int(a.shape[1]) for a in layers],
+        "code_near_zero": share_near_zero(layers[-1]),
+        "parameters": int(model.count_params()),
+        "train_examples": len(dataset.x_train),
+        "test_examples": len(dataset.x_test),
         "config": config.to_dict(),
     }
     summary.update(registry.get(config.variant).extra_metrics(model, dataset))

@@ -1,8 +1,10 @@
-"""The command line: list variants, train one and print its figures.
+"""The command line: list variants and lessons, train one and print its figures.
 
     python -m ae_core variants
     python -m ae_core train --variant sparse_kl --set code_size=64 --set sparsity_weight=0.2 --json
     python -m ae_core train --variant vae --save          # also keep the run in the run store
+    python -m ae_core train --preset sparse-kl --json     # a lesson, as published
+    python -m ae_core lessons [list | report [--train]]   # the lessons; docs/RESULTS.md
     python -m ae_core runs [list | delete ID | export ID [-o FILE] | import FILE] [--runs-dir DIR]
 
 With ``--json`` exactly one JSON object goes to stdout; progress and notices go to stderr.
@@ -22,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ae_core import registry
-from ae_core.config import ConfigError, field_spec, make_config, parse_setting
+from ae_core import lessons, registry
+from ae_core.config import ConfigError, RunConfig, field_spec, make_config, parse_setting
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_SETTING = 0, 1, 2
 
@@ -36,8 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print one JSON object")
 
     train = commands.add_parser("train", help="train one autoencoder and print its figures")
-    train.add_argument(
-        "--variant", required=True, help="one of: " + ", ".join(registry.available())
+    what = train.add_mutually_exclusive_group(required=True)
+    what.add_argument("--variant", help="one of: " + ", ".join(registry.available()))
+    what.add_argument(
+        "--preset",
+        help="a lesson, trained as published (with its comparison runs); --set changes it. "
+        "One of: " + ", ".join(lessons.names()),
     )
     train.add_argument(
         "--set",
@@ -55,6 +61,33 @@ def _parser() -> argparse.ArgumentParser:
         "--save", action="store_true", help="keep the run in the run store (see 'runs')"
     )
     train.add_argument("--runs-dir", help="the run store's folder (default: $AE_RUNS_DIR)")
+
+    lesson_parser = commands.add_parser(
+        "lessons", help="list the lessons, or write docs/RESULTS.md from their stored runs"
+    )
+    lesson_actions = lesson_parser.add_subparsers(dest="action")
+    lesson_list = lesson_actions.add_parser("list", help="the lessons and their settings")
+    lesson_list.add_argument("--json", action="store_true", help="print one JSON object")
+    report = lesson_actions.add_parser(
+        "report", help="write the published-against-ours report from the stored lesson runs"
+    )
+    report.add_argument("--runs-dir", help="the run store's folder (default: $AE_RUNS_DIR)")
+    report.add_argument(
+        "--train", action="store_true", help="first train (and store) the lesson runs missing"
+    )
+    report.add_argument("--only", action="append", help="train just this lesson (repeatable)")
+    report.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting changed in every lesson run, e.g. steps=100 for a quick look",
+    )
+    report.add_argument("--data-dir", help="local data folder (default: $AE_DATA_DIR)")
+    report.add_argument(
+        "--output", default="docs/RESULTS.md", help="the Markdown file (images go beside it)"
+    )
 
     runs = commands.add_parser("runs", help="list, delete, export or import stored runs")
     runs.add_argument("--runs-dir", help="the run store's folder (default: $AE_RUNS_DIR)")
@@ -77,9 +110,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     pairs = list(args.settings)
-    if args.dataset is not None:
+    if getattr(args, "dataset", None) is not None:
         pairs.append(f"dataset={args.dataset}")
-    if args.steps is not None:
+    if getattr(args, "steps", None) is not None:
         pairs.append(f"steps={args.steps}")
     settings = {}
     for pair in pairs:
@@ -102,18 +135,75 @@ def _format_progress(progress) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    config = make_config(args.variant, **_settings(args))
+    settings = _settings(args)
+    if args.preset is not None:
+        lesson = lessons.get(args.preset)
+        configs = lesson.configs(**settings)
+    else:
+        lesson = None
+        configs = {lessons.MAIN: make_config(args.variant, **settings)}
 
-    from ae_core.analysis import run_summary
     from ae_core.data import DataError, load_dataset
-    from ae_core.trainer import train
 
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            dataset = load_dataset(config.dataset, data_dir=args.data_dir)
+            datasets = {
+                name: load_dataset(name, data_dir=args.data_dir)
+                for name in {config.dataset for config in configs.values()}
+            }
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+
+    summaries, failure = {}, None
+    for role, config in configs.items():
+        if lesson is not None:
+            print(f"lesson {lesson.name}: the run '{role}'", file=sys.stderr)
+        result, summary = train_and_summarise(config, datasets[config.dataset])
+        if args.save:
+            _save_run(args.runs_dir, result, summary)
+        summaries[role] = summary
+        if result.status == "failed":
+            failure = failure or result.reason
+        if result.status == "stopped":
+            break  # Ctrl-C stops the lesson, not just its current run
+
+    output = dict(summaries[lessons.MAIN])
+    if lesson is not None:
+        output["lesson"] = lesson_figures(lesson, summaries)
+    if args.json:
+        print(json.dumps(_json_safe(output)))
+    else:
+        _print_summary(summaries[lessons.MAIN])
+        if lesson is not None:
+            _print_lesson(output["lesson"])
+    if failure is not None:
+        print(f"error: {failure}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def lesson_figures(lesson: lessons.Lesson, summaries: dict[str, dict]) -> dict[str, Any]:
+    """A lesson's published figures against ours, with the summaries of its other runs."""
+    main = summaries.get(lessons.MAIN) or {}
+    return {
+        "name": lesson.name,
+        "title": lesson.title,
+        "source": lesson.source,
+        "samples_note": lesson.samples_note(main.get("train_examples")),
+        "figures": lesson.results(summaries),
+        "runs": {role: summary.get("run_id") for role, summary in summaries.items()},
+        "other_runs": {
+            role: summary for role, summary in summaries.items() if role != lessons.MAIN
+        },
+    }
+
+
+def train_and_summarise(config: RunConfig, dataset) -> tuple[Any, dict]:
+    """Train ``config`` with progress on stderr; Ctrl-C stops it between chunks, keeping the
+    model. Returns the TrainResult and its summary."""
+    from ae_core.analysis import run_summary
+    from ae_core.trainer import train
 
     print(f"training {config.variant} ({config.run_id}) on {config.dataset}", file=sys.stderr)
     last_print = [0.0]
@@ -148,20 +238,9 @@ def _train(args: argparse.Namespace) -> int:
             worker.join()
     if "error" in outcome:
         raise outcome["error"]
-
     result = outcome["result"]
     with contextlib.redirect_stdout(sys.stderr):
-        summary = run_summary(result)
-        if args.save:
-            _save_run(args.runs_dir, result, summary)
-    if args.json:
-        print(json.dumps(_json_safe(summary)))
-    else:
-        _print_summary(summary)
-    if result.status == "failed":
-        print(f"error: {result.reason}", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+        return result, run_summary(result)
 
 
 def _save_run(runs_dir: str | None, result, summary: dict) -> None:
@@ -240,6 +319,46 @@ def _print_summary(summary: dict) -> None:
         print(f"{'loss ' + name:>24}: {value:.6g}")
 
 
+def _print_lesson(figures: dict) -> None:
+    print(f"\nlesson {figures['name']}: {figures['title']}\n  source: {figures['source']}")
+    if figures["samples_note"]:
+        print(f"  {figures['samples_note']}")
+    for row in figures["figures"]:
+        difference = row["difference"]
+        versus = f"  ({difference:+.0%})" if difference is not None else ""
+        print(f"  {row['figure']}: published {row['published']}; ours {row['ours']}{versus}")
+
+
+def _lessons(args: argparse.Namespace) -> int:
+    if args.action == "report":
+        from ae_core.results import write_report
+
+        write_report(
+            args.output,
+            runs_dir=args.runs_dir,
+            train_missing=args.train,
+            only=args.only,
+            data_dir=args.data_dir,
+            settings=_settings(args),
+        )
+        return EXIT_OK
+    listing = {
+        lesson.name: {
+            "title": lesson.title,
+            "summary": lesson.summary,
+            "source": lesson.source,
+            "runs": {role: config.to_dict() for role, config in lesson.configs().items()},
+        }
+        for lesson in lessons.LESSONS
+    }
+    if getattr(args, "json", False):
+        print(json.dumps(listing))
+        return EXIT_OK
+    for name, facts in listing.items():
+        print(f"{name}\n  {facts['title']}: {facts['summary']}\n")
+    return EXIT_OK
+
+
 def _variants(args: argparse.Namespace) -> int:
     listing = {
         name: {
@@ -272,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             return _variants(args)
         if args.command == "runs":
             return _runs(args)
+        if args.command == "lessons":
+            return _lessons(args)
         return _train(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 # Bump when a change to the engine would make results stored under an old run id wrong, so a
 # cache keyed by run id never serves stale numbers.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 MAX_LAYER_SIZE = 4096
 MAX_DEPTH = 6
@@ -90,8 +90,13 @@ class RunConfig:
         "mse: mean squared error; bce: binary cross-entropy per pixel (needs a sigmoid output).",
         group="training",
     )
-    optimizer: Literal["sgd", "rmsprop", "adam"] = _param(
-        "adam", "Optimizer", "The gradient-descent rule that updates the weights.", group="training"
+    optimizer: Literal["sgd", "rmsprop", "rmsprop_tf1", "adam"] = _param(
+        "adam",
+        "Optimizer",
+        "The gradient-descent rule that updates the weights. rmsprop_tf1 is TensorFlow 1's "
+        "RMSProp (mean square starting at 1, epsilon 1e-10 inside the square root), which the "
+        "classic TensorFlow 1 tutorials used; its first steps are much smaller than Keras's.",
+        group="training",
     )
     learning_rate: float = _param(
         1e-3,
@@ -105,7 +110,8 @@ class RunConfig:
     batch_size: int = _param(
         64,
         "Batch size",
-        "Examples per optimisation step.",
+        "Examples per optimisation step, drawn at random with replacement; a batch as large as "
+        "the training set uses every example once (full-batch training).",
         min=1,
         max=4096,
         step=1,
@@ -120,18 +126,37 @@ class RunConfig:
         step=1,
         group="training",
     )
-    init: Literal["glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal"] = (
-        _param(
-            "glorot_uniform",
-            "Weight initialisation",
-            "How the kernels start: Glorot suits sigmoid and linear units, He suits ReLU and ELU.",
-            group="model",
-        )
+    init: Literal[
+        "glorot_uniform",
+        "glorot_normal",
+        "he_uniform",
+        "he_normal",
+        "lecun_normal",
+        "truncated_normal",
+    ] = _param(
+        "glorot_uniform",
+        "Weight initialisation",
+        "How the kernels start: Glorot suits sigmoid and linear units, He suits ReLU and ELU; "
+        "truncated_normal draws from a normal with standard deviation 0.1 cut at two deviations "
+        "(tf.truncated_normal, as in the TensorFlow 1 tutorials), whatever the layer's width.",
+        group="model",
+    )
+    bias_init: float = _param(
+        0.0,
+        "Initial bias",
+        "The value every bias starts at; the TensorFlow 1 tutorials used 0.1, which keeps ReLU "
+        "units active at the start.",
+        min=-1.0,
+        max=1.0,
+        step=0.05,
+        group="model",
     )
     l2: float = _param(
         0.0,
         "L2 weight decay",
-        "Weight of the sum of squared kernel weights added to the loss (tied kernels count once).",
+        "Weight of the sum of squared kernel weights added to the loss (tied kernels count once). "
+        "TensorFlow 1's tf.nn.l2_loss halves that sum, so a tutorial's weight on it is twice "
+        "this one.",
         min=0.0,
         max=1.0,
         group="regularisation",
@@ -143,17 +168,19 @@ class RunConfig:
         "the parameters; biases stay separate.",
         group="model",
     )
-    noise: Literal["none", "gaussian", "dropout"] = _param(
+    noise: Literal["none", "gaussian", "gaussian_clipped", "dropout"] = _param(
         "none",
         "Input noise",
         "Corrupt the input during training only (the loss compares with the clean input): "
-        "gaussian adds noise, dropout zeroes random pixels.",
+        "gaussian adds noise, gaussian_clipped adds it and clips the result to [0, 1] (so noisy "
+        "pixels stay valid grey levels), dropout zeroes random pixels.",
         group="regularisation",
     )
     noise_level: float = _param(
         0.0,
         "Noise level",
-        "Standard deviation of the gaussian noise, or the probability that dropout zeroes a pixel.",
+        "Standard deviation of the gaussian noise (before any clipping), or the probability "
+        "that dropout zeroes a pixel.",
         min=0.0,
         max=5.0,
         step=0.05,
@@ -475,7 +502,7 @@ def _validate(config: RunConfig) -> None:
         raise ConfigError(
             "noise_level",
             f"noise_level={config.noise_level} has no effect with noise='none'; set noise to "
-            "'gaussian' or 'dropout', or noise_level to 0",
+            "'gaussian', 'gaussian_clipped' or 'dropout', or noise_level to 0",
         )
     if config.noise != "none" and config.noise_level <= 0:
         raise ConfigError(

@@ -14,8 +14,11 @@ class DenseTranspose(keras.layers.Layer):
     no longer expose ``input_shape``.
     """
 
-    def __init__(self, source: keras.layers.Dense, activation=None, **kwargs):
+    def __init__(
+        self, source: keras.layers.Dense, activation=None, bias_init: float = 0.0, **kwargs
+    ):
         super().__init__(**kwargs)
+        self.bias_init = float(bias_init)
         # Held in a tuple so Keras does not track the source as a sub-layer of this one: its
         # kernel must belong to the encoder alone (one variable, one L2 term, one weight file).
         self._source = (source,)
@@ -27,7 +30,9 @@ class DenseTranspose(keras.layers.Layer):
 
     def build(self, input_shape):
         self.bias = self.add_weight(
-            name="bias", shape=(self.source.kernel.shape[0],), initializer="zeros"
+            name="bias",
+            shape=(self.source.kernel.shape[0],),
+            initializer=keras.initializers.Constant(self.bias_init),
         )
 
     def call(self, inputs):

@@ -54,6 +54,8 @@ def corrupt(noise: str, noise_level: float, x: tf.Tensor, rng: tf.random.Generat
     reconstruction view applies the same rule at other levels."""
     if noise == "gaussian":
         return x + noise_level * rng.normal(tf.shape(x))
+    if noise == "gaussian_clipped":
+        return tf.clip_by_value(x + noise_level * rng.normal(tf.shape(x)), 0.0, 1.0)
     if noise == "dropout":
         keep = rng.uniform(tf.shape(x)) >= noise_level
         # Scaled like keras.layers.Dropout, so the expected input is unchanged.
@@ -84,6 +86,7 @@ class Autoencoder(keras.Model):
             size,
             activation=_activation(activation),
             kernel_initializer=self._initializer(index),
+            bias_initializer=keras.initializers.Constant(self.run_config.bias_init),
             name=name,
         )
 
@@ -101,11 +104,13 @@ class Autoencoder(keras.Model):
 
     def _initializer(self, index: int):
         # A distinct, config-derived seed per layer makes equal configs start from equal weights.
+        seed = self.run_config.seed * 1009 + index
+        if self.run_config.init == "truncated_normal":
+            # tf.truncated_normal(stddev=0.1) of the TensorFlow 1 tutorials: a fixed spread,
+            # not one scaled by the layer's width.
+            return keras.initializers.TruncatedNormal(stddev=0.1, seed=seed)
         return keras.initializers.get(
-            {
-                "class_name": self.run_config.init,
-                "config": {"seed": self.run_config.seed * 1009 + index},
-            }
+            {"class_name": self.run_config.init, "config": {"seed": seed}}
         )
 
     def _make_decoder(self) -> list[keras.layers.Layer]:
@@ -114,7 +119,11 @@ class Autoencoder(keras.Model):
         for index in reversed(range(len(widths))):
             name = f"decoder_{len(widths) - index}"
             if self.run_config.tied:
-                layers.append(DenseTranspose(self.encoder_layers[index], name=name))
+                layers.append(
+                    DenseTranspose(
+                        self.encoder_layers[index], bias_init=self.run_config.bias_init, name=name
+                    )
+                )
             else:
                 layers.append(self._dense(widths[index], 100 + index, name))
         return layers

@@ -82,10 +82,32 @@ class TrainResult:
     history: list[Progress] = field(default_factory=list)
 
 
+class TF1RMSProp(keras.optimizers.RMSprop):
+    """``tf.train.RMSPropOptimizer`` of TensorFlow 1: the mean square starts at 1, not 0, and
+    epsilon 1e-10 sits inside the square root (SEED-NOTES 2).
+
+    Starting at 1 makes the first updates about lr * gradient instead of lr * sign(gradient),
+    which is what the TensorFlow 1 tutorials' published losses were reached with.
+    """
+
+    def __init__(self, learning_rate: float = 0.001, **kwargs):
+        kwargs.setdefault("rho", 0.9)
+        kwargs.setdefault("epsilon", 1e-10)
+        super().__init__(learning_rate=learning_rate, **kwargs)
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        for velocity in self._velocities:
+            velocity.assign(keras.ops.ones_like(velocity))
+
+
 def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
     optimizers = {
         "sgd": keras.optimizers.SGD,
         "rmsprop": keras.optimizers.RMSprop,
+        "rmsprop_tf1": TF1RMSProp,
         "adam": keras.optimizers.Adam,
     }
     return optimizers[config.optimizer](learning_rate=config.learning_rate)
@@ -110,11 +132,17 @@ class _ChunkRunner:
         optimizer.build(phase.variables)
         term_names, reported, variables = phase.term_names, phase.reported_layers, phase.variables
         batch_size, example_count = config.batch_size, int(data.shape[0])
+        # A batch as large as the data is the data itself, each example once (as in full-batch
+        # gradient descent), not a draw with replacement.
+        full_batch = batch_size >= example_count
 
         def step(term_sums, activation_sums, done, finite, bad_terms):
             """One optimisation step; once a loss term is non-finite, no further update happens."""
-            indices = rng.uniform([batch_size], 0, example_count, dtype=tf.int64)
-            batch = tf.gather(data, indices)
+            if full_batch:
+                batch = data
+            else:
+                indices = rng.uniform([batch_size], 0, example_count, dtype=tf.int64)
+                batch = tf.gather(data, indices)
             with tf.GradientTape() as tape:
                 terms, means = phase.compute(batch, rng, True)
                 values = tf.stack([terms[name] for name in term_names])
@@ -211,6 +239,7 @@ def train(
     rng = tf.random.Generator.from_seed(config.seed)
     schedule = variant.phases(model, config)
     total_steps = sum(steps for _, steps in schedule)
+    samples_per_step = min(config.batch_size, len(dataset.x_train))  # full batch: the data once
 
     history: list[Progress] = []
     status: Status = "done"
@@ -252,7 +281,7 @@ def train(
                         float(next(layer_means)) if i in phase.reported_layers else None
                         for i in range(model.encoder_depth)
                     ],
-                    samples_per_s=completed * config.batch_size / max(seconds, 1e-9),
+                    samples_per_s=completed * samples_per_step / max(seconds, 1e-9),
                     elapsed=elapsed,
                 )
                 history.append(progress)
@@ -271,7 +300,7 @@ def train(
         if status != "done":
             break
 
-    steps_samples = step * config.batch_size
+    steps_samples = step * samples_per_step
     return TrainResult(
         config=config,
         model=model,

@@ -55,8 +55,8 @@ def example_indices(dataset: Dataset, count: int, seed: int = 0) -> np.ndarray:
 
 def corrupt(config: RunConfig, x: np.ndarray, noise_level: float, seed: int = 0) -> np.ndarray:
     """The run's training-time corruption (``config.noise``) at ``noise_level``: the trainer's
-    own rule (gaussian adds N(0, level^2); dropout zeroes pixels with probability level and
-    scales the rest by 1 / (1 - level))."""
+    own rule (gaussian adds N(0, level^2), gaussian_clipped then clips to [0, 1]; dropout
+    zeroes pixels with probability level and scales the rest by 1 / (1 - level))."""
     if config.noise == "dropout" and not 0 <= noise_level < 1:
         raise ValueError(f"a dropout noise level must be in [0, 1), not {noise_level}")
     x = np.asarray(x, dtype=np.float32)

@@ -428,7 +428,7 @@ BAD_CONFIGS = [
         "denoising",
         {"noise": "none", "noise_level": 0},
         "noise",
-        ["noise", "'none'", "'gaussian'", "'dropout'"],
+        ["noise", "'none'", "'gaussian'", "'gaussian_clipped'", "'dropout'"],
         id="denoising-without-noise",
     ),
     pytest.param(

@@ -29,7 +29,7 @@ def test_fixed_and_unused_settings_are_not_offered():
 def test_kinds_choices_and_ranges_come_from_the_field_metadata():
     by_name = {c.name: c for c in controls("sparse_kl")}
     assert by_name["optimizer"].kind == "choice"
-    assert by_name["optimizer"].choices == ("sgd", "rmsprop", "adam")
+    assert by_name["optimizer"].choices == ("sgd", "rmsprop", "rmsprop_tf1", "adam")
     assert by_name["dataset"].choices == (
         "mnist",
         "mnist-sample",

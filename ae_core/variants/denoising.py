@@ -23,5 +23,11 @@ class Denoising(Variant):
         if config.noise == "none":
             raise ConfigError(
                 "noise",
-                "the denoising variant needs noise='gaussian' or noise='dropout', not 'none'",
+                "the denoising variant needs noise='gaussian', 'gaussian_clipped' or 'dropout', "
+                "not 'none'",
             )
+
+    def extra_metrics(self, model, dataset):
+        from ae_core.analysis import denoising_errors
+
+        return denoising_errors(model, dataset.x_test[:2000])

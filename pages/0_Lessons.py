@@ -1,0 +1,152 @@
+"""Lessons: the classic autoencoder experiments, one click each, published figures beside ours."""
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from ae_core import figures, lessons
+from ae_core.lessons import MAIN
+
+ui.page_header(
+    "Lessons",
+    "The well-known experiments from the classic autoencoder tutorials, set up as published. "
+    "Pick one, read what to look for, press Run, and compare our figures with the published "
+    "ones.",
+)
+manager = ui.manager()
+
+LESSON = "lesson"
+names = lessons.names()
+name = st.selectbox(
+    "Lesson",
+    names,
+    key=ui.kept(LESSON, names[0]),
+    format_func=lambda n: f"{lessons.get(n).title} ({n})",
+    help="Each lesson is a preset: python -m ae_core train --preset NAME runs the same.",
+)
+ui.keep(LESSON)
+lesson = lessons.get(name)
+configs = lesson.configs()
+jobs = ui.lesson_jobs(lesson)
+
+st.markdown(lesson.explanation)
+st.caption(f"Source: {lesson.source}. The published figures are quoted; the text is ours.")
+
+run_column, train_column, _ = st.columns([1, 2, 3])
+all_final = all(job is not None and job.is_final_result for job in jobs.values())
+run_column.button(
+    "Run" if not all_final else "Show again",
+    type="primary",
+    on_click=ui.start_lesson,
+    args=(lesson,),
+    help="Trains this lesson's runs in the background (runs trained before are shown at once).",
+)
+if train_column.button(
+    "Open its settings on Train", help="Change the lesson's settings and train your own."
+):
+    ui.load_settings(configs[MAIN])
+    st.switch_page("pages/1_Train.py")
+if st.session_state.get("submit_error"):
+    st.error(st.session_state["submit_error"])
+
+with st.expander("Settings", expanded=not any(jobs.values())):
+    table = pd.DataFrame(
+        {
+            ("this lesson" if role == MAIN else role): {
+                key: str(value) for key, value in config.to_dict().items()
+            }
+            for role, config in configs.items()
+        }
+    )
+    st.dataframe(table, width="stretch")
+
+main_job = jobs[MAIN]
+main_summary = (main_job.summary if main_job is not None else None) or {}
+notes = [lesson.samples_note(main_summary.get("train_examples")), *lesson.notes]
+for note in filter(None, notes):
+    st.markdown(f"- {note}")
+
+if not any(jobs.values()):
+    st.info("Not trained on this server yet: press **Run**.")
+    st.stop()
+
+st.divider()
+ui.lesson_runs_live(lesson, jobs)
+
+summaries = {
+    role: job.summary
+    for role, job in jobs.items()
+    if job is not None and job.state == "done" and job.summary
+}
+st.subheader("Published and ours")
+rows = lesson.results(summaries)
+st.dataframe(
+    pd.DataFrame(rows).assign(
+        difference=lambda frame: frame["difference"].map(
+            lambda value: "" if value is None or pd.isna(value) else f"{value:+.1%}"
+        )
+    ),
+    hide_index=True,
+    width="stretch",
+)
+if main_summary.get("data_source"):
+    st.caption(f"Ours trained on: {main_summary['data_source']}")
+
+if main_job is None or not ui.trained_model_ready(main_job):
+    st.stop()
+
+shown = {role: job for role, job in jobs.items() if job is not None and job.is_final_result}
+images = ui.dataset_info_of(main_job).image_shape is not None
+if "generated" in lesson.show and images:
+    made = ui.view(main_job, "generated", count=60)
+    st.plotly_chart(
+        figures.image_grid(made["samples"], 12, "60 digits decoded from random codes"),
+        width="stretch",
+    )
+if "reconstructions" in lesson.show and images:
+    for role, job in shown.items():
+        result = ui.view(job, "reconstructions", count=10)
+        title = "This lesson" if role == MAIN else role.capitalize()
+        st.plotly_chart(
+            figures.image_grid(
+                result["images"], result["columns"], title, row_labels=result["row_labels"]
+            ),
+            width="stretch",
+        )
+if "activations" in lesson.show:
+    layers = ui.view(main_job, "activations")
+    st.plotly_chart(figures.activation_histograms(layers), width="stretch")
+if "latent" in lesson.show:
+    codes = ui.view(main_job, "latent_codes", method="auto")
+    st.plotly_chart(
+        figures.codes_scatter(codes["points"], codes["labels"], codes["method"]), width="stretch"
+    )
+if "linear-pca" in lesson.show:
+    result = ui.view(main_job, "linear_vs_pca")
+    cloud = result["cloud"]
+    if cloud is not None:
+        st.plotly_chart(
+            figures.planes_3d(
+                cloud["points"],
+                cloud["center"],
+                cloud["autoencoder_basis"],
+                cloud["pca_basis"],
+                autoencoder_center=cloud["autoencoder_center"],
+            ),
+            width="stretch",
+        )
+
+st.caption("Look closer at this lesson's run:")
+if ui.dataset_info_of(main_job).image_shape is None:
+    closer = {"pages/6_Linear_vs_PCA.py": "Linear vs PCA"}
+else:
+    closer = {
+        "pages/2_Reconstructions.py": "Reconstructions",
+        "pages/3_Activations.py": "Activations",
+        "pages/4_Features.py": "Features",
+        "pages/5_Latent_space.py": "Latent space",
+    }
+for column, (page, label) in zip(st.columns(4), closer.items(), strict=False):
+    if column.button(label, key=f"closer:{page}"):
+        ui.select_run(main_job.run_id)
+        st.switch_page(page)
