@@ -73,10 +73,11 @@ if not any(jobs.values()):
 st.divider()
 ui.lesson_runs_live(lesson, jobs)
 
+# A stopped run's figures are of the model it stopped with; the progress above says so.
 summaries = {
     role: job.summary
     for role, job in jobs.items()
-    if job is not None and job.state == "done" and job.summary
+    if job is not None and job.state in ("done", "stopped") and job.summary
 }
 st.subheader("Published and ours")
 rows = lesson.results(summaries)
@@ -92,10 +93,16 @@ st.dataframe(
 if main_summary.get("data_source"):
     st.caption(f"Ours trained on: {main_summary['data_source']}")
 
-if main_job is None or not ui.trained_model_ready(main_job):
+# Our pictures once the lesson's run has finished (the view pages show a run still training).
+still_training = main_job is None or main_job.state in ("queued", "training")
+if still_training or not ui.trained_model_ready(main_job):
     st.stop()
 
-shown = {role: job for role, job in jobs.items() if job is not None and job.is_final_result}
+shown = {
+    role: job
+    for role, job in jobs.items()
+    if job is not None and job.state != "training" and (job.summary or {}).get("model")
+}
 images = ui.dataset_info_of(main_job).image_shape is not None
 if "generated" in lesson.show and images:
     made = ui.view(main_job, "generated", count=60)

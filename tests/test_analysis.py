@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from scipy.spatial.distance import pdist
@@ -298,6 +300,22 @@ def test_run_summary(stacked_run, digits, summary_keys):
     assert summary["dead_units"] == [analysis.dead_units(a) for a in layers]
     assert summary["dead_units"][0] < 32  # training kept most hidden units alive
     assert summary["config"] == config.to_dict()
+    codes = layers[-1]
+    assert summary["code_near_zero"] == pytest.approx(np.mean(np.abs(codes) < 0.1))
+    assert (
+        summary["parameters"]
+        == stacked_run.model.count_params()
+        == (64 * 32 + 32 + 32 * 8 + 8 + 8 * 32 + 32 + 32 * 64 + 64)
+    )
+    assert (summary["train_examples"], summary["test_examples"]) == (1500, 297)
+    last_losses = [point.loss for point in stacked_run.history[-10:]]
+    assert summary["recent_train_loss"] == pytest.approx(float(np.median(last_losses)))
+
+
+def test_recent_loss_ignores_a_late_spike():
+    history = [SimpleNamespace(loss=value) for value in [1.0] * 20 + [0.1] * 9 + [50.0]]
+    assert analysis.recent_loss(history) == pytest.approx(0.1)
+    assert analysis.recent_loss([]) is None
 
 
 def test_run_summary_of_the_linear_variant_adds_the_pca_figures(linear_run):

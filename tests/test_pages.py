@@ -23,7 +23,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
 
-from ae_core import registry, views
+from ae_core import lessons, registry, views
 from ae_core.config import RunConfig, make_config
 from ae_core.controls import controls
 from ae_core.data import load_dataset
@@ -609,3 +609,102 @@ def test_stop_on_the_train_page_keeps_the_model_learned_so_far(running_job):
     at = run_page(RECONSTRUCTIONS, folder, chosen(job.run_id))
     assert_clean(at, RECONSTRUCTIONS)
     assert mentions(at.warning, "stopped") and len(charts(at)) == 1
+
+
+# --- the Lessons page ----------------------------------------------------------------------------
+
+LESSONS_PAGE = "pages/0_Lessons.py"
+
+
+def choose_lesson(name: str) -> dict:
+    return {"lesson": name}
+
+
+def lesson_rows(at: AppTest) -> dict[str, dict]:
+    """The published-and-ours table, by figure."""
+    table = at.dataframe[-1].value
+    return {row["figure"]: row for row in table.to_dict("records")}
+
+
+@pytest.mark.parametrize("name", lessons.names())
+def test_lessons_page_explains_every_lesson_before_it_is_trained(empty_folder, name):
+    lesson = lessons.get(name)
+    at = run_page(LESSONS_PAGE, empty_folder, choose_lesson(name))
+    assert_clean(at, LESSONS_PAGE)
+    assert at.selectbox(key="lesson").value == name
+    assert mentions(at.markdown, lesson.explanation[:60])
+    assert mentions(at.caption, lesson.source[:40])
+    # The settings of every run of the lesson, side by side.
+    settings = at.dataframe[0].value
+    assert list(settings.columns) == ["this lesson", *lesson.others]
+    assert settings.loc["steps", "this lesson"] == str(lesson.config().steps)
+    assert mentions(at.info, "not trained on this server yet")
+    assert any(button.label == "Run" for button in at.button)
+    assert not charts(at)
+
+
+@pytest.fixture(scope="module")
+def lesson_folder(tmp_path_factory) -> Iterator[Path]:
+    with scenario(tmp_path_factory.mktemp("lesson-runs")) as folder:
+        yield folder
+
+
+def test_run_on_the_lessons_page_trains_the_lesson_and_puts_ours_beside_the_published(
+    lesson_folder,
+):
+    lesson = lessons.get("linear-pca")
+    at = run_page(LESSONS_PAGE, lesson_folder, choose_lesson(lesson.name))
+    next(button for button in at.button if button.label == "Run").click()
+    rerun(at, lesson_folder)
+    assert not at.exception, texts(at.exception)
+    job = page_manager(lesson_folder).get(lesson.config().run_id)
+    assert job is not None, "Run submitted the lesson's run"
+    assert at.session_state[ui.SELECTED_RUN] == job.run_id  # the view pages show it next
+    assert finished_job(job).state == "done", job.reason
+
+    rerun(at, lesson_folder)
+    assert_clean(at, LESSONS_PAGE)
+    assert mentions(at.caption, "This lesson's run: done, 1,000 steps")
+    rows = lesson_rows(at)
+    ratio = rows["test reconstruction error relative to PCA's"]
+    assert float(ratio["ours"]) == pytest.approx(job.summary["pca_mse_ratio"], rel=1e-2)
+    assert float(ratio["ours"]) < 1.02 and ratio["difference"].startswith("+")
+    assert float(rows[lesson.figures[0].label]["ours"]) < 2.0  # degrees: the same plane
+    assert len(charts(at)) == 1  # the cloud with both planes
+    assert [b.label for b in at.button if b.key and b.key.startswith("closer:")] == [
+        "Linear vs PCA"
+    ]
+
+
+def test_lessons_page_draws_our_digits_for_a_trained_lesson(lesson_folder):
+    lesson = lessons.get("keras-128-32")  # 9,375 steps of a small net: seconds
+    job = page_manager(lesson_folder).submit(lesson.config())
+    assert finished_job(job, 300).state == "done", job.reason
+    at = run_page(LESSONS_PAGE, lesson_folder, choose_lesson(lesson.name))
+    assert_clean(at, LESSONS_PAGE)
+    rows = lesson_rows(at)
+    assert float(rows["reconstructions"]["ours"]) == pytest.approx(job.summary["test_mse"], 1e-2)
+    assert float(rows["reconstructions"]["ours"]) < 0.03  # close to the inputs
+    assert chart_titles(at) == ["This lesson"]
+    assert mentions(at.markdown, "passes over the 8,000 training digits in use")
+
+
+def test_lessons_page_follows_a_lesson_in_training_and_shows_a_stopped_one(lesson_folder):
+    lesson = lessons.get("vae")  # 18,300 steps of a big net: minutes
+    job = page_manager(lesson_folder).submit(lesson.config())
+    try:
+        wait_until(lambda: job.snapshot().history, 120, "the VAE lesson to train")
+        at = run_page(LESSONS_PAGE, lesson_folder, choose_lesson(lesson.name))
+        assert_clean(at, LESSONS_PAGE)
+        (bar,) = at.get("progress")
+        assert "This lesson's run: Step" in bar.proto.text and "of 18,300" in bar.proto.text
+        assert len(charts(at)) == 2  # its live loss and activations
+        assert lesson_rows(at)["60 generated digits"]["ours"] == "not trained yet"
+    finally:
+        job.stop()
+    assert finished_job(job).state == "stopped"
+    at = run_page(LESSONS_PAGE, lesson_folder, choose_lesson(lesson.name))
+    assert not at.exception, texts(at.exception)
+    assert mentions(at.warning, "stopped by request")
+    assert lesson_rows(at)["60 generated digits"]["ours"] != "not trained yet"
+    assert "60 digits decoded from random codes" in chart_titles(at)

@@ -229,3 +229,52 @@ def test_trains_on_real_mnist():
     result = train(config, dataset)
     mean_image_mse = float(np.mean((dataset.x_test - dataset.x_train.mean(axis=0)) ** 2))
     assert analysis.reconstruction_mse(result.model, dataset.x_test) < 0.7 * mean_image_mse
+
+
+# --- TensorFlow 1's RMSProp, full batches ---------------------------------------------------------
+
+
+def test_tf1_rmsprop_matches_tensorflow_1s_update_rule():
+    """ms <- 0.9 ms + 0.1 g^2 from ms = 1, then w <- w - lr g / sqrt(ms + 1e-10), as
+    tf.train.RMSPropOptimizer did (Keras's RMSprop starts ms at 0)."""
+    from ae_core.trainer import TF1RMSProp
+
+    weights = tf.Variable([1.0, -2.0, 0.5])
+    optimizer = TF1RMSProp(learning_rate=0.01)
+    optimizer.build([weights])
+    expected, mean_square = np.array([1.0, -2.0, 0.5]), np.ones(3)
+    for gradient in ([0.3, -1.5, 0.0], [2.0, 0.1, -0.4], [-0.7, 0.2, 5.0]):
+        optimizer.apply([tf.constant(gradient)], [weights])
+        mean_square = 0.9 * mean_square + 0.1 * np.square(gradient)
+        expected = expected - 0.01 * np.array(gradient) / np.sqrt(mean_square + 1e-10)
+    np.testing.assert_allclose(weights.numpy(), expected, rtol=1e-6)
+    # Keras's own rule takes a first step of about lr / sqrt(0.1) = 3.2 lr per weight instead.
+    keras_weights = tf.Variable([1.0])
+    keras_optimizer = tf.keras.optimizers.RMSprop(learning_rate=0.01)
+    keras_optimizer.apply([tf.constant([0.3])], [keras_weights])
+    assert 1.0 - keras_weights.numpy()[0] == pytest.approx(0.01 / np.sqrt(0.1), rel=1e-3)
+
+
+def test_rmsprop_tf1_trains_through_the_config():
+    config = make_config("linear", optimizer="rmsprop_tf1", learning_rate=0.01, steps=300)
+    result = train(config)
+    assert result.status == "done"
+    assert result.history[-1].loss < 0.5 * result.history[0].loss
+
+
+def test_a_batch_as_large_as_the_data_is_the_data_each_example_once(toy3d):
+    """Full-batch steps: the first point (one step, before any update) is the objective on all
+    the training data, whatever the seed of the batch draws."""
+    n = len(toy3d.x_train)
+    first_losses = []
+    for seed in (0, 1):
+        config = make_config("linear", batch_size=n, steps=50, seed=seed)
+        result = train(config, toy3d)
+        first_losses.append(result.history[0].loss)
+        assert first_losses[-1] == pytest.approx(_initial_objective(config, toy3d), rel=1e-5)
+    # The draws no longer depend on the seed, but the initial weights still do.
+    assert first_losses[0] != first_losses[1]
+    drawn = make_config("linear", batch_size=n - 1, steps=50)
+    assert train(drawn, toy3d).history[0].loss != pytest.approx(
+        _initial_objective(drawn, toy3d), rel=1e-5
+    )
