@@ -16,6 +16,10 @@ st.markdown(
     """
 Pick a page in the sidebar:
 
+- **Lessons**: the classic experiments from the well-known autoencoder tutorials (a plain and a
+  sparse sigmoid net, dying ReLUs, L1 sparsity, denoising, linear = PCA, tied weights,
+  layer-wise training, a VAE that draws digits, ...), each one click away, with what to look
+  for and the published figures beside ours.
 - **Train**: choose a variant (linear, stacked, tied, layer-wise, denoising, sparse KL, sparse L1,
   variational), move its sliders and press Train. The loss, each of its terms and the mean
   activation of every layer update live; Stop keeps what was learned so far.

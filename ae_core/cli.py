@@ -190,7 +190,7 @@ def lesson_figures(lesson: lessons.Lesson, summaries: dict[str, dict]) -> dict[s
         "name": lesson.name,
         "title": lesson.title,
         "source": lesson.source,
-        "samples_note": lesson.samples_note(main.get("train_examples")),
+        "samples_note": lesson.samples_note(main.get("train_examples"), main.get("total_steps")),
         "figures": lesson.results(summaries),
         "runs": {role: summary.get("run_id") for role, summary in summaries.items()},
         "other_runs": {
@@ -331,16 +331,24 @@ def _print_lesson(figures: dict) -> None:
 
 def _lessons(args: argparse.Namespace) -> int:
     if args.action == "report":
-        from ae_core.results import write_report
+        from ae_core.data import load_dataset
+        from ae_core.results import missing_runs, write_report
 
-        write_report(
-            args.output,
-            runs_dir=args.runs_dir,
-            train_missing=args.train,
-            only=args.only,
-            data_dir=args.data_dir,
-            settings=_settings(args),
-        )
+        settings = _settings(args)
+        if args.train:
+            for name in args.only or []:
+                lessons.get(name)  # an unknown name fails before anything trains
+            for lesson, role, config in missing_runs(
+                args.only or lessons.names(), args.runs_dir, settings
+            ):
+                print(f"lesson {lesson.name}: the run '{role}'", file=sys.stderr)
+                with contextlib.redirect_stdout(sys.stderr):
+                    dataset = load_dataset(config.dataset, data_dir=args.data_dir)
+                result, summary = train_and_summarise(config, dataset)
+                _save_run(args.runs_dir, result, summary)
+                if result.status == "stopped":
+                    return EXIT_FAILED  # Ctrl-C: keep what was trained, write nothing
+        write_report(args.output, args.runs_dir, args.data_dir, settings)
         return EXIT_OK
     listing = {
         lesson.name: {

@@ -115,8 +115,11 @@ class Lesson:
         """Every run of the lesson by role, the lesson's own first; ``overrides`` go on all."""
         return {role: self.config(role, **overrides) for role in (MAIN, *self.others)}
 
-    def samples_note(self, train_examples: int | None = None) -> str | None:
-        """How the original's epochs became our steps, and what that means for the data in use."""
+    def samples_note(
+        self, train_examples: int | None = None, steps_run: int | None = None
+    ) -> str | None:
+        """How the original's epochs became our steps, and what that means for the data in use
+        (``steps_run``: the steps a run was actually set to, when changed)."""
         if self.epochs is None:
             return None
         batch = self.settings["batch_size"]
@@ -132,7 +135,10 @@ class Lesson:
                 f", which is {passes:,.0f} passes over the {train_examples:,} training digits "
                 "in use"
             )
-        return note + "."
+        note += "."
+        if steps_run is not None and steps_run != steps:
+            note += f" This run was set to {steps_run:,} steps instead."
+        return note
 
     def results(self, summaries: Mapping[str, dict]) -> list[dict[str, Any]]:
         """Published against ours, one row per figure."""

@@ -1,7 +1,7 @@
 """docs/RESULTS.md: each lesson's published figures against ours, written from the stored runs.
 
-    python -m ae_core lessons report --runs-dir runs-lessons --train   # train what is missing
-    python -m ae_core lessons report --runs-dir runs-lessons           # rewrite from the store
+    python -m ae_core lessons report --runs-dir DIR --train   # train what is missing, then write
+    python -m ae_core lessons report --runs-dir DIR           # rewrite from the store alone
 
 The report is regenerated from the run store alone (summaries for the figures, models for the
 images), so anyone can retrain the lessons on their data and rewrite it. Images are PNG grids of
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ae_core import lessons
+from ae_core.config import RunConfig
 from ae_core.lessons import MAIN, Lesson
 
 # Pixels per digit pixel in the images, and the gutters between digits and rows.
@@ -30,22 +31,15 @@ _LABEL_WIDTH = 210
 def write_report(
     output: str | Path,
     runs_dir: str | None = None,
-    train_missing: bool = False,
-    only: Iterable[str] | None = None,
     data_dir: str | None = None,
     settings: dict | None = None,
 ) -> Path:
-    """Write the report for every lesson (``only``: train just these), from the runs of the
-    lessons' configs with ``settings`` on top (e.g. fewer steps for a quick look)."""
+    """Write the report for every lesson from the runs of the lessons' configs (with
+    ``settings`` on top, e.g. fewer steps for a quick look) found in the run store."""
     from ae_core.store import RunStore
 
     store = RunStore(runs_dir)
-    chosen = [lessons.get(name) for name in only] if only else list(lessons.LESSONS)
     settings = dict(settings or {})
-    if train_missing:
-        for lesson in chosen:
-            _train_missing(lesson, store, data_dir, settings)
-
     output = Path(output)
     image_dir = output.parent / "results"
     image_dir.mkdir(parents=True, exist_ok=True)
@@ -53,7 +47,7 @@ def write_report(
         _section(lesson, store, image_dir, output.parent, data_dir, settings)
         for lesson in lessons.LESSONS
     ]
-    text = _header(store) + "\n".join(sections)
+    text = _header() + "\n".join(sections)
     partial = output.with_name(output.name + ".partial")
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, output)  # a report is whole or absent, never half written
@@ -71,24 +65,28 @@ def stored_summaries(lesson: Lesson, store, settings: dict | None = None) -> dic
     return found
 
 
-def _train_missing(lesson: Lesson, store, data_dir: str | None, settings: dict) -> None:
-    from ae_core.cli import train_and_summarise
-    from ae_core.data import load_dataset
+def missing_runs(
+    names: Iterable[str], runs_dir: str | None = None, settings: dict | None = None
+) -> list[tuple[Lesson, str, RunConfig]]:
+    """The runs of the lessons ``names`` not finished in the run store: (lesson, role, config),
+    each config once (lessons share some runs)."""
+    from ae_core.store import RunStore
 
-    for role, config in lesson.configs(**settings).items():
-        record = store.get(config.run_id)
-        if record is not None and record.status == "done":
-            continue
-        print(f"lesson {lesson.name}: training the run '{role}'", file=sys.stderr)
-        result, summary = train_and_summarise(
-            config, load_dataset(config.dataset, data_dir=data_dir)
-        )
-        with store.begin(config) as writer:
-            writer.finish(result.model, [p.to_dict() for p in result.history], summary)
+    store = RunStore(runs_dir)
+    missing, seen = [], set()
+    for name in names:
+        lesson = lessons.get(name)
+        for role, config in lesson.configs(**(settings or {})).items():
+            record = store.get(config.run_id)
+            done = record is not None and record.status == "done"
+            if not done and config.run_id not in seen:
+                seen.add(config.run_id)
+                missing.append((lesson, role, config))
+    return missing
 
 
 # -- Markdown ---------------------------------------------------------------------------------
-def _header(store) -> str:
+def _header() -> str:
     today = datetime.date.today().isoformat()
     return (
         "# Lessons: published figures against ours\n\n"
@@ -130,7 +128,7 @@ def _section(
             f"{summary['data_source']}."
         )
     lines.append("")
-    note = lesson.samples_note(main.get("train_examples"))
+    note = lesson.samples_note(main.get("train_examples"), main.get("total_steps"))
     comments = [*([note] if note else []), *lesson.notes, *_agreement(lesson, summaries)]
     lines += [f"- {comment}" for comment in comments]
     lines.append("")

@@ -48,6 +48,7 @@ RESPONSIVE_SECONDS = 2.0
 # plotly charts it draws for the stopped sparse_kl run on the digits.
 PAGES = [
     ("app", "Autoencoder Lab", 0),
+    ("Lessons", "Lessons", 0),
     ("Train", "Train", 2),
     ("Reconstructions", "Reconstructions", 1),
     ("Activations", "Activations", 3),
@@ -478,7 +479,7 @@ def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
                 30,
                 f"{charts} chart(s) drawn on the {link} page",
             )
-            if link not in ("app", "Train"):
+            if link not in ("app", "Lessons", "Train"):  # the pages with the run picker
                 picked = first.page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
                 assert "sparse_kl" in picked.locator("input").first.input_value(), link
             slug = re.sub(r"\W+", "_", link.lower())
@@ -512,6 +513,20 @@ def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
         clock.lap("both runs done")
         first.screenshot(f"{len(PAGES) + 4:02d}_two_sessions_first")
         second.screenshot(f"{len(PAGES) + 5:02d}_two_sessions_second")
+
+        # 6. A lesson, from its page: Run trains it, then ours is shown beside the published.
+        first.navigate("Lessons", "Lessons")
+        first.choose("Lesson", "A linear autoencoder finds the PCA plane (linear-pca)")
+        first.press("Run")
+        done = first.page.get_by_text("This lesson's run: done, 1,000 steps")
+        first.poll(lambda: done.count(), 120, "the linear-pca lesson to train")
+        first.settle()
+        first.poll(lambda: first.page.locator(".js-plotly-plot").count() >= 1, 30, "the 3-D cloud")
+        table = first.page.locator('[data-testid="stDataFrame"]').last
+        assert table.count() == 1
+        first.assert_no_error_boxes("Lessons page, lesson trained")
+        first.screenshot(f"{len(PAGES) + 6:02d}_lesson_linear_pca")
+        clock.lap("a lesson trained from the Lessons page")
 
         for session in sessions:
             assert not session.errors, f"{session.name}: " + "\n".join(session.errors)
