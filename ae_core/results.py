@@ -130,7 +130,7 @@ def _section(
     lines.append("")
     note = lesson.samples_note(main.get("train_examples"), main.get("total_steps"))
     comments = [*([note] if note else []), *lesson.notes, *_agreement(lesson, summaries)]
-    lines += [f"- {comment}" for comment in comments]
+    lines += ["Notes:", ""] + [f"- {comment}" for comment in comments]
     lines.append("")
     image = _image(lesson, summaries, store, image_dir, data_dir)
     if image is not None:
