@@ -7,7 +7,7 @@ those are further named configurations, trained and cached like any other run, s
 run two lessons share is trained once.
 
 The explanations are ours; the published figures are facts quoted from the sources, with the
-source named. SEED-NOTES-style corrections (where a tutorial's text and code disagree, or where
+source named. Corrections (where a tutorial's text and code disagree, or where
 today's Keras differs from the one it used) are stated in each lesson's ``notes``.
 """
 
@@ -520,7 +520,7 @@ LESSONS: tuple[Lesson, ...] = (
         settings={**_DEEP_RELU, "code_size": 2},
         others={"20 code units": _DEEP_RELU},
         figures=(
-            Figure("the code", "collapses towards zero", _dead_code()),
+            Figure("dead code units", "the code collapses towards zero", _dead_code()),
             Figure(
                 "mean code value", "towards zero", _value("mean_activation", index=-1), digits=2
             ),
@@ -598,7 +598,7 @@ LESSONS: tuple[Lesson, ...] = (
         notes=(
             "The original writes the weight as 10e-6, which is 1e-5. Keras 2 added the penalty "
             "summed over the batch; Keras 3 (and our l1 setting) averages it per example, so "
-            "the same strength is 1e-5 x 32 (the batch size) = 3.2e-4 here (SEED-NOTES 1).",
+            "the same strength is 1e-5 x 32 (the batch size) = 3.2e-4 here.",
             "The code layer reads the pixels directly (784-32-784), as in the author's notebook; "
             "its 20 epochs are the notebook's.",
         ),
@@ -686,13 +686,17 @@ LESSONS: tuple[Lesson, ...] = (
                 "recognisable digits",
                 _value("test_mse"),
             ),
+            Figure(
+                "MSE on the training digits",
+                "0.0104 (the notebook, with l2_reg = 0.0001, on its last batch)",
+                _training_mse(),
+            ),
         ),
         notes=(
             "The chapter's code uses l2_reg = 0.001, its notebook 0.0001; we follow the "
-            "chapter (SEED-NOTES 5), which gives about three times the reconstruction error "
-            "of the notebook's last logged training MSE (0.0104). TensorFlow 1's "
-            "l2_regularizer halves the sum of squares, so our l2 is 0.0005. Ours for the "
-            "reconstructions is the test MSE.",
+            "chapter, so the stronger penalty leaves our reconstructions softer than the "
+            "notebook's. TensorFlow 1's l2_regularizer halves the sum of squares, so our l2 is "
+            "0.0005. Ours for the reconstructions is the test MSE.",
         ),
     ),
     Lesson(
@@ -784,11 +788,11 @@ LESSONS: tuple[Lesson, ...] = (
             ),
         ),
         notes=(
-            "The notebook's cross-entropy version of this example averages over pixels; summed "
-            "over pixels it would swamp the sparsity term and the codings would not be sparse "
-            "(SEED-NOTES 6), so we use the mean form.",
-            "With Adam at 0.01 the objective spikes now and then late in training, so the loss "
-            "figure is a median over the last windows rather than the last value.",
+            "The notebook's cross-entropy version of this example averages over pixels, and so "
+            "do we: summed over the 784 pixels, the reconstruction term would be 784 times "
+            "larger and the sparsity weight of 0.2 would barely count.",
+            "Adam at 0.01 with this objective can spike late in training, and one spike would "
+            "move a last value, so the loss figure is the median over the last ten windows.",
         ),
         show=("reconstructions", "activations"),
     ),
@@ -833,10 +837,11 @@ LESSONS: tuple[Lesson, ...] = (
             ),
         ),
         notes=(
-            "The latent loss is 0.5 x sum(exp(gamma) + mean^2 - 1 - gamma), as in the maths "
-            "(SEED-NOTES 7). The book sums the cross-entropy over the batch; we average per "
-            "digit, which Adam barely notices. Ours for the digits is the test loss per digit "
-            "(cross-entropy summed over pixels plus the latent loss); the images are below.",
+            "The latent loss is 0.5 x sum(exp(gamma) + mean^2 - 1 - gamma), as in the maths. "
+            "The book sums both terms over the batch; we average them per digit, which only "
+            "rescales the loss, and Adam's steps do not depend on that scale. Ours for the "
+            "digits is the test loss per digit (cross-entropy summed over pixels plus the "
+            "latent loss); the images are below.",
         ),
         show=("generated", "reconstructions"),
     ),

@@ -114,9 +114,8 @@ def _section(
     lines += ["| figure | published | ours | difference |", "| --- | --- | --- | --- |"]
     for row in lesson.results(summaries):
         difference = "" if row["difference"] is None else f"{row['difference']:+.1%}"
-        lines.append(
-            f"| {row['figure']} | {row['published'] or '—'} | {row['ours']} | {difference} |"
-        )
+        cells = [row["figure"], row["published"] or "—", row["ours"], difference]
+        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     lines.append("")
     lines.append("Runs:")
     lines.append("")
@@ -137,6 +136,10 @@ def _section(
         path, caption = image
         lines += [f"![{caption}]({path.relative_to(root).as_posix()})", "", f"*{caption}*", ""]
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|")  # a bare | would end the table cell
 
 
 def _agreement(lesson: Lesson, summaries: dict[str, dict]) -> list[str]:
