@@ -658,6 +658,7 @@ LESSONS: tuple[Lesson, ...] = (
                 "the same as PCA's",
                 _value("pca_mse_ratio"),
                 1.0,
+                digits=5,
             ),
         ),
         notes=(

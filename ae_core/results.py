@@ -25,7 +25,7 @@ from ae_core.lessons import MAIN, Lesson
 # Pixels per digit pixel in the images, and the gutters between digits and rows.
 _SCALE = 2
 _GUTTER = 2
-_LABEL_WIDTH = 210
+_LABEL_WIDTH = 250
 
 
 def write_report(
@@ -183,10 +183,18 @@ def _image(lesson: Lesson, summaries, store, image_dir: Path, data_dir: str | No
             if index == 0 and rows:
                 continue  # the same inputs again
             rows.append(images[index])
-            labels.append(label if role == MAIN or index == 0 else f"{label}, {role}")
+            labels.append(_row_label(label, index, role, len(models)))
     path = image_dir / f"{lesson.name}.png"
     save_grid(path, np.concatenate(rows), columns=10, row_labels=labels)
     return path, "Rows, top to bottom: " + "; ".join(labels) + " (the same ten test digits)."
+
+
+def _row_label(label: str, index: int, role: str, runs: int) -> str:
+    """'input', then per run 'reconstruction' (or 'noisy ...', 'denoised') and whose it is."""
+    if index == 0 or runs == 1:
+        return label
+    who = "this lesson" if role == MAIN else role
+    return who if label == "reconstruction" else f"{label}, {who}"
 
 
 def save_grid(
@@ -211,7 +219,7 @@ def save_grid(
     if row_labels:
         draw = ImageDraw.Draw(picture)
         for row, label in enumerate(row_labels):
-            draw.text((4, row * cell_h + cell_h // 2 - 6), label[:34], fill=0)
+            draw.text((4, row * cell_h + cell_h // 2 - 6), label[:40], fill=0)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     picture.save(partial, format="PNG", optimize=True)

@@ -86,8 +86,8 @@ class TF1RMSProp(keras.optimizers.RMSprop):
     """``tf.train.RMSPropOptimizer`` of TensorFlow 1: the mean square starts at 1, not 0, and
     epsilon 1e-10 sits inside the square root (SEED-NOTES 2).
 
-    Starting at 1 makes the first updates about lr * gradient instead of lr * sign(gradient),
-    which is what the TensorFlow 1 tutorials' published losses were reached with.
+    Starting at 1 makes the first updates about lr * gradient, where Keras's are about
+    3 * lr * sign(gradient); the TensorFlow 1 tutorials' published losses were reached with it.
     """
 
     def __init__(self, learning_rate: float = 0.001, **kwargs):
