@@ -524,7 +524,7 @@ LESSONS: tuple[Lesson, ...] = (
             Figure(
                 "mean code value", "towards zero", _value("mean_activation", index=-1), digits=2
             ),
-            Figure("reconstructions", "blurred", _value("test_mse")),
+            Figure("test MSE", "blurred reconstructions", _value("test_mse")),
             Figure(
                 "test MSE with 20 code units",
                 "0.0318",
@@ -548,7 +548,7 @@ LESSONS: tuple[Lesson, ...] = (
         settings=_KERAS_DEEP,
         epochs=_KERAS_DEEP_EPOCHS,
         figures=(
-            Figure("reconstructions", "close to the inputs", _value("test_mse"), digits=3),
+            Figure("test MSE", "reconstructions close to the inputs", _value("test_mse")),
             Figure(
                 "training loss (cross-entropy per pixel)",
                 "0.0935 (the notebook, after 3 epochs)",
@@ -558,8 +558,7 @@ LESSONS: tuple[Lesson, ...] = (
         ),
         notes=(
             "The article trains 5 epochs; its notebook's log shows 3. Keras's default batch of "
-            "32 is used, since the article passes none. Ours for 'reconstructions' is the test "
-            "MSE.",
+            "32 is used, since the article passes none.",
         ),
     ),
     Lesson(
@@ -617,7 +616,9 @@ LESSONS: tuple[Lesson, ...] = (
         ),
         settings=_KERAS_DENOISING,
         epochs=_DENOISING_EPOCHS,
-        figures=(Figure("clean / noisy / denoised rows", "the noise is removed", _denoising()),),
+        figures=(
+            Figure("clean / noisy / denoised rows", "images: the noise removed", _denoising()),
+        ),
         notes=(
             "Noise factor 0.4 and 10 epochs are the author's notebook's. The notebook draws one "
             "noisy copy of the training set before training; we draw fresh noise at every step, "
@@ -655,7 +656,7 @@ LESSONS: tuple[Lesson, ...] = (
             ),
             Figure(
                 "test reconstruction error relative to PCA's",
-                "the same as PCA's",
+                "not reported (the same plane gives the same error)",
                 _value("pca_mse_ratio"),
                 1.0,
                 digits=5,
@@ -683,8 +684,8 @@ LESSONS: tuple[Lesson, ...] = (
         epochs=_STACKED_EPOCHS,
         figures=(
             Figure(
-                "reconstructions of two test digits",
-                "recognisable digits",
+                "test MSE (the source shows two reconstructed test digits)",
+                "images only",
                 _value("test_mse"),
             ),
             Figure(
@@ -697,7 +698,7 @@ LESSONS: tuple[Lesson, ...] = (
             "The chapter's code uses l2_reg = 0.001, its notebook 0.0001; we follow the "
             "chapter, so the stronger penalty leaves our reconstructions softer than the "
             "notebook's. TensorFlow 1's l2_regularizer halves the sum of squares, so our l2 is "
-            "0.0005. Ours for the reconstructions is the test MSE.",
+            "0.0005.",
         ),
     ),
     Lesson(
@@ -743,7 +744,7 @@ LESSONS: tuple[Lesson, ...] = (
         others={"whole stack at once": _STACKED_ELU},
         epochs=_LAYERWISE_EPOCHS,
         figures=(
-            Figure("test MSE, layer-wise", "about the same loss", _value("test_mse")),
+            Figure("test MSE, layer-wise", "the same loss", _value("test_mse")),
             Figure(
                 "test MSE, whole stack at once",
                 "",
@@ -751,7 +752,7 @@ LESSONS: tuple[Lesson, ...] = (
             ),
             Figure(
                 "training time per step, relative to the whole stack",
-                "faster",
+                "faster than the whole stack at once",
                 _per_step_time_ratio(MAIN, "whole stack at once"),
             ),
         ),
@@ -780,7 +781,9 @@ LESSONS: tuple[Lesson, ...] = (
                 _percent("code_near_zero"),
             ),
             Figure(
-                "mean code value", "close to the target 0.1", _value("mean_activation", index=0)
+                "mean code value",
+                "not reported (the target is 0.1)",
+                _value("mean_activation", index=0),
             ),
             Figure(
                 "training loss, median of the last 10 windows",
@@ -809,7 +812,7 @@ LESSONS: tuple[Lesson, ...] = (
         ),
         settings=_DROPOUT_DENOISING,
         epochs=_DROPOUT_EPOCHS,
-        figures=(Figure("denoised reconstructions", "the holes are filled", _denoising()),),
+        figures=(Figure("denoised reconstructions", "images", _denoising()),),
         notes=(
             "As in the book's notebook: ReLU hidden layers, a linear output, MSE, no L2. Kept "
             "pixels are scaled by 1 / 0.7 during training, as TensorFlow's dropout does.",
@@ -831,8 +834,8 @@ LESSONS: tuple[Lesson, ...] = (
         epochs=_VAE_EPOCHS,
         figures=(
             Figure(
-                "60 generated digits",
-                "they look handwritten",
+                "test loss per digit (the source shows 60 generated digits)",
+                "images: the digits look handwritten",
                 _value("test_loss"),
                 digits=4,
             ),
@@ -840,9 +843,9 @@ LESSONS: tuple[Lesson, ...] = (
         notes=(
             "The latent loss is 0.5 x sum(exp(gamma) + mean^2 - 1 - gamma), as in the maths. "
             "The book sums both terms over the batch; we average them per digit, which only "
-            "rescales the loss, and Adam's steps do not depend on that scale. Ours for the "
-            "digits is the test loss per digit (cross-entropy summed over pixels plus the "
-            "latent loss); the images are below.",
+            "rescales the loss, and Adam's steps do not depend on that scale. The test loss is "
+            "the cross-entropy summed over pixels plus the latent loss, per digit; the "
+            "generated digits are below.",
         ),
         show=("generated", "reconstructions"),
     ),
