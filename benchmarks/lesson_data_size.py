@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import time
+from pathlib import Path
 
-from ae_core import lessons
-from ae_core.analysis import run_summary
-from ae_core.data import load_dataset
-from ae_core.trainer import train
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ae_core import lessons  # noqa: E402
+from ae_core.analysis import run_summary  # noqa: E402
+from ae_core.data import load_dataset  # noqa: E402
+from ae_core.trainer import train  # noqa: E402
 
 
 def main() -> None:

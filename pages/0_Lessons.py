@@ -35,11 +35,14 @@ st.caption(f"Source: {lesson.source}. The published figures are quoted; the text
 run_column, train_column, _ = st.columns([1, 2, 3])
 all_final = all(job is not None and job.is_final_result for job in jobs.values())
 run_column.button(
-    "Run" if not all_final else "Show again",
+    "Run",
     type="primary",
+    disabled=all_final,
     on_click=ui.start_lesson,
     args=(lesson,),
-    help="Trains this lesson's runs in the background (runs trained before are shown at once).",
+    help="Already trained on this server: the results are below."
+    if all_final
+    else "Trains this lesson's runs in the background; runs trained before are shown at once.",
 )
 if train_column.button(
     "Open its settings on Train", help="Change the lesson's settings and train your own."
