@@ -151,7 +151,7 @@ def _agreement(lesson: Lesson, summaries: dict[str, dict]) -> list[str]:
             continue
         closeness = "within 15 % of" if abs(difference) <= 0.15 else "more than 15 % away from"
         sentences.append(
-            f"Ours for {figure.label} is {closeness} the published {figure.published} "
+            f"Ours for {figure.label} is {closeness} {figure.published_value:g} "
             f"({difference:+.1%})."
         )
     return sentences
