@@ -84,14 +84,15 @@ summaries = {
 }
 st.subheader("Published and ours")
 rows = lesson.results(summaries)
-st.dataframe(
-    pd.DataFrame(rows).assign(
+# A static table: the long labels and published texts wrap instead of being cut off.
+st.table(
+    pd.DataFrame(rows)
+    .assign(
         difference=lambda frame: frame["difference"].map(
             lambda value: "" if value is None or pd.isna(value) else f"{value:+.1%}"
         )
-    ),
-    hide_index=True,
-    width="stretch",
+    )
+    .set_index("figure")
 )
 if main_summary.get("data_source"):
     st.caption(f"Ours trained on: {main_summary['data_source']}")

@@ -522,8 +522,8 @@ def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
         first.poll(lambda: done.count(), 120, "the linear-pca lesson to train")
         first.settle()
         first.poll(lambda: first.page.locator(".js-plotly-plot").count() >= 1, 30, "the 3-D cloud")
-        table = first.page.locator('[data-testid="stDataFrame"]').last
-        assert table.count() == 1
+        table = first.page.locator('[data-testid="stTable"]')
+        assert table.count() == 1 and "relative to PCA" in table.inner_text()
         first.assert_no_error_boxes("Lessons page, lesson trained")
         first.screenshot(f"{len(PAGES) + 6:02d}_lesson_linear_pca")
         clock.lap("a lesson trained from the Lessons page")

@@ -622,8 +622,8 @@ def choose_lesson(name: str) -> dict:
 
 def lesson_rows(at: AppTest) -> dict[str, dict]:
     """The published-and-ours table, by figure."""
-    table = at.dataframe[-1].value
-    return {row["figure"]: row for row in table.to_dict("records")}
+    table = at.table[-1].value
+    return {figure: row for figure, row in table.to_dict("index").items()}
 
 
 @pytest.mark.parametrize("name", lessons.names())
