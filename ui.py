@@ -509,6 +509,17 @@ def needs_images(job: Job) -> bool:
     return True
 
 
+def planes_figure(cloud: dict):
+    """The 3-D cloud with the autoencoder's plane and PCA's (``views.linear_vs_pca``'s cloud)."""
+    return figures.planes_3d(
+        cloud["points"],
+        cloud["center"],
+        cloud["autoencoder_basis"],
+        cloud["pca_basis"],
+        autoencoder_center=cloud["autoencoder_center"],
+    )
+
+
 # -- lessons --------------------------------------------------------------------------------------
 def lesson_jobs(lesson) -> dict[str, Job | None]:
     """The lesson's runs on this server, by role (None for those not started)."""

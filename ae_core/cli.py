@@ -45,13 +45,8 @@ def _parser() -> argparse.ArgumentParser:
         help="a lesson, trained as published (with its comparison runs); --set changes it. "
         "One of: " + ", ".join(lessons.names()),
     )
-    train.add_argument(
-        "--set",
-        dest="settings",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a configuration setting, e.g. hidden=300,100 or learning_rate=0.01 (repeatable)",
+    _add_settings_option(
+        train, "a configuration setting, e.g. hidden=300,100 or learning_rate=0.01 (repeatable)"
     )
     train.add_argument("--dataset", help="mnist, mnist-sample, fashion-mnist, digits or toy3d")
     train.add_argument("--steps", help="optimisation steps")
@@ -76,13 +71,8 @@ def _parser() -> argparse.ArgumentParser:
         "--train", action="store_true", help="first train (and store) the lesson runs missing"
     )
     report.add_argument("--only", action="append", help="train just this lesson (repeatable)")
-    report.add_argument(
-        "--set",
-        dest="settings",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a setting changed in every lesson run, e.g. steps=100 for a quick look",
+    _add_settings_option(
+        report, "a setting changed in every lesson run, e.g. steps=100 for a quick look"
     )
     report.add_argument("--data-dir", help="local data folder (default: $AE_DATA_DIR)")
     report.add_argument(
@@ -106,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     import_ = actions.add_parser("import", parents=[folder], help="add an exported run archive")
     import_.add_argument("archive")
     return parser
+
+
+def _add_settings_option(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument(
+        "--set", dest="settings", action="append", default=[], metavar="KEY=VALUE", help=help
+    )
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:

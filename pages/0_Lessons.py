@@ -134,18 +134,8 @@ if "latent" in lesson.show:
     )
 if "linear-pca" in lesson.show:
     result = ui.view(main_job, "linear_vs_pca")
-    cloud = result["cloud"]
-    if cloud is not None:
-        st.plotly_chart(
-            figures.planes_3d(
-                cloud["points"],
-                cloud["center"],
-                cloud["autoencoder_basis"],
-                cloud["pca_basis"],
-                autoencoder_center=cloud["autoencoder_center"],
-            ),
-            width="stretch",
-        )
+    if result["cloud"] is not None:
+        st.plotly_chart(ui.planes_figure(result["cloud"]), width="stretch")
 
 st.caption("Look closer at this lesson's run:")
 if ui.dataset_info_of(main_job).image_shape is None:

@@ -47,18 +47,8 @@ elif ui.trained_model_ready(job):
         f"Principal angles between the decoder's subspace and PCA's: {angles}. Zero means the "
         "same subspace; PCA's error is the smallest any k-dimensional linear map can reach."
     )
-    cloud = result["cloud"]
-    if cloud is not None:
-        st.plotly_chart(
-            figures.planes_3d(
-                cloud["points"],
-                cloud["center"],
-                cloud["autoencoder_basis"],
-                cloud["pca_basis"],
-                autoencoder_center=cloud["autoencoder_center"],
-            ),
-            width="stretch",
-        )
+    if result["cloud"] is not None:
+        st.plotly_chart(ui.planes_figure(result["cloud"]), width="stretch")
     if result.get("images") is not None:
         st.plotly_chart(
             figures.image_grid(
