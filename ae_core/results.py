@@ -97,7 +97,8 @@ def _header() -> str:
         "The published figures are quoted from the sources named; the explanations, in the app "
         "and in `ae_core/lessons.py`, are ours. *Difference* is ours relative to the published "
         "number where both are numbers. Times are wall-clock seconds of training (compilation "
-        "included) on the machine that trained the run: 2 shared CPU cores, no GPU.\n\n"
+        f"included) on the machine that trained the run; this report was written on one with "
+        f"{os.cpu_count()} CPU cores.\n\n"
     )
 
 
