@@ -521,9 +521,9 @@ def planes_figure(cloud: dict):
 
 
 # -- lessons --------------------------------------------------------------------------------------
-def lesson_jobs(lesson) -> dict[str, Job | None]:
-    """The lesson's runs on this server, by role (None for those not started)."""
-    return {role: manager().get(config.run_id) for role, config in lesson.configs().items()}
+def lesson_jobs(configs: dict[str, RunConfig]) -> dict[str, Job | None]:
+    """A lesson's runs on this server, by role (None for those not started)."""
+    return {role: manager().get(config.run_id) for role, config in configs.items()}
 
 
 def start_lesson(lesson) -> None:
@@ -539,15 +539,17 @@ def start_lesson(lesson) -> None:
 
 def _draw_lesson_runs(lesson_name: str, run_ids: dict[str, str], polling: float | None) -> None:
     jobs = {role: manager().get(run_id) for role, run_id in run_ids.items()}
-    states = [job.snapshot().state if job is not None else "missing" for job in jobs.values()]
-    if _lesson_polling(states) != polling:
+    if _lesson_polling(jobs) != polling:
         st.rerun(scope="app")
+    training = None
     for role, job in jobs.items():
         name = "This lesson's run" if role == MAIN_ROLE else f"Run to compare: {role}"
         if job is None:
             st.caption(f"{name}: not started.")
             continue
         snapshot = job.snapshot()
+        if snapshot.state == "training" and training is None:
+            training = (job, snapshot)
         if snapshot.state == "queued":
             st.caption(f"{name}: queued, position {snapshot.queue_position}.")
         elif snapshot.state == "training":
@@ -562,9 +564,8 @@ def _draw_lesson_runs(lesson_name: str, run_ids: dict[str, str], polling: float 
             )
         else:
             st.warning(f"{name}: {sentence(snapshot.reason or snapshot.state)}")
-    training = [job for job in jobs.values() if job is not None and job.state == "training"]
-    if training and training[0].snapshot().history:
-        snapshot = training[0].snapshot()
+    if training is not None and training[1].history:
+        job, snapshot = training
         left, right = st.columns(2)
         left.plotly_chart(
             figures.loss_curves(snapshot.history, log_y=True),
@@ -572,22 +573,25 @@ def _draw_lesson_runs(lesson_name: str, run_ids: dict[str, str], polling: float 
             width="stretch",
         )
         right.plotly_chart(
-            figures.mean_activation_curves(snapshot.history, sparsity_target(training[0].config)),
+            figures.mean_activation_curves(snapshot.history, sparsity_target(job.config)),
             key=f"lesson-activation:{lesson_name}",
             width="stretch",
         )
 
 
-def lesson_runs_live(lesson, jobs: dict[str, Job | None]) -> None:
-    """Progress of each of the lesson's runs and the live charts of the one training: one
-    fragment, polling only while a run is queued or training."""
-    run_ids = {role: config.run_id for role, config in lesson.configs().items()}
-    states = [job.snapshot().state if job is not None else "missing" for job in jobs.values()]
-    polling = _lesson_polling(states)
-    st.fragment(run_every=polling)(_draw_lesson_runs)(lesson.name, run_ids, polling)
+def lesson_runs_live(
+    lesson_name: str, configs: dict[str, RunConfig], jobs: dict[str, Job | None]
+) -> None:
+    """Progress of each of the lesson's runs (``jobs``, from ``lesson_jobs(configs)``) and the
+    live charts of the one training: one fragment, polling only while a run is queued or
+    training."""
+    run_ids = {role: config.run_id for role, config in configs.items()}
+    polling = _lesson_polling(jobs)
+    st.fragment(run_every=polling)(_draw_lesson_runs)(lesson_name, run_ids, polling)
 
 
-def _lesson_polling(states: list[str]) -> float | None:
+def _lesson_polling(jobs: dict[str, Job | None]) -> float | None:
+    states = [job.snapshot().state for job in jobs.values() if job is not None]
     intervals = [_polling_interval(state) for state in states]
     active = [interval for interval in intervals if interval is not None]
     return min(active) if active else None

@@ -27,7 +27,7 @@ name = st.selectbox(
 ui.keep(LESSON)
 lesson = lessons.get(name)
 configs = lesson.configs()
-jobs = ui.lesson_jobs(lesson)
+jobs = ui.lesson_jobs(configs)
 
 st.markdown(lesson.explanation)
 st.caption(f"Source: {lesson.source}. The published figures are quoted; the text is ours.")
@@ -74,7 +74,7 @@ if not any(jobs.values()):
     st.stop()
 
 st.divider()
-ui.lesson_runs_live(lesson, jobs)
+ui.lesson_runs_live(lesson.name, configs, jobs)
 
 # A stopped run's figures are of the model it stopped with; the progress above says so.
 summaries = {
