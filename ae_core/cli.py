@@ -321,7 +321,7 @@ def _print_lesson(figures: dict) -> None:
         print(f"  {figures['samples_note']}")
     for row in figures["figures"]:
         difference = row["difference"]
-        versus = f"  ({difference:+.0%})" if difference is not None else ""
+        versus = f"  ({difference:+.1%})" if difference is not None else ""
         print(f"  {row['figure']}: published {row['published']}; ours {row['ours']}{versus}")
 
 

@@ -195,6 +195,10 @@ def test_figures_compare_ours_with_the_published_number():
     assert rows["test MSE"]["difference"] == pytest.approx(0.01 / 0.00885 - 1, abs=1e-4)
     assert rows["mean activation, layer 1"]["difference"] == pytest.approx(0.1, abs=1e-3)
     assert rows["mean activation, code layer"]["difference"] == 0.0
+    # Kept exact, so the table and the sentences under it round the same number once.
+    near_a_rounding_edge = {"test_mse": 0.01, "mean_activation": [0.191 * (1 - 0.03946), 0.378]}
+    row = lesson.results({MAIN: near_a_rounding_edge})[1]
+    assert f"{row['difference']:+.1%}" == "-3.9%"
     # A run not trained yet leaves its figures open instead of failing.
     missing = lessons.get("l1-sparse").results({MAIN: {"mean_activation": [0.5]}})
     assert [row["ours"] for row in missing][:2] == ["not trained yet", "0.5"]
