@@ -324,7 +324,24 @@ class Session:
         self.settle()
 
     def press(self, name: str) -> None:
-        self.page.get_by_role("button", name=name, exact=True).click()
+        """Click a button. A fragment redrawn every second can for a moment show its old copy of
+        a button beside the new one, so the click waits until there is one."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        button = self.page.get_by_role("button", name=name, exact=True)
+
+        def click_the_one() -> bool:
+            if button.count() != 1:
+                return False
+            try:
+                button.click()
+            except PlaywrightError as error:
+                if "strict mode violation" not in str(error):
+                    raise
+                return False
+            return True
+
+        self.poll(click_the_one, 30, f"a single {name!r} button to click")
 
     def live(self) -> dict:
         return self.page.evaluate(LIVE_JS)
