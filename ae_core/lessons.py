@@ -416,8 +416,9 @@ LESSONS: tuple[Lesson, ...] = (
             "training digits, but 150 over the 8,000 of the offline data here. On so few "
             "digits the net learns the training set by heart (compare its training MSE with "
             "its test MSE), so its test MSE is above the published one.",
-            "The code layer's mean activation is the one figure of this lesson and the sparse "
-            "one more than 15 % from the published value. Measured on the offline data here: "
+            "Of the mean activations of this lesson and the sparse one, the code layer's here "
+            "is the only one more than 15 % from the published value. Measured on the offline "
+            "data here: "
             "0.449, 0.434, 0.441, 0.440, 0.438, 0.451, 0.451 and 0.435 for seeds 0 to 7 (+15 % "
             "to +19 %, +17 % on average); 0.456, 0.476 and 0.449 when "
             "training on the first 2,000, 4,000 and 8,000 digits (benchmarks/lesson_data_size.py); "
