@@ -313,8 +313,10 @@ def _progress_text(snapshot: Snapshot) -> str:
         text += f" ({snapshot.phase})"
     if snapshot.samples_per_s:
         text += f" · {snapshot.samples_per_s:,.0f} samples/s"
-    if snapshot.state == "training":
-        text += f" · {_duration(snapshot.seconds_left)} left"
+    if snapshot.state == "training" and snapshot.step >= snapshot.total_steps:
+        text += " · measuring and saving the model"
+    elif snapshot.state == "training":
+        text += f" · about {_duration(snapshot.seconds_left)} left"
     return text
 
 
@@ -327,10 +329,14 @@ def _status(job: Job, snapshot: Snapshot) -> None:
     state = snapshot.state
     if state == "queued":
         ahead = (snapshot.queue_position or 1) - 1
+        when = (
+            f"It starts by itself, in about {_duration(snapshot.seconds_to_start)}."
+            if snapshot.seconds_to_start is not None
+            else "It starts by itself."
+        )
         st.info(
             f"Queued: position {snapshot.queue_position} "
-            f"({ahead} run{'s' if ahead != 1 else ''} ahead of it; "
-            f"{manager().worker_count} train at once). It starts by itself.",
+            f"({ahead} run{'s' if ahead != 1 else ''} ahead of it). {when}",
         )
         st.button("Cancel", key=f"cancel:{job.run_id}", on_click=job.cancel)
         return
@@ -386,7 +392,10 @@ def _draw_live(run_id: str, polling: float | None) -> None:
     _status(job, snapshot)
     if not snapshot.history:
         if snapshot.state == "training":
-            st.caption("Compiling the model; the first loss point appears in a second or two.")
+            st.caption(
+                "Starting: the first loss point appears after the first 20 steps (a shape this "
+                "server has not trained before compiles first, a few seconds)."
+            )
         return
     left, right = st.columns(2)
     left.plotly_chart(

@@ -253,13 +253,14 @@ def recent_loss(history: list, points: int = 10) -> float | None:
 def run_summary(result) -> dict:
     """The figures of a finished (or stopped, or failed) run, as plain JSON-ready data."""
     from ae_core import registry
+    from ae_core.config import run_id_for
 
     model, dataset, config = result.model, result.dataset, result.config
     train_terms = objective_terms(model, dataset.x_train)
     test_sample = dataset.x_test[:2000]
     layers = encoder_activations(model, test_sample)
     summary = {
-        "run_id": config.run_id,
+        "run_id": run_id_for(config, dataset.identity),
         "variant": config.variant,
         "dataset": config.dataset,
         "data_source": dataset.source,

@@ -240,12 +240,12 @@ def train_and_summarise(config: RunConfig, dataset) -> tuple[Any, dict]:
 
 
 def _save_run(runs_dir: str | None, result, summary: dict) -> None:
-    from ae_core.store import RunStore
+    from ae_core.store import RunStore, data_record
 
     store = RunStore(runs_dir)
-    with store.begin(result.config) as writer:
+    with store.begin(result.config, data_record(result.dataset)) as writer:
         writer.finish(result.model, [point.to_dict() for point in result.history], summary)
-    print(f"saved as {result.config.run_id} in {store.root}", file=sys.stderr)
+    print(f"saved as {writer.run_id} in {store.root}", file=sys.stderr)
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -391,13 +391,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     try:
-        if args.command == "variants":
-            return _variants(args)
-        if args.command == "runs":
-            return _runs(args)
-        if args.command == "lessons":
-            return _lessons(args)
-        return _train(args)
+        with _data_folder(getattr(args, "data_dir", None)):
+            return _run_command(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_SETTING
@@ -409,3 +404,34 @@ def main(argv: list[str] | None = None) -> int:
             message = f"{error.strerror}: {error.filename}"
         print(f"error: {message}", file=sys.stderr)
         return EXIT_FAILED
+
+
+@contextlib.contextmanager
+def _data_folder(data_dir: str | None):
+    """``--data-dir`` stands for ``AE_DATA_DIR`` for the whole command: the data a run trains on
+    is part of its run id, so every part of the command (and any worker it starts) must resolve
+    the same data."""
+    import os
+
+    if data_dir is None:
+        yield
+        return
+    before = os.environ.get("AE_DATA_DIR")
+    os.environ["AE_DATA_DIR"] = data_dir
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("AE_DATA_DIR", None)
+        else:
+            os.environ["AE_DATA_DIR"] = before
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    if args.command == "variants":
+        return _variants(args)
+    if args.command == "runs":
+        return _runs(args)
+    if args.command == "lessons":
+        return _lessons(args)
+    return _train(args)

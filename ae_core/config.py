@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 # Bump when a change to the engine would make results stored under an old run id wrong, so a
-# cache keyed by run id never serves stale numbers.
-FORMAT_VERSION = 2
+# cache keyed by run id never serves stale numbers. Version 3 made the data part of the id.
+FORMAT_VERSION = 3
+# Runs stored before the data was part of the id keep their version-2 ids, so they stay listed
+# and loadable; a new submission never matches them (its id says which data it trains on).
+LEGACY_FORMAT_VERSION = 2
 
 MAX_LAYER_SIZE = 4096
 MAX_DEPTH = 6
@@ -38,7 +41,12 @@ class ConfigError(ValueError):
 
 def _param(default: Any, label: str, help: str, **limits: Any) -> Any:
     """A dataclass field whose metadata describes it for people (label, help, and the group of
-    settings it belongs to: data, model, training or regularisation) and for checks."""
+    settings it belongs to: data, model, training or regularisation) and for checks.
+
+    ``run_time`` marks a setting the compiled training step reads while it runs (a variable, not
+    a constant of the graph): runs that differ only in such settings share one compilation
+    (``shape_signature``). ``run_time="weight"`` is a loss weight whose zero drops its term.
+    """
     return field(default=default, metadata={"label": label, "help": help, **limits})
 
 
@@ -105,6 +113,7 @@ class RunConfig:
         min=1e-6,
         max=10.0,
         log=True,
+        run_time=True,
         group="training",
     )
     batch_size: int = _param(
@@ -124,6 +133,7 @@ class RunConfig:
         min=1,
         max=1_000_000,
         step=1,
+        run_time=True,
         group="training",
     )
     init: Literal[
@@ -139,6 +149,7 @@ class RunConfig:
         "How the kernels start: Glorot suits sigmoid and linear units, He suits ReLU and ELU; "
         "truncated_normal draws from a normal with standard deviation 0.1 cut at two deviations "
         "(tf.truncated_normal, as in the TensorFlow 1 tutorials), whatever the layer's width.",
+        run_time=True,
         group="model",
     )
     bias_init: float = _param(
@@ -149,6 +160,7 @@ class RunConfig:
         min=-1.0,
         max=1.0,
         step=0.05,
+        run_time=True,
         group="model",
     )
     l2: float = _param(
@@ -159,6 +171,7 @@ class RunConfig:
         "this one.",
         min=0.0,
         max=1.0,
+        run_time="weight",
         group="regularisation",
     )
     tied: bool = _param(
@@ -184,6 +197,7 @@ class RunConfig:
         min=0.0,
         max=5.0,
         step=0.05,
+        run_time=True,
         group="regularisation",
     )
     sparsity_target: float = _param(
@@ -195,6 +209,7 @@ class RunConfig:
         max=1.0,
         exclusive=True,
         step=0.01,
+        run_time=True,
         group="regularisation",
     )
     sparsity_weight: float = _param(
@@ -204,6 +219,7 @@ class RunConfig:
         "units; 0 turns it off.",
         min=0.0,
         max=100.0,
+        run_time="weight",
         group="regularisation",
     )
     sparsity_layers: str = _param(
@@ -220,6 +236,7 @@ class RunConfig:
         "the batch (so it does not depend on the batch size).",
         min=0.0,
         max=100.0,
+        run_time="weight",
         group="regularisation",
     )
     kl_weight: float = _param(
@@ -229,10 +246,16 @@ class RunConfig:
         min=0.0,
         max=100.0,
         exclusive_min=True,
+        run_time=True,
         group="regularisation",
     )
     seed: int = _param(
-        0, "Random seed", "Same seed and settings give the same numbers.", min=0, group="training"
+        0,
+        "Random seed",
+        "Same seed and settings give the same numbers.",
+        min=0,
+        run_time=True,
+        group="training",
     )
 
     def __post_init__(self) -> None:
@@ -261,12 +284,24 @@ class RunConfig:
 
     @property
     def run_id(self) -> str:
-        """A short stable id: the variant name and a hash of the canonical config and format."""
-        canonical = json.dumps(
-            {"format": FORMAT_VERSION, "config": self.to_dict()}, sort_keys=True, allow_nan=False
-        )
-        digest = hashlib.sha256(canonical.encode()).hexdigest()[:12]
-        return f"{self.variant}-{digest}"
+        """A short stable id: the variant name and a hash of the canonical config, the data it
+        resolves to in this process (``ae_core.data.data_identity``) and the format version."""
+        from ae_core.data import data_identity
+
+        return run_id_for(self, data_identity(self.dataset))
+
+    @property
+    def shape_signature(self) -> tuple:
+        """What decides the compiled training step's graph: every setting but the run-time ones
+        (``run_time`` in the field metadata), and for loss weights only whether they are zero (a
+        zero weight drops its term). Runs with equal signatures share one compilation."""
+        signature = []
+        for spec in dataclasses.fields(self):
+            value, run_time = getattr(self, spec.name), spec.metadata.get("run_time")
+            if run_time:
+                value = value != 0 if run_time == "weight" else None
+            signature.append((spec.name, value))
+        return tuple(signature)
 
     # -- derived facts the model and trainer share --------------------------------------------
     @property
@@ -292,6 +327,18 @@ class RunConfig:
     def penalised_layers(self) -> tuple[int, ...]:
         """0-based indices of the encoder layers the KL sparsity penalty applies to."""
         return _parse_sparsity_layers(self.sparsity_layers, len(self.layer_sizes))
+
+
+def run_id_for(config: RunConfig, data: dict[str, Any] | None) -> str:
+    """The run id of ``config`` trained on the data of identity ``data``; ``data=None`` gives the
+    id such a run had before the data was part of it (format 2), for runs stored then."""
+    if data is None:
+        identity: dict[str, Any] = {"format": LEGACY_FORMAT_VERSION, "config": config.to_dict()}
+    else:
+        identity = {"format": FORMAT_VERSION, "config": config.to_dict(), "data": data}
+    canonical = json.dumps(identity, sort_keys=True, allow_nan=False)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    return f"{config.variant}-{digest}"
 
 
 def make_config(variant: str = "stacked", **settings: Any) -> RunConfig:

@@ -16,7 +16,9 @@ of the full 70,000. Keras and scikit-learn are imported only by the loaders that
 importing this module stays cheap.
 """
 
+import functools
 import gzip
+import hashlib
 import importlib.util
 import math
 import os
@@ -35,6 +37,7 @@ __all__ = [
     "DataError",
     "Dataset",
     "DatasetInfo",
+    "data_identity",
     "dataset_info",
     "load_dataset",
 ]
@@ -115,6 +118,24 @@ class Dataset:
     def name(self) -> str:
         return self.info.name
 
+    @functools.cached_property
+    def identity(self) -> dict[str, str | int]:
+        """What decides this data's numbers: the name, the split sizes and a SHA-256 of every
+        array (features and labels, in order). Part of every run id, so a run trained on the
+        5,000-digit fallback is never served as the run of the real MNIST folder. Where the
+        files were read from is left out: the same digits from another folder are the same data.
+        """
+        digest = hashlib.sha256()
+        for array in (self.x_train, self.y_train, self.x_test, self.y_test):
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+        return {
+            "dataset": self.name,
+            "train": int(len(self.x_train)),
+            "test": int(len(self.x_test)),
+            "sha256": digest.hexdigest()[:16],
+        }
+
     def __repr__(self) -> str:
         return (
             f"Dataset({self.name!r}, train={self.x_train.shape}, test={self.x_test.shape}, "
@@ -186,6 +207,19 @@ def load_dataset(
             _cache[key] = dataset
         print(f"[ae_core.data] {dataset.source}", file=sys.stderr, flush=True)
         return dataset
+
+
+def data_identity(name: str) -> dict[str, str | int | bool]:
+    """The identity (``Dataset.identity``) of the data ``name`` resolves to in this process now
+    (the data folder and download settings as they are); loads the dataset once per process.
+
+    Data that cannot be had here have the identity ``{"dataset": name, "unavailable": True}``, so
+    a run of them still has an id: training it fails with the loader's reason, recorded like any
+    other failure, and once the data can be had the id is another one."""
+    try:
+        return load_dataset(name).identity
+    except DataError:
+        return {"dataset": name, "unavailable": True}
 
 
 def _clear_cache() -> None:

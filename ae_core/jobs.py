@@ -9,10 +9,15 @@
 Submitting a config whose run id is already finished (in memory or on disk) gives a job that is
 already done, carrying the stored results; submitting one that is queued or training gives that
 same job. Training happens in a small pool of worker processes (``ae_core.worker``), not threads
-of this process: each run leaves native TensorFlow state behind that only ending the process
-frees, a worker's crash cannot take the server with it, and the server keeps its CPU time for
-the pages (workers run at a lower priority). Workers are started when the manager is made, so
+of this process: each compiled shape leaves native TensorFlow state behind that only ending the
+process frees, a worker's crash cannot take the server with it, and the server keeps its CPU time
+for the pages (workers run at a lower priority). Workers are started when the manager is made, so
 the first run starts without waiting for TensorFlow to import.
+
+A job goes to the worker with the fewest open runs, up to ``runs_per_worker`` each; a worker
+gives each new run its first chunk at once, then lets its open runs take turns (see
+``ae_core.worker``), so a class pressing Train together all see their curves move within seconds.
+Jobs beyond that wait in this manager's queue.
 
 Thread safety: every public method may be called from any thread. Workers' events are read by
 one thread per worker and applied under the manager's lock; a job's snapshot is an immutable
@@ -47,6 +52,14 @@ JobState = Literal["queued", "training", "done", "stopped", "failed", "cancelled
 ACTIVE_STATES = ("queued", "training")
 # A worker that dies this many times in a row before it is ready means training cannot start.
 MAX_START_FAILURES = 3
+# Runs one worker takes turns on (each waiting one keeps a copy of its weights and optimizer
+# state, a few MB for the nets here): a class of 30 on two workers all start at once.
+RUNS_PER_WORKER = 16
+# Seconds of the recent history a run's speed (and so its time left) is measured over.
+SPEED_WINDOW_SECONDS = 5.0
+# Examples per second one worker trains, for estimates before any run has finished here (the
+# default sparse_kl net ran at about 25,000 a second on one core of this project's machine).
+DEFAULT_SAMPLES_PER_S = 25_000.0
 
 
 def default_worker_count() -> int:
@@ -69,12 +82,13 @@ class Snapshot:
     total_steps: int
     phase: str | None
     samples_per_s: float | None
-    seconds_left: float | None  # estimated from the recent speed; None when unknown
+    seconds_left: float | None  # until finished, from the recent speed; None when unknown
     elapsed: float  # seconds of training so far (as the trainer measured them)
     history: tuple[dict, ...]  # every metrics point so far (Progress.to_dict() each)
     reason: str | None  # why the run failed or stopped, one sentence
     summary: dict | None  # the run's figures once it has finished
     checkpoint_step: int | None = None  # the step of the latest saved model of a training run
+    seconds_to_start: float | None = None  # for a queued job: when it should start; None: unknown
 
     @property
     def latest(self) -> dict | None:
@@ -92,10 +106,17 @@ class Snapshot:
 class Job:
     """A handle on one run: shared by everyone who submitted the same config."""
 
-    def __init__(self, manager: JobManager, config: RunConfig, state: JobState = "queued"):
+    def __init__(
+        self,
+        manager: JobManager,
+        config: RunConfig,
+        state: JobState = "queued",
+        run_id: str | None = None,
+    ):
         self._manager = weakref.proxy(manager)
         self.config = config
-        self.run_id = config.run_id
+        # A stored run keeps the id it was trained under (its data may not be this server's).
+        self.run_id = run_id or config.run_id
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._state: JobState = state
@@ -105,12 +126,14 @@ class Job:
         self._summary: dict | None = None
         self._checkpoint_step: int | None = None
         self._snapshot: Snapshot | None = None
+        self._worker: _Worker | None = None  # the worker it was given to, until it finishes
+        self._last_point_at = 0.0  # monotonic time the latest history point arrived
         if state not in ACTIVE_STATES:
             self._done.set()
 
     @classmethod
     def _from_record(cls, manager: JobManager, record: RunRecord) -> Job:
-        job = cls(manager, record.config, record.status)
+        job = cls(manager, record.config, record.status, record.run_id)
         job._reason, job._summary = record.reason, record.summary
         return job
 
@@ -142,22 +165,51 @@ class Job:
         """The metrics so far; cheap when nothing changed since the last call."""
         if not self._history_loaded:
             self._load_history()
-        position = self._manager._queue_position(self) if self._state == "queued" else None
+        position, to_start = None, None
+        if self._state == "queued":
+            position, to_start = self._manager._queue_estimate(self)
         with self._lock:
             cached = self._snapshot
             if cached is not None and cached.queue_position == position:
-                return cached
-            self._snapshot = self._build_snapshot(position)
+                if to_start is None or cached.seconds_to_start == to_start:
+                    return cached
+            self._snapshot = self._build_snapshot(position, to_start)
             return self._snapshot
 
-    def _build_snapshot(self, position: int | None) -> Snapshot:
+    def seconds_left(self) -> float | None:
+        """Time until this job has finished (None when unknown); see ``_seconds_left``."""
+        with self._lock:
+            return self._seconds_left() if self._state == "training" else None
+
+    def _seconds_left(self) -> float | None:
+        # From the run's own pace on the wall clock ("elapsed" is the trainer's), so it counts the
+        # turns it waits while other runs train, plus the time a run takes to be measured and
+        # saved once its last step is done. Caller holds the lock.
+        if not self._history:
+            return None
+        latest = self._history[-1]
+        window = [
+            p
+            for p in self._history[-64:]
+            if p["elapsed"] >= latest["elapsed"] - SPEED_WINDOW_SECONDS
+        ]
+        first = window[0]
+        if latest["elapsed"] > first["elapsed"] and latest["step"] > first["step"]:
+            pace = (latest["step"] - first["step"]) / (latest["elapsed"] - first["elapsed"])
+        elif latest["elapsed"] > 0:
+            pace = latest["step"] / latest["elapsed"]
+        else:
+            return None
+        since_latest = time.monotonic() - self._last_point_at
+        left = (latest["total_steps"] - latest["step"]) / pace - since_latest
+        return max(left, 0.0) + self._manager.finish_seconds
+
+    def _build_snapshot(self, position: int | None, to_start: float | None = None) -> Snapshot:
         latest = self._history[-1] if self._history else None
         total = latest["total_steps"] if latest else self.config.steps
         step = latest["step"] if latest else 0
         speed = latest["samples_per_s"] if latest else None
-        seconds_left = None
-        if self._state == "training" and speed and speed > 0:
-            seconds_left = (total - step) * self.config.batch_size / speed
+        seconds_left = self._seconds_left() if self._state == "training" else None
         if self._summary is not None:
             step = self._summary.get("steps", step)
         return Snapshot(
@@ -174,6 +226,7 @@ class Job:
             reason=self._reason,
             summary=self._summary,
             checkpoint_step=self._checkpoint_step if self._state == "training" else None,
+            seconds_to_start=to_start,
         )
 
     def _load_history(self) -> None:
@@ -224,6 +277,7 @@ class Job:
     def _add_point(self, point: dict) -> None:
         with self._lock:
             self._history.append(point)
+            self._last_point_at = time.monotonic()
             self._changed()
 
     def _finish(self, summary: dict | None, reason: str | None) -> None:
@@ -239,7 +293,7 @@ class _Worker:
 
     def __init__(self, manager: JobManager, number: int):
         self.manager, self.number = manager, number
-        self.job: Job | None = None
+        self.jobs: list[Job] = []  # given to this worker and not yet finished
         self.ready = False
         self.retiring = False
         self.rss_mb = 0.0
@@ -312,6 +366,7 @@ class JobManager:
         max_models: trained models kept in memory for analysis, least recently used evicted.
         max_runs_per_worker, max_worker_growth_mb: when a worker retires for a fresh one.
         worker_nice: how much lower the workers' CPU priority is than the server's.
+        runs_per_worker: runs one worker takes turns on; 1 trains one run after another.
     """
 
     def __init__(
@@ -321,16 +376,23 @@ class JobManager:
         workers: int | None = None,
         threads_per_worker: int | None = None,
         max_models: int = 4,
-        max_runs_per_worker: int = 25,
+        max_runs_per_worker: int = 500,
         max_worker_growth_mb: float = 600.0,
         worker_nice: int = 5,
         max_finished_jobs: int = 256,
+        runs_per_worker: int = RUNS_PER_WORKER,
     ):
         workers = default_worker_count() if workers is None else int(workers)
         if workers < 1:
             raise ValueError(f"workers={workers} must be at least 1")
         if max_models < 1:
             raise ValueError(f"max_models={max_models} must be at least 1")
+        if runs_per_worker < 1:
+            raise ValueError(f"runs_per_worker={runs_per_worker} must be at least 1")
+        self.runs_per_worker = runs_per_worker
+        # Seconds from a run's last step to its stored result (measuring and saving it), as the
+        # workers last reported; part of every time left.
+        self.finish_seconds = 0.5
         cores = default_worker_count()
         self.store = RunStore(runs_dir)
         records = self.store.scan()
@@ -359,6 +421,7 @@ class JobManager:
         # cache or joined to a running job, worker processes started.
         self.stats: collections.Counter[str] = collections.Counter()
         self.interrupted = [r.run_id for r in records if r.status == "interrupted"]
+        self._rates: dict[Any, collections.deque[float]] = {}
         with self._lock:
             for _ in range(workers):
                 self._start_worker()
@@ -443,12 +506,64 @@ class JobManager:
         while len(self._finished) > self._max_finished:
             self._finished.popitem(last=False)
 
-    def _queue_position(self, job: Job) -> int | None:
+    def _queue_estimate(self, job: Job) -> tuple[int | None, float | None]:
+        """A queued job's place in the queue (1 = next) and the seconds until it should start.
+
+        A job already given to a worker starts within a turn (new runs go first there). One
+        still here starts when a worker slot frees: the ``k``-th slot to free is estimated from
+        the time left of the runs open on the workers, soonest first, each later queued job ahead
+        taking the slot of the one before it for as long as its own run is estimated to last.
+        """
         with self._lock:
             try:
-                return self._queue.index(job) + 1
+                index = self._queue.index(job)
             except ValueError:
-                return None
+                return None, None
+            if job._worker is not None:
+                return index + 1, None
+            waiting = [j for j in self._queue if j._worker is None]
+            ahead = waiting.index(job)
+            free_at = []  # when each worker slot frees, from now
+            for worker in self._workers:
+                if worker.retiring:
+                    continue
+                open_jobs = worker.jobs
+                lefts = sorted(self._job_seconds_left(j) for j in open_jobs)
+                free_at += lefts[: max(0, len(open_jobs) - self.runs_per_worker + 1)]
+                free_at += [0.0] * max(0, self.runs_per_worker - len(open_jobs))
+            if not free_at:
+                return index + 1, None
+            for earlier in waiting[:ahead]:
+                soonest = free_at.index(min(free_at))
+                free_at[soonest] += self._job_seconds_left(earlier)
+            return index + 1, min(free_at)
+
+    def _job_seconds_left(self, job: Job) -> float:
+        left = job.seconds_left() if job.state == "training" else None
+        if left is not None:
+            return left
+        return self.estimated_seconds(job.config)
+
+    def estimated_seconds(self, config: RunConfig) -> float:
+        """How long a run of ``config`` should take on one worker, from the speed of the runs
+        finished here of the same variant and layer sizes (else of any), per example seen."""
+        with self._lock:
+            rates = self._rates.get((config.variant, config.layer_sizes)) or self._rates.get(None)
+        examples = config.steps * config.batch_size
+        rate = sorted(rates)[len(rates) // 2] if rates else DEFAULT_SAMPLES_PER_S
+        return examples / rate + self.finish_seconds
+
+    def _learn_rate(self, job: Job, summary: dict | None) -> None:
+        # The run's examples per second of wall time from start to stored result, with its
+        # turns: what the next estimate of a run like it should use.
+        seconds = (summary or {}).get("seconds")
+        steps = (summary or {}).get("steps")
+        if not seconds or not steps or summary.get("status") != "done":
+            return
+        rate = steps * min(job.config.batch_size, summary.get("train_examples") or 1) / seconds
+        for key in ((job.config.variant, job.config.layer_sizes), None):
+            rates = self._rates.setdefault(key, collections.deque(maxlen=16))
+            rates.append(rate)
 
     # -- stopping ------------------------------------------------------------------------------
     def stop(self, run_id: str) -> bool:
@@ -458,9 +573,8 @@ class JobManager:
                 return False
             if job.state == "queued":
                 return self.cancel(run_id)
-            for worker in self._workers:
-                if worker.job is job:
-                    worker.send("stop", run_id=run_id)
+            if job._worker is not None:
+                job._worker.send("stop", run_id=run_id)
             return True
 
     def cancel(self, run_id: str) -> bool:
@@ -470,6 +584,10 @@ class JobManager:
                 return False
             self._queue.remove(job)
             del self._active[run_id]
+            if job._worker is not None:
+                # It stays on the worker's list until the worker confirms, so the worker's
+                # count of open runs stays true; the worker drops it unstarted.
+                job._worker.send("stop", run_id=run_id)
             job._set_state("cancelled", "cancelled before it started")
             return True
 
@@ -539,55 +657,94 @@ class JobManager:
         self._workers.append(_Worker(self, next(self._worker_numbers)))
 
     def _dispatch(self) -> None:
-        for worker in self._workers:
-            if not self._queue:
+        """Give the queued jobs no worker has yet to the workers with the fewest open runs."""
+        for job in [job for job in self._queue if job._worker is None]:
+            ready = [
+                worker
+                for worker in self._workers
+                if worker.ready and not worker.retiring and len(worker.jobs) < self.runs_per_worker
+            ]
+            if not ready:
                 return
-            if worker.ready and worker.job is None and not worker.retiring:
-                job = self._queue.popleft()
-                worker.job, worker.ready = job, False
-                job._set_state("training")
-                self.stats["trained"] += 1
-                worker.send("train", run_id=job.run_id, config=job.config.to_dict())
+            worker = min(ready, key=lambda w: len(w.jobs))
+            worker.jobs.append(job)
+            job._worker = worker
+            worker.send("train", run_id=job.run_id, config=job.config.to_dict())
 
     def _on_event(self, worker: _Worker, event: dict) -> None:
         kind = event.get("event")
         with self._lock:
-            job = worker.job
-            if kind == "progress" and job is not None and event.get("run_id") == job.run_id:
+            run_id = event.get("run_id")
+            job = next((j for j in worker.jobs if j.run_id == run_id), None)
+            if kind == "progress" and job is not None:
                 job._add_point(event["point"])
-            elif kind == "checkpoint" and job is not None and event.get("run_id") == job.run_id:
+            elif kind == "checkpoint" and job is not None:
                 job._set_checkpoint(int(event["step"]))
+            elif kind == "started" and job is not None and job.state == "queued":
+                self._queue.remove(job)
+                self.stats["trained"] += 1
+                job._set_state("training")
+            elif kind == "finished" and job is not None:
+                worker.jobs.remove(job)
+                job._worker = None
+                if job.state == "cancelled":
+                    pass  # cancelled here already; the worker has now let go of it too
+                elif event.get("cancelled"):
+                    self._drop_queued(job, "cancelled before it started")
+                else:
+                    self._close_job(job, event.get("summary"), event.get("reason"))
+                    if event.get("finish_seconds") is not None:
+                        # Smoothed: one slow save on a busy disk should not double every estimate.
+                        self.finish_seconds += 0.3 * (event["finish_seconds"] - self.finish_seconds)
+                self._dispatch()
             elif kind == "ready":
                 worker.ready, worker.rss_mb = True, event.get("rss_mb", 0.0)
                 self._start_failures = 0
                 self._dispatch()
-            elif kind == "finished" and job is not None:
-                worker.job = None
-                self._active.pop(job.run_id, None)
-                job._finish(event.get("summary"), event.get("reason"))
-                self._remember(job)
-                self._models.pop(job.run_id, None)
+            elif kind == "retiring":
+                worker.retiring = True
+                self._dispatch()  # what the retiring worker would have had goes elsewhere
             elif kind == "idle":
                 worker.rss_mb = event.get("rss_mb", worker.rss_mb)
-                worker.retiring = bool(event.get("retiring"))
-                worker.ready = not worker.retiring
+                worker.retiring = worker.retiring or bool(event.get("retiring"))
                 self._dispatch()
+
+    def _close_job(self, job: Job, summary: dict | None, reason: str | None) -> None:
+        if job in self._queue:  # failed before it started (no data, a bad folder)
+            self._queue.remove(job)
+        self._active.pop(job.run_id, None)
+        self._learn_rate(job, summary)
+        job._finish(summary, reason)
+        self._remember(job)
+        self._models.pop(job.run_id, None)
+
+    def _drop_queued(self, job: Job, reason: str) -> None:
+        if job in self._queue:
+            self._queue.remove(job)
+        self._active.pop(job.run_id, None)
+        job._set_state("cancelled", reason)
 
     def _on_worker_exit(self, worker: _Worker, exit_code: int) -> None:
         with self._lock:
             if worker in self._workers:
                 self._workers.remove(worker)
-            job, worker.job = worker.job, None
-            if job is not None:
-                how = f"signal {-exit_code}" if exit_code < 0 else f"exit code {exit_code}"
-                reason = f"the training process ended unexpectedly ({how}); train it again to retry"
-                self._active.pop(job.run_id, None)
+            jobs, worker.jobs = worker.jobs, []
+            how = f"signal {-exit_code}" if exit_code < 0 else f"exit code {exit_code}"
+            reason = f"the training process ended unexpectedly ({how}); train it again to retry"
+            for job in jobs:
+                job._worker = None
+                if job.state == "cancelled":
+                    continue
+                if job.state == "queued" and not self._closed:
+                    continue  # never started there: it waits in the queue for another worker
+                if job.state == "queued":
+                    self._drop_queued(job, "the server shut down before it started")
+                    continue
                 self.store.mark_failed(job.run_id, reason)
-                job._finish(None, reason)
-                self._remember(job)
+                self._close_job(job, None, reason)
             if self._closed:
                 return
-            if not worker.ready and not worker.retiring and job is None:
+            if not worker.ready and not worker.retiring and not jobs:
                 self._start_failures += 1
             if self._start_failures >= MAX_START_FAILURES:
                 self._broken_reason = (
@@ -619,8 +776,8 @@ class JobManager:
                 job._set_state("cancelled", "the server shut down before it started")
             workers = list(self._workers)
             for worker in workers:
-                if worker.job is not None:
-                    worker.send("stop", run_id=worker.job.run_id)
+                for job in worker.jobs:
+                    worker.send("stop", run_id=job.run_id)
                 worker.send("exit")
         deadline = time.monotonic() + timeout
         for worker in workers:

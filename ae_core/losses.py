@@ -17,7 +17,7 @@ def kl_sparsity(target: float, activations: tf.Tensor) -> tf.Tensor:
     KL(p || q) = p log(p / q) + (1 - p) log((1 - p) / (1 - q)).
     """
     mean = tf.clip_by_value(tf.reduce_mean(activations, axis=0), _EPSILON, 1.0 - _EPSILON)
-    p = tf.constant(target, dtype=mean.dtype)
+    p = tf.cast(target, mean.dtype)  # a number, or the trainer's variable
     return tf.reduce_sum(p * tf.math.log(p / mean) + (1 - p) * tf.math.log((1 - p) / (1 - mean)))
 
 

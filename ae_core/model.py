@@ -3,12 +3,18 @@
 A model owns its layers and knows how to compute its loss terms for one batch (a ``Phase``); the
 trainer owns the loop, the optimizer and the random stream. Layer-wise training is a list of
 phases over the same layers, so the trainer needs no special case for it.
+
+The objective reads the loss weights, the sparsity target and the noise level from a ``settings``
+object: the run's config itself for analysis, or ``RunTimeSettings`` (variables) in the trainer,
+so one compiled training step serves every run of a shape (``RunConfig.shape_signature``), and
+``Autoencoder.reinitialise`` starts a new run in the same variables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -19,6 +25,30 @@ from ae_core.layers import DenseTranspose
 
 # Loss terms in the order they are reported; a run reports the ones its config switches on.
 TERM_NAMES = ("reconstruction", "sparsity", "l2", "l1", "latent")
+# The run-time settings the objective reads (learning rate, seed and initial weights are the
+# optimizer's, the random stream's and the layers' business).
+OBJECTIVE_SETTINGS = ("noise_level", "sparsity_target", "sparsity_weight", "l1", "l2", "kl_weight")
+
+
+class RunTimeSettings:
+    """The objective's settings as variables the compiled step reads while it runs: a run of a
+    known shape ``load``s its values here instead of compiling a step of its own."""
+
+    def __init__(self, config: RunConfig):
+        self._variables = {
+            name: tf.Variable(float(getattr(config, name)), trainable=False, name=name)
+            for name in OBJECTIVE_SETTINGS
+        }
+
+    def load(self, config: RunConfig) -> None:
+        for name, variable in self._variables.items():
+            variable.assign(float(getattr(config, name)))
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_variables"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 @dataclass
@@ -67,8 +97,12 @@ def corrupt(noise: str, noise_level: float, x: tf.Tensor, rng: tf.random.Generat
 class Autoencoder(keras.Model):
     """Encoder Dense stack, mirrored decoder (optionally tied), configured output."""
 
+    # The seed offset of each Dense layer's initialiser, by layer name (see ``_initializer``).
+    _seed_offsets: dict[str, int]
+
     def __init__(self, run_config: dict, input_dim: int, **kwargs):
         super().__init__(**kwargs)
+        object.__setattr__(self, "_seed_offsets", {})  # plain data, not tracked by Keras
         self.run_config = RunConfig.from_dict(run_config)
         self.input_dim = int(input_dim)
         self._make_encoder()
@@ -82,6 +116,7 @@ class Autoencoder(keras.Model):
 
     # -- construction ---------------------------------------------------------------------------
     def _dense(self, size: int, index: int, name: str, activation: str = "linear"):
+        self._seed_offsets[name] = index
         return keras.layers.Dense(
             size,
             activation=_activation(activation),
@@ -135,6 +170,26 @@ class Autoencoder(keras.Model):
             layer.build(shape)
             shape = layer.compute_output_shape(shape)
         self.built = True
+
+    def reinitialise(self, config: RunConfig) -> None:
+        """Become a freshly built model of ``config`` (a config of the same shape signature), in
+        place: every weight drawn again by the initialiser a new build would use, so the numbers
+        are those of a new model while compiled functions holding these variables stay valid."""
+        if config.shape_signature != self.run_config.shape_signature:
+            raise ValueError(f"{config.run_id} does not have this model's shape")
+        self.run_config = config
+        bias = keras.initializers.Constant(config.bias_init)
+        for layer in self.layers:
+            if isinstance(layer, keras.layers.Dense):
+                layer.kernel_initializer = self._initializer(self._seed_offsets[layer.name])
+                layer.bias_initializer = bias
+                layer.kernel.assign(
+                    layer.kernel_initializer(tuple(layer.kernel.shape), layer.kernel.dtype)
+                )
+                layer.bias.assign(bias(tuple(layer.bias.shape), layer.bias.dtype))
+            elif isinstance(layer, DenseTranspose):
+                layer.bias_init = config.bias_init
+                layer.bias.assign(bias(tuple(layer.bias.shape), layer.bias.dtype))
 
     def get_config(self):
         return {
@@ -200,47 +255,53 @@ class Autoencoder(keras.Model):
             return losses.bce_from_logits(target, logits)
         return losses.mse(target, self.decoder_activations[-1](logits))
 
-    def _regularisers(self, activations: list, kernels: list, layers_run: range) -> dict:
+    def _regularisers(
+        self, activations: list, kernels: list, layers_run: range, settings: Any
+    ) -> dict:
+        # Which terms exist is the config's (part of the shape); their weights are ``settings``.
         cfg, terms = self.run_config, {}
         penalised = [i for i in cfg.penalised_layers if i in layers_run]
         if cfg.sparsity_weight > 0 and penalised:
-            terms["sparsity"] = cfg.sparsity_weight * tf.add_n(
-                [losses.kl_sparsity(cfg.sparsity_target, activations[i]) for i in penalised]
+            terms["sparsity"] = settings.sparsity_weight * tf.add_n(
+                [losses.kl_sparsity(settings.sparsity_target, activations[i]) for i in penalised]
             )
         code_index = len(self.encoder_layers) - 1
         if cfg.l1 > 0 and code_index in layers_run:
-            terms["l1"] = cfg.l1 * losses.l1_activity(activations[code_index])
+            terms["l1"] = settings.l1 * losses.l1_activity(activations[code_index])
         if cfg.l2 > 0:
-            terms["l2"] = cfg.l2 * losses.l2_kernels(kernels)
+            terms["l2"] = settings.l2 * losses.l2_kernels(kernels)
         return terms
 
     def _mean_activations(self, activations: list) -> list:
         means = [tf.reduce_mean(a) if a is not None else None for a in activations]
         return means + [None] * (self.encoder_depth - len(means))
 
-    def full_phase(self, name: str = "all layers") -> Phase:
-        """End-to-end training of every layer."""
+    def full_phase(self, settings: Any = None, name: str = "all layers") -> Phase:
+        """End-to-end training of every layer; ``settings`` holds the objective's run-time
+        settings (default: this model's config)."""
         everything = range(len(self.encoder_layers))
         config = self.run_config
+        settings = settings if settings is not None else config
 
         def compute(x, rng, training):
-            inputs = corrupt(config.noise, config.noise_level, x, rng) if training else x
+            inputs = corrupt(config.noise, settings.noise_level, x, rng) if training else x
             activations = self.encode_layers(inputs)
             terms = {
                 "reconstruction": self.reconstruction_loss(x, self.decode_logits(activations[-1]))
             }
-            terms.update(self._regularisers(activations, self.own_kernels, everything))
+            terms.update(self._regularisers(activations, self.own_kernels, everything, settings))
             return terms, self._mean_activations(activations)
 
         return Phase(name, list(self.trainable_variables), compute, self.input_dim)
 
-    def layer_phases(self) -> list[Phase]:
+    def layer_phases(self, settings: Any = None) -> list[Phase]:
         """Greedy layer-wise training: phase k trains encoder layer k and its mirror decoder layer
         to reconstruct layer k's input, with the layers below frozen and those above bypassed."""
         depth = len(self.encoder_layers)
-        return [self._layer_phase(k, depth) for k in range(depth)]
+        settings = settings if settings is not None else self.run_config
+        return [self._layer_phase(k, depth, settings) for k in range(depth)]
 
-    def _layer_phase(self, k: int, depth: int) -> Phase:
+    def _layer_phase(self, k: int, depth: int, settings: Any) -> Phase:
         encoder, decoder = self.encoder_layers[k], self.decoder_layers[depth - 1 - k]
         target_activation = self.decoder_activations[depth - 1 - k]
         kernels = [encoder.kernel] + ([decoder.kernel] if hasattr(decoder, "kernel") else [])
@@ -251,7 +312,7 @@ class Autoencoder(keras.Model):
             for layer in self.encoder_layers[:k]:
                 x = tf.stop_gradient(layer(x))
                 below.append(x)
-            inputs = corrupt(config.noise, config.noise_level, x, rng) if training else x
+            inputs = corrupt(config.noise, settings.noise_level, x, rng) if training else x
             code = encoder(inputs)
             logits = decoder(code)
             if k == 0:
@@ -262,7 +323,7 @@ class Autoencoder(keras.Model):
             activations = [*below, code]
             terms = {"reconstruction": recon}
             regs = self._regularisers(
-                activations + [None] * (depth - k - 1), kernels, range(k, k + 1)
+                activations + [None] * (depth - k - 1), kernels, range(k, k + 1), settings
             )
             terms.update(regs)
             return terms, self._mean_activations(activations)
@@ -317,8 +378,9 @@ class VariationalAutoencoder(Autoencoder):
     def input_layer(self) -> keras.layers.Dense:
         return self.encoder_layers[0] if self.encoder_layers else self.mean_head
 
-    def full_phase(self, name: str = "all layers") -> Phase:
+    def full_phase(self, settings: Any = None, name: str = "all layers") -> Phase:
         cfg = self.run_config
+        settings = settings if settings is not None else cfg
 
         def compute(x, rng, training):
             hidden, mean, log_variance = self.encode_distribution(x)
@@ -329,13 +391,13 @@ class VariationalAutoencoder(Autoencoder):
                 code = mean
             terms = {
                 "reconstruction": losses.bce_from_logits_per_example(x, self.decode_logits(code)),
-                "latent": cfg.kl_weight * losses.vae_latent_loss(mean, log_variance),
+                "latent": settings.kl_weight * losses.vae_latent_loss(mean, log_variance),
             }
             if cfg.l2 > 0:
-                terms["l2"] = cfg.l2 * losses.l2_kernels(self.own_kernels)
+                terms["l2"] = settings.l2 * losses.l2_kernels(self.own_kernels)
             return terms, self._mean_activations([*hidden, mean])
 
         return Phase(name, list(self.trainable_variables), compute, self.input_dim)
 
-    def layer_phases(self) -> list[Phase]:
+    def layer_phases(self, settings: Any = None) -> list[Phase]:
         raise NotImplementedError("the VAE trains end to end")

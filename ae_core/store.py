@@ -1,6 +1,7 @@
 """The run store: one folder per run, written so a crash never leaves a run that looks complete.
 
     runs/<run_id>/config.json     the validated RunConfig (written first, with the folder)
+    runs/<run_id>/data.json       the data it trains on (its identity is part of the run id)
     runs/<run_id>/history.json    the metrics history (rewritten during training)
     runs/<run_id>/model.keras     the trained model (Keras format; loadable by Keras users too)
     runs/<run_id>/summary.json    the run's figures and status; written last, so it marks "complete"
@@ -38,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ae_core.config import ConfigError, RunConfig
+from ae_core.config import ConfigError, RunConfig, run_id_for
 
 if TYPE_CHECKING:
     from ae_core.model import Autoencoder
@@ -46,6 +47,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.json"
+# The identity of the data a run trained on (``Dataset.identity``) and a line saying where it came
+# from; absent in runs stored before the data was part of the run id (their ids are format 2).
+DATA_FILE = "data.json"
 HISTORY_FILE = "history.json"
 MODEL_FILE = "model.keras"
 SUMMARY_FILE = "summary.json"
@@ -53,7 +57,7 @@ LOCK_FILE = "training.lock"
 # The model so far of a run still training, so the app can show it; removed when it finishes.
 CHECKPOINT_FILE = "checkpoint.keras"
 MANIFEST_FILE = "manifest.json"
-RUN_FILES = (CONFIG_FILE, HISTORY_FILE, MODEL_FILE, SUMMARY_FILE)
+RUN_FILES = (CONFIG_FILE, DATA_FILE, HISTORY_FILE, MODEL_FILE, SUMMARY_FILE)
 ARCHIVE_FORMAT = "autoencoder-lab-run"
 ARCHIVE_VERSION = 1
 # The files of a Keras 3 ``.keras`` archive, which is itself a zip.
@@ -64,6 +68,7 @@ MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
 MAX_MEMBER_BYTES = {
     MANIFEST_FILE: 64 * 1024,
     CONFIG_FILE: 64 * 1024,
+    DATA_FILE: 4 * 1024,
     SUMMARY_FILE: 1024 * 1024,
     HISTORY_FILE: 16 * 1024 * 1024,
     MODEL_FILE: 60 * 1024 * 1024,
@@ -141,6 +146,41 @@ def _read_json(path: Path) -> Any:
         return json.loads(handle.read())
 
 
+# -- what data a run trained on --------------------------------------------------------------------
+def data_record(dataset) -> dict:
+    """What ``data.json`` holds for a run trained on ``dataset``: its identity (part of the run
+    id) and the one line saying where it came from (for people; not part of the id)."""
+    return {"identity": dataset.identity, "source": dataset.source}
+
+
+def _parse_data_record(text: bytes | str) -> dict:
+    record = json.loads(text)
+    identity = record["identity"] if isinstance(record, dict) else None
+    loaded = (
+        isinstance(identity, dict)
+        and set(identity) == {"dataset", "train", "test", "sha256"}
+        and isinstance(identity["sha256"], str)
+        and all(isinstance(identity[k], int) for k in ("train", "test"))
+    )
+    unavailable = isinstance(identity, dict) and identity.get("unavailable") is True
+    if not (
+        (loaded or (unavailable and set(identity) == {"dataset", "unavailable"}))
+        and isinstance(identity["dataset"], str)
+        and isinstance(record.get("source", ""), str)
+    ):
+        raise ValueError("it does not describe a dataset")
+    return {"identity": identity, "source": record.get("source", "")}
+
+
+def _read_data_file(path: Path, where: str) -> dict | None:
+    try:
+        return _parse_data_record(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (*_BAD_JSON, OSError) as error:
+        raise StoreError(f"{where} has an unreadable {DATA_FILE} ({error}); skipped") from None
+
+
 # -- what a stored run is ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RunRecord:
@@ -154,6 +194,7 @@ class RunRecord:
     has_model: bool
     path: Path = field(repr=False)
     modified: float = 0.0  # seconds since the epoch, for ordering lists of runs
+    data: dict | None = None  # the data's identity; None for runs stored before it was recorded
 
     @property
     def is_final(self) -> bool:
@@ -183,19 +224,22 @@ def _lock_is_held(lock_path: Path) -> bool:
 class RunWriter:
     """The writing side of one run folder, held by the process that trains the run.
 
-    Creating it makes the folder (with ``config.json`` already inside) and takes the training
-    lock; ``finish`` or ``fail`` writes the rest, ``summary.json`` last, and ``close`` lets go.
+    Creating it makes the folder (with ``config.json`` and ``data.json`` already inside) and
+    takes the training lock; ``finish`` or ``fail`` writes the rest, ``summary.json`` last, and
+    ``close`` lets go.
     """
 
-    def __init__(self, store: RunStore, config: RunConfig):
+    def __init__(self, store: RunStore, config: RunConfig, data: dict):
         self.store, self.config = store, config
-        self.path = store.root / config.run_id
-        staging = store.root / f".new-{config.run_id}-{secrets.token_hex(4)}"
+        self.run_id = run_id_for(config, data["identity"])
+        self.path = store.root / self.run_id
+        staging = store.root / f".new-{self.run_id}-{secrets.token_hex(4)}"
         staging.mkdir(parents=True)
         try:
             self._lock_fd = os.open(staging / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             atomic_write_json(staging / CONFIG_FILE, config.to_dict())
+            atomic_write_json(staging / DATA_FILE, data)
             atomic_write_json(staging / HISTORY_FILE, {"points": []})
             # The folder appears whole, config inside, or not at all.
             os.rename(staging, self.path)
@@ -226,7 +270,7 @@ class RunWriter:
 
     def fail(self, reason: str, points: list[dict], steps: int = 0) -> dict:
         """Mark the run failed before it had a model; returns the summary written."""
-        return self.finish(None, points, failure_summary(self.config, reason, steps))
+        return self.finish(None, points, failure_summary(self.config, self.run_id, reason, steps))
 
     def _release(self) -> None:
         fd, self._lock_fd = getattr(self, "_lock_fd", None), None
@@ -243,10 +287,10 @@ class RunWriter:
         self.close()
 
 
-def failure_summary(config: RunConfig, reason: str, steps: int = 0) -> dict:
+def failure_summary(config: RunConfig, run_id: str, reason: str, steps: int = 0) -> dict:
     """The summary of a run that failed before it had a model to measure."""
     return {
-        "run_id": config.run_id,
+        "run_id": run_id,
         "variant": config.variant,
         "dataset": config.dataset,
         "status": "failed",
@@ -355,9 +399,11 @@ class RunStore:
             raise StoreError(
                 f"{where} has an unreadable {CONFIG_FILE} ({error}); skipped"
             ) from None
-        if config.run_id != folder.name:
+        data = _read_data_file(folder / DATA_FILE, where)
+        stored_id = run_id_for(config, data["identity"] if data else None)
+        if stored_id != folder.name:
             raise StoreError(
-                f"{where} holds a run whose id is now {config.run_id} (made by another version "
+                f"{where} holds a run whose id is now {stored_id} (made by another version "
                 "of the engine, or renamed); skipped"
             )
         self._remove_temp_files(folder)
@@ -367,7 +413,9 @@ class RunStore:
             training = _lock_is_held(folder / LOCK_FILE)
             status: RunStatus = "training" if training else "interrupted"
             reason = None if training else "the process training it ended before it finished"
-            return RunRecord(folder.name, config, status, reason, None, False, folder, modified)
+            return RunRecord(
+                folder.name, config, status, reason, None, False, folder, modified, data
+            )
         try:
             summary = _read_json(summary_path)
             status = summary["status"]
@@ -380,19 +428,35 @@ class RunStore:
             raise StoreError(f"{where} says it has a model but {MODEL_FILE} is missing; skipped")
         modified = summary_path.stat().st_mtime
         return RunRecord(
-            folder.name, config, status, summary.get("reason"), summary, has_model, folder, modified
+            folder.name,
+            config,
+            status,
+            summary.get("reason"),
+            summary,
+            has_model,
+            folder,
+            modified,
+            data,
         )
 
     # -- writing -------------------------------------------------------------------------------
-    def begin(self, config: RunConfig) -> RunWriter:
+    def begin(self, config: RunConfig, data: dict | None = None) -> RunWriter:
         """Start the folder of a run about to train, replacing whatever folder of that run is there
-        and not being trained (callers decide whether a finished run should be trained again)."""
-        path = self._run_path(config.run_id)
+        and not being trained (callers decide whether a finished run should be trained again).
+
+        ``data`` is ``data_record(dataset)`` of the data it trains on; by default the data
+        ``config.dataset`` resolves to in this process."""
+        if data is None:
+            from ae_core.data import load_dataset
+
+            data = data_record(load_dataset(config.dataset))
+        run_id = run_id_for(config, data["identity"])
+        path = self._run_path(run_id)
         if path.exists():
             if _lock_is_held(path / LOCK_FILE):
-                raise StoreError(f"run {config.run_id} is being trained by another process")
+                raise StoreError(f"run {run_id} is being trained by another process")
             self._discard(path)
-        return RunWriter(self, config)
+        return RunWriter(self, config, data)
 
     def mark_failed(self, run_id: str, reason: str) -> None:
         """Record why a run failed when the process training it died (its lock is gone)."""
@@ -405,9 +469,9 @@ class RunStore:
         except (*_BAD_JSON, OSError, StoreError):
             return
         steps = points[-1].get("step", 0) if points else 0
+        summary = failure_summary(config, run_id, reason, steps)
         atomic_write_json(
-            path / SUMMARY_FILE,
-            {**failure_summary(config, reason, steps), "model": False, "finished_at": time.time()},
+            path / SUMMARY_FILE, {**summary, "model": False, "finished_at": time.time()}
         )
 
     def delete(self, run_id: str) -> None:
@@ -475,11 +539,12 @@ class RunStore:
         """Add an exported run to the store; refuses (ImportRefused) anything that is not one."""
         files, claimed_run_id = _read_run_archive(_read_archive_bytes(archive))
         config, summary = _validate_run_files(files, claimed_run_id)
-        existing = self.get(config.run_id)
+        run_id = claimed_run_id
+        existing = self.get(run_id)
         if existing is not None and existing.status in FINISHED_STATUSES:
             return existing
         if existing is not None and existing.status == "training":
-            raise StoreError(f"run {config.run_id} is training here; stop it before importing")
+            raise StoreError(f"run {run_id} is training here; stop it before importing")
         model_bytes = None
         if MODEL_FILE in files:
             model = _model_from_keras_archive(files[MODEL_FILE], config, "the archive's model")
@@ -488,25 +553,27 @@ class RunStore:
                 saved = Path(scratch) / MODEL_FILE
                 model.save(saved)
                 model_bytes = saved.read_bytes()
-        staging = self.root / f".import-{config.run_id}-{secrets.token_hex(4)}"
+        staging = self.root / f".import-{run_id}-{secrets.token_hex(4)}"
         staging.mkdir()
         try:
             atomic_write_bytes(staging / CONFIG_FILE, files[CONFIG_FILE])
+            if DATA_FILE in files:
+                atomic_write_bytes(staging / DATA_FILE, files[DATA_FILE])
             atomic_write_bytes(staging / HISTORY_FILE, files[HISTORY_FILE])
             if model_bytes is not None:
                 atomic_write_bytes(staging / MODEL_FILE, model_bytes)
             atomic_write_json(staging / SUMMARY_FILE, {**summary, "model": model_bytes is not None})
-            target = self.root / config.run_id
+            target = self.root / run_id
             if target.exists():  # an interrupted attempt, or a damaged folder get() skipped
                 if _lock_is_held(target / LOCK_FILE):
-                    raise StoreError(f"run {config.run_id} is training here; try again later")
+                    raise StoreError(f"run {run_id} is training here; try again later")
                 self._discard(target)
             os.rename(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         _fsync_dir(self.root)
-        record = self.get(config.run_id)
+        record = self.get(run_id)
         assert record is not None
         return record
 
@@ -621,10 +688,15 @@ def _validate_run_files(files: dict[str, bytes], claimed: str) -> tuple[RunConfi
         raise _refuse(f"its config is not valid here: {error}") from None
     except _BAD_JSON as error:
         raise _refuse(f"its config.json cannot be read ({error})") from None
-    if claimed != config.run_id:
+    try:
+        data = _parse_data_record(files[DATA_FILE]) if DATA_FILE in files else None
+    except _BAD_JSON as error:
+        raise _refuse(f"its {DATA_FILE} cannot be read ({error})") from None
+    run_id = run_id_for(config, data["identity"] if data else None)
+    if claimed != run_id:
         raise _refuse(
-            f"the archive says run {claimed} but its config is run {config.run_id} here (made by "
-            "another version of the engine, or edited)"
+            f"the archive says run {claimed} but its config and data are run {run_id} here (made "
+            "by another version of the engine, or edited)"
         )
     try:
         summary = json.loads(files[SUMMARY_FILE])
@@ -633,7 +705,7 @@ def _validate_run_files(files: dict[str, bytes], claimed: str) -> tuple[RunConfi
             raise ValueError("unexpected layout")
     except (*_BAD_JSON, AttributeError) as error:
         raise _refuse(f"its summary or history cannot be read ({error})") from None
-    if summary.get("status") not in FINISHED_STATUSES or summary.get("run_id") != config.run_id:
+    if summary.get("status") not in FINISHED_STATUSES or summary.get("run_id") != run_id:
         raise _refuse("its summary.json does not describe a finished run of this config")
     if bool(summary.get("model")) != (MODEL_FILE in files):
         raise _refuse("its summary and its files disagree about whether there is a model")

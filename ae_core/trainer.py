@@ -8,6 +8,16 @@ Chunks are sized to take about ``chunk_seconds`` so live charts stay fresh and a
 honoured quickly. After each chunk the trainer reports a ``Progress`` to the callback; between
 chunks it checks the stop event. The history holds one point per fixed window of steps, so it is
 the same for the same config whatever the chunk sizes were.
+
+Compile once per shape: a ``CompiledModel`` holds a model, its optimizers, its random stream and
+its compiled chunks for one ``RunConfig.shape_signature``. Everything a slider changes without
+changing a tensor's shape (learning rate, loss weights, sparsity target, noise level, seed,
+initialisation, steps) is a variable or an argument of the compiled chunk, so a new run of a
+known shape re-initialises the variables in place (same initialisers and seeds as a fresh
+build, so its numbers do not depend on what trained before) and starts without compiling. A
+``CompiledCache`` keeps the compiled models of a process; ``RunTraining`` is one run advanced a
+chunk at a time, so a worker can interleave several runs of one shape (``CompiledModel`` swaps
+their weights and optimizer state in and out between chunks).
 """
 
 from __future__ import annotations
@@ -27,14 +37,14 @@ import tensorflow as tf
 from ae_core import registry
 from ae_core.config import RunConfig
 from ae_core.data import Dataset, load_dataset
-from ae_core.model import Autoencoder, Phase
+from ae_core.model import Autoencoder, Phase, RunTimeSettings
 
 Status = Literal["done", "stopped", "failed"]
 
 
 class _NoRetracingWarning(logging.Filter):
-    # Each run compiles its own chunk function on purpose (new model, new variables); TensorFlow
-    # counts those as "retracing" of one Python function and warns after a few runs.
+    # Each shape compiles its own chunk function on purpose (new model, new variables);
+    # TensorFlow counts those as "retracing" of one Python function and warns after a few.
     def filter(self, record: logging.LogRecord) -> bool:
         return "triggered tf.function retracing" not in record.getMessage()
 
@@ -103,6 +113,11 @@ class TF1RMSProp(keras.optimizers.RMSprop):
             velocity.assign(keras.ops.ones_like(velocity))
 
 
+# Compiled models a process keeps (each holds its variables and native compiled code, tens of MB
+# for the larger nets); the least recently used one is dropped past this.
+COMPILED_CACHE_SIZE = 4
+
+
 def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
     optimizers = {
         "sgd": keras.optimizers.SGD,
@@ -117,19 +132,17 @@ class _ChunkRunner:
     """One phase's compiled chunk of steps, with its own optimizer (as greedy training does).
 
     A chunk returns, per window of ``window`` steps, the sums of the loss terms and of the mean
-    activations and the number of steps done, plus whether every step stayed finite.
+    activations and the number of steps done, plus whether every step stayed finite. The step
+    count and the window are arguments and the learning rate is the optimizer's variable, so one
+    compilation serves every run of the shape.
     """
 
-    def __init__(
-        self,
-        phase: Phase,
-        data: tf.Tensor,
-        rng: tf.random.Generator,
-        config: RunConfig,
-        window: int,
-    ):
+    def __init__(self, phase: Phase, data: tf.Tensor, rng: tf.random.Generator, config: RunConfig):
         optimizer = make_optimizer(config)
         optimizer.build(phase.variables)
+        self.optimizer = optimizer
+        # What a fresh optimizer holds (zeros, TensorFlow 1 RMSProp's ones): restored per run.
+        self._initial_state = [variable.numpy() for variable in optimizer.variables]
         term_names, reported, variables = phase.term_names, phase.reported_layers, phase.variables
         batch_size, example_count = config.batch_size, int(data.shape[0])
         # A batch as large as the data is the data itself, each example once (as in full-batch
@@ -169,7 +182,7 @@ class _ChunkRunner:
             return tf.cond(healthy, update, halt)
 
         @tf.function(jit_compile=True)
-        def run_chunk(step_count):
+        def run_chunk(step_count, window):
             def one_window(term_table, activation_table, counts, completed, finite, bad):
                 """Up to ``window`` steps, summed into the next row of the window tables."""
                 steps_here = tf.minimum(window, step_count - completed)
@@ -200,12 +213,90 @@ class _ChunkRunner:
 
         self._run_chunk = run_chunk
         # Trace and compile now, with zero steps, so the first real chunk is timed fairly.
-        run_chunk(tf.constant(0))
+        run_chunk(tf.constant(0), tf.constant(1))
 
-    def run(self, step_count: int):
-        outputs = self._run_chunk(tf.constant(step_count))
+    def reset(self, learning_rate: float) -> None:
+        """A fresh optimizer for a new run: its initial state, this run's learning rate."""
+        for variable, value in zip(self.optimizer.variables, self._initial_state, strict=True):
+            variable.assign(value)
+        self.optimizer.learning_rate = learning_rate
+
+    def run(self, step_count: int, window: int):
+        outputs = self._run_chunk(tf.constant(step_count), tf.constant(window))
         term_sums, activation_sums, counts, completed, finite, bad = (o.numpy() for o in outputs)
         return term_sums, activation_sums, counts, int(completed), bool(finite), bad
+
+
+class CompiledModel:
+    """A model with its compiled training chunks for one shape signature, reused by every run of
+    that signature; ``load`` makes its variables those of one run (see the module's docstring)."""
+
+    def __init__(self, config: RunConfig, dataset: Dataset):
+        variant = registry.get(config.variant)
+        self.signature = compiled_signature(config, dataset)
+        self.model = variant.build(config, dataset.info.input_dim)
+        self.settings = RunTimeSettings(config)
+        self.rng = tf.random.Generator.from_seed(config.seed)
+        data = tf.constant(dataset.x_train)
+        self.phases = variant.phases(self.model, self.settings)
+        self.runners = [_ChunkRunner(phase, data, self.rng, config) for phase in self.phases]
+        # The run whose weights and optimizer state the variables hold now.
+        self.owner: RunTraining | None = None
+
+    def _state_variables(self) -> list:
+        optimizer_variables = [v for runner in self.runners for v in runner.optimizer.variables]
+        return [*self.model.weights, *optimizer_variables, self.rng.state]
+
+    def start(self, config: RunConfig) -> None:
+        """Make the variables those of a new run of ``config``: as a fresh build would."""
+        self.model.reinitialise(config)
+        self.settings.load(config)
+        self.rng.reset_from_seed(config.seed)
+        for runner in self.runners:
+            runner.reset(config.learning_rate)
+
+    def capture(self) -> list[np.ndarray]:
+        """The current run's whole state (weights, optimizer slots, random stream), as copies."""
+        return [np.array(variable.numpy()) for variable in self._state_variables()]
+
+    def restore(self, config: RunConfig, state: list[np.ndarray]) -> None:
+        """Put back a run's state taken by ``capture``."""
+        self.model.run_config = config
+        self.settings.load(config)
+        for variable, value in zip(self._state_variables(), state, strict=True):
+            variable.assign(value)
+
+
+def compiled_signature(config: RunConfig, dataset: Dataset) -> tuple:
+    """What a compiled model can be reused for: the config's shape and the very data tensor."""
+    return (config.shape_signature, id(dataset))
+
+
+class CompiledCache:
+    """The compiled models of this process by signature, the least recently used dropped past
+    ``capacity``. ``compilations`` counts the models built (each compiles its chunks once)."""
+
+    def __init__(self, capacity: int = COMPILED_CACHE_SIZE):
+        self.capacity = capacity
+        self.compilations = 0
+        self._models: dict[tuple, CompiledModel] = {}
+        # Datasets by id, held so an id in a signature cannot be reused by another object.
+        self._datasets: dict[int, Dataset] = {}
+
+    def get(self, config: RunConfig, dataset: Dataset) -> CompiledModel:
+        signature = compiled_signature(config, dataset)
+        compiled = self._models.pop(signature, None)
+        if compiled is None:
+            compiled = CompiledModel(config, dataset)
+            self.compilations += 1
+            self._datasets[id(dataset)] = dataset
+        self._models[signature] = compiled  # most recently used last
+        while len(self._models) > self.capacity:
+            del self._models[next(iter(self._models))]
+        return compiled
+
+    def __len__(self) -> int:
+        return len(self._models)
 
 
 def _non_finite_reason(term_names, values, step: int) -> str:
@@ -218,6 +309,163 @@ def _non_finite_reason(term_names, values, step: int) -> str:
     )
 
 
+class RunTraining:
+    """One run, trained a chunk at a time on a compiled model of its shape.
+
+    ``advance()`` runs the next chunk (first loading this run's state into the compiled model's
+    variables when another run used them since) and says whether the run has finished;
+    ``result()`` then gives what was learned. While another run of the same compiled model
+    advances, this one's state waits as copies, so several runs can take turns.
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        dataset: Dataset,
+        compiled: CompiledModel,
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_chunk: Callable[[Autoencoder, int], None] | None = None,
+        chunk_seconds: float = 0.3,
+        started: float | None = None,
+    ):
+        if compiled.signature != compiled_signature(config, dataset):
+            raise ValueError(f"the compiled model does not fit the shape of {config.variant}")
+        self.config, self.dataset, self.compiled = config, dataset, compiled
+        self.on_progress, self.on_chunk = on_progress, on_chunk
+        self.chunk_seconds = chunk_seconds
+        variant = registry.get(config.variant)
+        self.phase_steps = variant.phase_steps(config)
+        self.total_steps = sum(self.phase_steps)
+        self.samples_per_step = min(config.batch_size, len(dataset.x_train))  # full batch: once
+        self.history: list[Progress] = []
+        self.status: Status = "done"
+        self.reason: str | None = None
+        self.step = 0
+        self.finished = False
+        self.training_seconds = 0.0
+        self.started = time.perf_counter() if started is None else started
+        self._phase_index = 0
+        self._phase_done = 0
+        self._windows_per_chunk: int | None = None
+        self._saved_state: list[np.ndarray] | None = None
+        self._begun = False
+
+    @property
+    def _window(self) -> int:
+        return max(1, math.ceil(self.phase_steps[self._phase_index] / POINTS_PER_PHASE))
+
+    def _take_variables(self) -> None:
+        compiled = self.compiled
+        if compiled.owner is self:
+            return
+        previous = compiled.owner
+        if previous is not None and not previous.finished:
+            previous._saved_state = compiled.capture()
+        if self._begun:
+            compiled.restore(self.config, self._saved_state)
+            self._saved_state = None
+        else:
+            compiled.start(self.config)
+            self._begun = True
+        compiled.owner = self
+
+    def advance(self, stop_requested: bool = False) -> bool:
+        """Run one chunk; True once the run has finished (done, stopped or failed)."""
+        if self.finished:
+            return True
+        if stop_requested:
+            self.status = "stopped"
+            self.reason = f"stopped by request at step {self.step} of {self.total_steps}"
+            return self._finish()
+        while self._phase_done >= self.phase_steps[self._phase_index]:
+            if self._phase_index + 1 == len(self.phase_steps):
+                return self._finish()
+            self._phase_index, self._phase_done, self._windows_per_chunk = (
+                self._phase_index + 1,
+                0,
+                None,
+            )
+        self._take_variables()
+        phase_steps, window = self.phase_steps[self._phase_index], self._window
+        phase = self.compiled.phases[self._phase_index]
+        runner = self.compiled.runners[self._phase_index]
+        if self._windows_per_chunk is None:
+            self._windows_per_chunk = max(1, FIRST_CHUNK_STEPS // window)
+        count = min(self._windows_per_chunk * window, phase_steps - self._phase_done)
+        chunk_started = time.perf_counter()
+        term_sums, activation_sums, counts, completed, finite, bad = runner.run(count, window)
+        seconds = time.perf_counter() - chunk_started
+        self.training_seconds += seconds
+        elapsed = time.perf_counter() - self.started
+        model = self.compiled.model
+        for slot in np.flatnonzero(counts):
+            self.step += int(counts[slot])
+            terms = {
+                name: float(total / counts[slot])
+                for name, total in zip(phase.term_names, term_sums[slot], strict=True)
+            }
+            layer_means = iter(activation_sums[slot] / counts[slot])
+            progress = Progress(
+                step=self.step,
+                total_steps=self.total_steps,
+                phase=phase.name,
+                phase_index=self._phase_index,
+                phase_count=len(self.phase_steps),
+                loss=float(sum(terms.values())),
+                loss_terms=terms,
+                mean_activation=[
+                    float(next(layer_means)) if i in phase.reported_layers else None
+                    for i in range(model.encoder_depth)
+                ],
+                samples_per_s=completed * self.samples_per_step / max(seconds, 1e-9),
+                elapsed=elapsed,
+            )
+            self.history.append(progress)
+            if self.on_progress is not None:
+                self.on_progress(progress)
+        self._phase_done += completed
+        if not finite:
+            self.status = "failed"
+            self.reason = _non_finite_reason(phase.term_names, bad, self.step + 1)
+            return self._finish()
+        if self.on_chunk is not None and self._phase_done < phase_steps:
+            self.on_chunk(model, self.step)
+        per_window = seconds / max(count / window, 1e-9)
+        self._windows_per_chunk = int(
+            min(MAX_WINDOWS_PER_CHUNK, max(1, self.chunk_seconds / max(per_window, 1e-9)))
+        )
+        if self._phase_done >= phase_steps and self._phase_index + 1 == len(self.phase_steps):
+            return self._finish()
+        return False
+
+    def _finish(self) -> bool:
+        if not self.finished:
+            self._take_variables()  # the result's model must hold this run's weights
+            self.finished = True
+            self.seconds = time.perf_counter() - self.started
+        return True
+
+    def result(self) -> TrainResult:
+        """What was learned. The model is the compiled model's: the next run of this shape
+        re-initialises it, so save or measure it first."""
+        if not self.finished:
+            raise RuntimeError("the run has not finished")
+        samples = self.step * self.samples_per_step
+        speed = samples / self.training_seconds if self.training_seconds > 0 else math.nan
+        return TrainResult(
+            config=self.config,
+            model=self.compiled.model,
+            dataset=self.dataset,
+            status=self.status,
+            reason=self.reason,
+            steps_done=self.step,
+            seconds=self.seconds,
+            samples_per_s=speed,
+            history=self.history,
+        )
+
+
 def train(
     config: RunConfig,
     dataset: Dataset | None = None,
@@ -226,89 +474,27 @@ def train(
     on_chunk: Callable[[Autoencoder, int], None] | None = None,
     stop_event: threading.Event | None = None,
     chunk_seconds: float = 0.3,
+    cache: CompiledCache | None = None,
 ) -> TrainResult:
     """Train a model for ``config``; returns whatever was learned, also when stopped or failed.
 
     ``on_progress`` gets each history point; ``on_chunk(model, step)`` is called between chunks
-    (the model is not changing then), for example to save a checkpoint of a running run.
+    (the model is not changing then), for example to save a checkpoint of a running run. With a
+    ``cache``, a run of a shape trained before starts without compiling, and the returned model
+    is the cached one, which the next run of its shape re-initialises.
     """
-    dataset = dataset if dataset is not None else load_dataset(config.dataset)
-    variant = registry.get(config.variant)
-    model = variant.build(config, dataset.info.input_dim)
-    data = tf.constant(dataset.x_train)
-    rng = tf.random.Generator.from_seed(config.seed)
-    schedule = variant.phases(model, config)
-    total_steps = sum(steps for _, steps in schedule)
-    samples_per_step = min(config.batch_size, len(dataset.x_train))  # full batch: the data once
-
-    history: list[Progress] = []
-    status: Status = "done"
-    reason = None
-    step = 0
-    training_seconds = 0.0
     started = time.perf_counter()
-    for phase_index, (phase, phase_steps) in enumerate(schedule):
-        window = max(1, math.ceil(phase_steps / POINTS_PER_PHASE))
-        runner = _ChunkRunner(phase, data, rng, config, window)
-        windows_per_chunk = max(1, FIRST_CHUNK_STEPS // window)
-        phase_done = 0
-        while phase_done < phase_steps:
-            if stop_event is not None and stop_event.is_set():
-                status, reason = "stopped", f"stopped by request at step {step} of {total_steps}"
-                break
-            count = min(windows_per_chunk * window, phase_steps - phase_done)
-            chunk_started = time.perf_counter()
-            term_sums, activation_sums, counts, completed, finite, bad = runner.run(count)
-            seconds = time.perf_counter() - chunk_started
-            training_seconds += seconds
-            elapsed = time.perf_counter() - started
-            for slot in np.flatnonzero(counts):
-                step += int(counts[slot])
-                terms = {
-                    name: float(total / counts[slot])
-                    for name, total in zip(phase.term_names, term_sums[slot], strict=True)
-                }
-                layer_means = iter(activation_sums[slot] / counts[slot])
-                progress = Progress(
-                    step=step,
-                    total_steps=total_steps,
-                    phase=phase.name,
-                    phase_index=phase_index,
-                    phase_count=len(schedule),
-                    loss=float(sum(terms.values())),
-                    loss_terms=terms,
-                    mean_activation=[
-                        float(next(layer_means)) if i in phase.reported_layers else None
-                        for i in range(model.encoder_depth)
-                    ],
-                    samples_per_s=completed * samples_per_step / max(seconds, 1e-9),
-                    elapsed=elapsed,
-                )
-                history.append(progress)
-                if on_progress is not None:
-                    on_progress(progress)
-            phase_done += completed
-            if on_chunk is not None and finite and phase_done < phase_steps:
-                on_chunk(model, step)
-            if not finite:
-                status, reason = "failed", _non_finite_reason(phase.term_names, bad, step + 1)
-                break
-            per_window = seconds / max(count / window, 1e-9)
-            windows_per_chunk = int(
-                min(MAX_WINDOWS_PER_CHUNK, max(1, chunk_seconds / max(per_window, 1e-9)))
-            )
-        if status != "done":
-            break
-
-    steps_samples = step * samples_per_step
-    return TrainResult(
-        config=config,
-        model=model,
-        dataset=dataset,
-        status=status,
-        reason=reason,
-        steps_done=step,
-        seconds=time.perf_counter() - started,
-        samples_per_s=steps_samples / training_seconds if training_seconds > 0 else math.nan,
-        history=history,
+    dataset = dataset if dataset is not None else load_dataset(config.dataset)
+    compiled = cache.get(config, dataset) if cache is not None else CompiledModel(config, dataset)
+    run = RunTraining(
+        config,
+        dataset,
+        compiled,
+        on_progress=on_progress,
+        on_chunk=on_chunk,
+        chunk_seconds=chunk_seconds,
+        started=started,
     )
+    while not run.advance(stop_event is not None and stop_event.is_set()):
+        pass
+    return run.result()

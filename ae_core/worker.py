@@ -2,15 +2,22 @@
 
     python -m ae_core.worker --runs-dir DIR [--threads N] [--max-runs N] [--max-growth-mb MB]
 
-It imports TensorFlow once, then trains one run at a time as told, writing each run's folder
-through the run store. The protocol is JSON lines: commands on stdin (``train``, ``stop``,
-``exit``), events on the original stdout (``ready``, ``progress``, ``checkpoint``, ``finished``,
-``idle``);
-anything else the libraries print goes to stderr. When stdin closes, the manager is gone and the
-worker exits at once, so a killed server leaves no orphan training.
+It imports TensorFlow once, then trains the runs it is given, writing each run's folder through
+the run store. The protocol is JSON lines: commands on stdin (``train``, ``stop``, ``exit``),
+events on the original stdout (``ready``, ``started``, ``progress``, ``checkpoint``,
+``finished``, ``retiring``, ``idle``); anything else the libraries print goes to stderr. When
+stdin closes, the manager is gone and the worker exits at once, so a killed server leaves no
+orphan training.
 
-Each run leaves native TensorFlow state behind (compiled functions, about 20 MB a run, which no
-Python-level clean-up frees), so a worker retires after ``--max-runs`` runs or once it has grown
+Runs take turns, a chunk each (``ae_core.trainer.RunTraining``): a run given to the worker gets
+its first chunk before any run already going gets another, so every student sees a first loss
+point within seconds of pressing Train however many are waiting, and then the open runs share
+the worker round-robin, so a long run never holds up a short one. Runs of one shape share one
+compiled model (``CompiledCache``); taking turns swaps their weights and optimizer state, not
+the compiled code.
+
+Each compiled shape leaves native TensorFlow state behind (about 20 MB, which no Python-level
+clean-up frees), so a worker retires after ``--max-runs`` runs or once it has grown
 ``--max-growth-mb`` past its size after the first run, and the manager starts a fresh one.
 """
 
@@ -30,6 +37,9 @@ HISTORY_WRITE_SECONDS = 2.0
 # How often it saves the model learned so far, for the app's views of a running run (saving
 # the default 784-256-32 net took 25-50 ms here: under 1 % of the training time at this interval).
 CHECKPOINT_SECONDS = 5.0
+# Chunk length when several runs take turns: shorter than a lone run's 0.3 s, so each curve moves
+# more often; swapping a run's state in and out costs a few ms, a few per cent of this.
+SHARED_CHUNK_SECONDS = 0.15
 
 
 def resident_mb() -> float:
@@ -74,6 +84,7 @@ def _read_commands(commands: queue.Queue, stops: dict[str, threading.Event]) -> 
             event = stops.get(message["run_id"])
             if event is not None:
                 event.set()
+            commands.put({"command": "wake"})  # a worker waiting for work looks again
         elif command == "exit":
             commands.put(None)
     # stdin closed: the manager died (or was killed); nothing would receive the results.
@@ -93,63 +104,132 @@ def _one_sentence(error: BaseException) -> str:
     return f"training failed with {type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def _train_one(message: dict, stop: threading.Event, store, channel: _Channel) -> None:
-    from ae_core.analysis import run_summary
-    from ae_core.config import RunConfig
-    from ae_core.data import load_dataset
-    from ae_core.trainer import train
+class _OpenRun:
+    """A run this worker has been given: waiting for its first chunk, then taking turns."""
 
-    run_id = message["run_id"]
-    points: list[dict] = []
+    def __init__(self, message: dict, stop: threading.Event):
+        self.message, self.stop = message, stop
+        self.run_id: str = message["run_id"]
+        self.training = None  # the RunTraining, once begun
+        self.writer = None
+        self.points: list[dict] = []
+        self.last_write = self.last_checkpoint = time.monotonic()
+
+    @property
+    def begun(self) -> bool:
+        return self.training is not None
+
+
+def _begin(run: _OpenRun, store, channel: _Channel, cache) -> bool:
+    """Create the run's folder and its training on a compiled model; False (and a ``finished``
+    event) when it cannot start."""
+    from ae_core.config import RunConfig, run_id_for
+    from ae_core.data import DataError, data_identity, load_dataset
+    from ae_core.store import data_record
+    from ae_core.trainer import RunTraining
+
     try:
-        config = RunConfig.from_dict(message["config"])
-        writer = store.begin(config)
-    except Exception as error:
-        channel.send("finished", run_id=run_id, summary=None, reason=_one_sentence(error))
-        return
-    with writer:
-        last_write = [time.monotonic()]
-
-        def on_progress(progress) -> None:
-            point = progress.to_dict()
-            points.append(point)
-            channel.send("progress", run_id=run_id, point=point)
-            if time.monotonic() - last_write[0] > HISTORY_WRITE_SECONDS:
-                writer.write_history(points)
-                last_write[0] = time.monotonic()
-
-        last_checkpoint = [time.monotonic()]
-
-        def on_chunk(model, step: int) -> None:
-            if time.monotonic() - last_checkpoint[0] > CHECKPOINT_SECONDS:
-                writer.write_checkpoint(model)
-                channel.send("checkpoint", run_id=run_id, step=step)
-                last_checkpoint[0] = time.monotonic()
-
-        try:
-            dataset = load_dataset(config.dataset)
-            result = train(
-                config, dataset, on_progress=on_progress, on_chunk=on_chunk, stop_event=stop
+        config = RunConfig.from_dict(run.message["config"])
+        identity = data_identity(config.dataset)
+        if run_id_for(config, identity) != run.run_id:
+            raise DataError(
+                f"this worker reads other {config.dataset} data than the server; restart the "
+                "server so both read the same data folder"
             )
-            summary = writer.finish(result.model, points, run_summary(result))
-        except Exception as error:
-            reason = _one_sentence(error)
-            steps = points[-1]["step"] if points else 0
-            try:
-                summary = writer.fail(reason, points, steps)
-            except OSError as write_error:
-                summary = None
-                reason = f"{reason}; the failure could not be recorded either: {write_error}"
-            channel.send("finished", run_id=run_id, summary=summary, reason=reason)
-            return
-    channel.send("finished", run_id=run_id, summary=summary, reason=summary.get("reason"))
+        if identity.get("unavailable"):
+            record = {"identity": identity, "source": "not available here"}
+        else:
+            record = data_record(load_dataset(config.dataset))
+        run.writer = store.begin(config, record)
+    except Exception as error:
+        channel.send("finished", run_id=run.run_id, summary=None, reason=_one_sentence(error))
+        return False
+    channel.send("started", run_id=run.run_id)
+    try:
+        dataset = load_dataset(config.dataset)  # raises the loader's reason for unavailable data
+    except Exception as error:
+        _fail(run, error, channel)
+        return False
+
+    def on_progress(progress) -> None:
+        point = progress.to_dict()
+        run.points.append(point)
+        channel.send("progress", run_id=run.run_id, point=point)
+        if time.monotonic() - run.last_write > HISTORY_WRITE_SECONDS:
+            run.writer.write_history(run.points)
+            run.last_write = time.monotonic()
+
+    def on_chunk(model, step: int) -> None:
+        if time.monotonic() - run.last_checkpoint > CHECKPOINT_SECONDS:
+            run.writer.write_checkpoint(model)
+            channel.send("checkpoint", run_id=run.run_id, step=step)
+            run.last_checkpoint = time.monotonic()
+
+    try:
+        run.training = RunTraining(
+            config,
+            dataset,
+            cache.get(config, dataset),
+            on_progress=on_progress,
+            on_chunk=on_chunk,
+        )
+    except Exception as error:
+        _fail(run, error, channel)
+        return False
+    return True
+
+
+def _fail(run: _OpenRun, error: BaseException, channel: _Channel) -> None:
+    reason = _one_sentence(error)
+    steps = run.points[-1]["step"] if run.points else 0
+    try:
+        summary = run.writer.fail(reason, run.points, steps)
+    except OSError as write_error:
+        summary = None
+        reason = f"{reason}; the failure could not be recorded either: {write_error}"
+    finally:
+        run.writer.close()
+    channel.send("finished", run_id=run.run_id, summary=summary, reason=reason)
+
+
+def _advance(run: _OpenRun, channel: _Channel, chunk_seconds: float) -> bool:
+    """One chunk of ``run``; when it has finished, store it and say so. True once it is over."""
+    from ae_core.analysis import run_summary
+
+    try:
+        run.training.chunk_seconds = chunk_seconds
+        if not run.training.advance(run.stop.is_set()):
+            return False
+        finishing = time.monotonic()
+        result = run.training.result()
+        summary = run.writer.finish(result.model, run.points, run_summary(result))
+    except Exception as error:
+        _fail(run, error, channel)
+        return True
+    run.writer.close()
+    channel.send(
+        "finished",
+        run_id=run.run_id,
+        summary=summary,
+        reason=summary.get("reason"),
+        finish_seconds=time.monotonic() - finishing,
+    )
+    return True
+
+
+def _next_run(runs: list[_OpenRun], turn: int) -> _OpenRun:
+    """A run not yet begun first (its first point matters most), else the next in turn."""
+    for run in runs:
+        if not run.begun:
+            return run
+    return runs[turn % len(runs)]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ae_core.worker")
     parser.add_argument("--runs-dir", required=True)
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads; 0: all cores")
-    parser.add_argument("--max-runs", type=int, default=25)
+    parser.add_argument("--max-runs", type=int, default=500)
     parser.add_argument("--max-growth-mb", type=float, default=600.0)
     parser.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority")
     args = parser.parse_args(argv)
@@ -166,27 +246,64 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads > 0:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    import ae_core.trainer  # noqa: F401 -- the slow imports happen before "ready"
     from ae_core.store import RunStore
+    from ae_core.trainer import CompiledCache  # the slow imports happen before "ready"
 
     store = RunStore(args.runs_dir)
+    cache = CompiledCache()
     commands: queue.Queue = queue.Queue()
     stops: dict[str, threading.Event] = {}
     threading.Thread(target=_read_commands, args=(commands, stops), daemon=True).start()
     channel.send("ready", pid=os.getpid(), rss_mb=resident_mb())
 
-    runs, size_after_first = 0, None
-    while (message := commands.get()) is not None:
-        _train_one(message, stops[message["run_id"]], store, channel)
-        stops.pop(message["run_id"], None)
-        runs += 1
-        size = resident_mb()
-        size_after_first = size_after_first or size
-        retiring = runs >= args.max_runs or size - size_after_first > args.max_growth_mb
-        channel.send("idle", rss_mb=size, runs=runs, retiring=retiring)
-        if retiring:
-            break
-    return 0
+    runs: list[_OpenRun] = []
+    finished_runs, size_after_first, turn = 0, None, 0
+    exiting = retiring = False
+    while True:
+        # Take every command waiting; block only when there is nothing to train.
+        while True:
+            try:
+                message = commands.get(block=not runs and not exiting)
+            except queue.Empty:
+                break
+            if message is None:
+                exiting = True
+            elif message.get("command") == "train":
+                runs.append(_OpenRun(message, stops[message["run_id"]]))
+            if not runs and exiting:
+                break
+        if exiting and not runs:
+            return 0
+        if not runs:
+            continue
+        run = _next_run(runs, turn)
+        if not run.begun and run.stop.is_set():
+            # Cancelled before it started: nothing was written, nothing to report but that.
+            channel.send("finished", run_id=run.run_id, summary=None, cancelled=True)
+            over = True
+        elif not run.begun and not _begin(run, store, channel, cache):
+            over = True
+        else:
+            chunk_seconds = SHARED_CHUNK_SECONDS if len(runs) > 1 else 0.3
+            over = _advance(run, channel, chunk_seconds)
+            turn += 1
+        if not over:
+            continue
+        runs.remove(run)
+        stops.pop(run.run_id, None)
+        if run.begun:
+            finished_runs += 1
+            size = resident_mb()
+            size_after_first = size_after_first or size
+            grown = size - size_after_first > args.max_growth_mb
+            if not retiring and (finished_runs >= args.max_runs or grown):
+                # No new runs from now on; the open ones finish here, then the process ends.
+                retiring = True
+                channel.send("retiring", rss_mb=size, runs=finished_runs)
+        if not runs:
+            channel.send("idle", rss_mb=resident_mb(), runs=finished_runs, retiring=retiring)
+            if retiring:
+                return 0
 
 
 if __name__ == "__main__":

@@ -106,7 +106,8 @@ def test_a_finished_config_is_served_from_the_cache_in_memory_and_from_disk(mana
 
 
 def test_the_queue_reports_positions_and_a_queued_job_can_be_cancelled(tmp_path):
-    with JobManager(tmp_path, workers=1) as single:
+    # One run at a time, so the others wait in the manager's queue.
+    with JobManager(tmp_path, workers=1, runs_per_worker=1) as single:
         running = single.submit(tiny(300, steps=ENDLESS_STEPS))
         second, third = single.submit(tiny(301)), single.submit(tiny(302))
         wait_until(lambda: running.state == "training", what="the first job to start")
@@ -226,7 +227,7 @@ def test_missing_data_fails_the_run_in_one_sentence_and_the_worker_survives(mana
 def test_a_worker_killed_mid_run_fails_that_run_and_is_replaced(manager):
     job = manager.submit(tiny(800, steps=ENDLESS_STEPS))
     wait_until(lambda: training_started(job), what="training to start")
-    victim = next(w for w in manager._workers if w.job is job)
+    victim = next(w for w in manager._workers if job in w.jobs)
     started = manager.stats["workers_started"]
     os.kill(victim.pid, signal.SIGKILL)
     wait_done(job, 30)

@@ -30,6 +30,7 @@ from ae_core import analysis
 from ae_core.config import RunConfig, make_config
 from ae_core.store import (
     CONFIG_FILE,
+    DATA_FILE,
     HISTORY_FILE,
     LOCK_FILE,
     MANIFEST_FILE,
@@ -47,7 +48,7 @@ from ae_core.store import (
 )
 
 TRAINED_STEPS = 50
-STORED_FILES = {CONFIG_FILE, HISTORY_FILE, MODEL_FILE, SUMMARY_FILE, LOCK_FILE}
+STORED_FILES = {CONFIG_FILE, DATA_FILE, HISTORY_FILE, MODEL_FILE, SUMMARY_FILE, LOCK_FILE}
 FAILURE_REASON = "the loss became NaN at step 20"
 SAMPLE_POINTS = [{"step": 10, "loss": 0.52}, {"step": 20, "loss": 0.47}]
 SYMLINK_ATTRIBUTES = (stat.S_IFLNK | 0o777) << 16
@@ -288,7 +289,8 @@ def test_open_writer_is_training_then_interrupted_and_begin_replaces_it(tmp_path
         assert store.get(config.run_id).status == "training"
         assert store.load_history(config.run_id) == []
     assert file_names(store.root) == {config.run_id}
-    assert file_names(store.root / config.run_id) == {CONFIG_FILE, HISTORY_FILE, LOCK_FILE}
+    begun = {CONFIG_FILE, DATA_FILE, HISTORY_FILE, LOCK_FILE}
+    assert file_names(store.root / config.run_id) == begun
     assert second_attempt.path == store.root / config.run_id
 
 

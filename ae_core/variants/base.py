@@ -35,9 +35,13 @@ class Variant:
 
         return Autoencoder(config.to_dict(), input_dim)
 
-    def phases(self, model: Autoencoder, config: RunConfig) -> list[tuple[Phase, int]]:
-        """The training schedule: (phase, steps) pairs run in order."""
-        return [(model.full_phase(), config.steps)]
+    def phases(self, model: Autoencoder, settings: Any = None) -> list[Phase]:
+        """The training objectives, run in order (``settings``: see ``Autoencoder.full_phase``)."""
+        return [model.full_phase(settings)]
+
+    def phase_steps(self, config: RunConfig) -> list[int]:
+        """The steps of each phase, in order; they add up to ``config.steps``."""
+        return [config.steps]
 
     def extra_metrics(self, model: Autoencoder, dataset) -> dict[str, Any]:
         """Figures only this variant has, added to the run summary."""

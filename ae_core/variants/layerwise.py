@@ -27,10 +27,10 @@ class Layerwise(Variant):
                 f"phases; use at least {len(config.layer_sizes)}",
             )
 
-    def phases(self, model, config):
-        phases = model.layer_phases()
-        share, extra = divmod(config.steps, len(phases))
-        return [
-            (phase, share + (extra if i == len(phases) - 1 else 0))
-            for i, phase in enumerate(phases)
-        ]
+    def phases(self, model, settings=None):
+        return model.layer_phases(settings)
+
+    def phase_steps(self, config):
+        count = len(config.layer_sizes)
+        share, extra = divmod(config.steps, count)
+        return [share + (extra if i == count - 1 else 0) for i in range(count)]
