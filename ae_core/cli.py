@@ -560,7 +560,7 @@ def _show_setting(field: str, value: Any) -> str:
 
 
 def _format_seconds(seconds: float | None) -> str | None:
-    if seconds is None or not math.isfinite(seconds):
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
         return None
     if seconds < 90:
         return f"{max(1, round(seconds))} s"
@@ -664,7 +664,7 @@ def _follow(members: list[tuple[str, Any]], progress, on_finish=None) -> bool:
 def _warm(args: argparse.Namespace) -> int:
     from ae_core.jobs import default_worker_count
     from ae_core.store import RunStore
-    from ae_core.warm import SpeedBook, plan_warm, spread_over_workers
+    from ae_core.warm import SpeedBook, estimate_total, plan_warm, spread_over_workers
 
     if not args.lesson and not args.grid:
         raise ConfigError(
@@ -679,7 +679,7 @@ def _warm(args: argparse.Namespace) -> int:
     workers = args.workers or default_worker_count()
     book = SpeedBook(records)
     estimates = {run.run_id: book.estimate(run.config) for run in plan.missing}
-    total_seconds = spread_over_workers([e.seconds for e in estimates.values()], workers)
+    total_seconds = estimate_total([e.seconds for e in estimates.values()], workers)
     if args.dry_run:
         return _print_plan(args, store, plan, estimates, total_seconds, workers)
     _use_data_dir(args)
@@ -688,6 +688,22 @@ def _warm(args: argparse.Namespace) -> int:
 
     labels = {run.run_id: run.label for run in plan.runs}
     started = time.monotonic()
+    if not plan.missing:
+        # Nothing to train: no workers to start (each would import TensorFlow for nothing).
+        stored = {record.run_id: record for record in records}
+        outcome = [
+            {
+                "run_id": run.run_id,
+                "label": run.label,
+                "variant": run.config.variant,
+                "status": stored[run.run_id].status,
+                "reason": stored[run.run_id].reason,
+                "test_mse": (stored[run.run_id].summary or {}).get("test_mse"),
+            }
+            for run in plan.runs
+        ]
+        cached = sum(1 for run in outcome if run["status"] == "done")
+        return _report_warm(args, store, outcome, cached, started, interrupted=False)
     print(
         f"warming {store.root}: {len(plan.runs)} runs, {len(plan.missing)} to train on "
         f"{workers} workers, estimated {_format_seconds(total_seconds) or '0 s'}",
@@ -740,6 +756,17 @@ def _warm(args: argparse.Namespace) -> int:
             }
             for job in unique
         ]
+    return _report_warm(args, store, outcome, cached, started, interrupted)
+
+
+def _report_warm(
+    args: argparse.Namespace,
+    store,
+    outcome: list[dict],
+    cached: int,
+    started: float,
+    interrupted: bool,
+) -> int:
     counts = {
         state: sum(1 for run in outcome if run["status"] == state)
         for state in ("done", "failed", "stopped", "cancelled")
@@ -775,7 +802,10 @@ def _warm(args: argparse.Namespace) -> int:
 
 
 def _print_plan(args, store, plan, estimates, total_seconds: float, workers: int) -> int:
-    from ae_core.warm import MULTIPLY_ADDS_PER_S, RUN_OVERHEAD_SECONDS
+    import os
+
+    from ae_core.jobs import default_worker_count
+    from ae_core.warm import MULTIPLY_ADDS_PER_S, RUN_OVERHEAD_SECONDS, WORKER_START_SECONDS
 
     bases = [estimate.basis for estimate in estimates.values()]
     measured, default = bases.count("stored runs"), bases.count("default rate")
@@ -784,8 +814,15 @@ def _print_plan(args, store, plan, estimates, total_seconds: float, workers: int
         f"of stored finished runs of the same variant, dataset, layer sizes and batch size, "
         f"{default} at the default rate measured here ({MULTIPLY_ADDS_PER_S:.3g} multiply-adds "
         f"a second per worker, see ae_core/warm.py), each plus {RUN_OVERHEAD_SECONDS:g} s for "
-        "data, compilation, summary and saving; other people's runs on the same server not counted"
+        f"data, compilation, summary and saving, and {WORKER_START_SECONDS:g} s for the workers "
+        "to start; other people's runs on the same server are not counted"
     )
+    load, cores = os.getloadavg()[0], default_worker_count()
+    if plan.missing and load > cores:
+        # The workers run at a lower priority than everything else here.
+        explanation += (
+            f", and the machine is busy now (load {load:.1f} on {cores} cores), so expect longer"
+        )
     if args.json:
         listing = [
             {

@@ -71,6 +71,8 @@ def sweep_configs(
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"a sweep starts from a RunConfig, not {type(config).__name__}")
+    if isinstance(values, str):
+        raise TypeError("a sweep takes a list of values; parse_sweep_values reads them from text")
     check_sweep_field(config.variant, field)
     kept_values: list[Any] = []
     configs: list[RunConfig] = []

@@ -36,15 +36,21 @@ MAX_GRID_RUNS = 256
 # costs STEP_SECONDS plus (samples in the batch x multiply-adds per sample of the mirrored dense
 # net) / MULTIPLY_ADDS_PER_S, and every run adds RUN_OVERHEAD_SECONDS (the worker loading the
 # data, compiling the training chunk, computing the summary and saving the model).
-# Measured on this project's 2-core machine on 2026-11-29 with benchmarks/warm_estimate.py: two
-# workers of one thread each (warm's default here), two runs of each of three stacked nets at
-# once (64-32-8 on digits, 784-128-32 and 784-300-100-30 on MNIST, batch 64), with other work on
-# the machine (load about 2): 0.114, 2.82 and 7.42 ms a step. Fitted from the smallest and the
-# largest net; the middle one's fit, 2.92 ms, is 4 % off. The overhead came out 6.3, 7.3 and
-# 9.6 s a run, mostly XLA compilation; 7.3 s is the median.
-STEP_SECONDS = 5.1e-5
+# Measured on this project's 2-core machine on 2026-11-29 with benchmarks/warm_estimate.py, three
+# rounds (load average 2, 6 and 2: other work was running): two workers of one thread each
+# (warm's default here), two runs of each of three stacked nets at once (64-32-8 on digits,
+# 784-128-32 and 784-300-100-30 on MNIST, batch 64). Fitted from the smallest and the largest
+# net, MULTIPLY_ADDS_PER_S came out 4.66e9, 4.63e9 and 4.69e9 (the median is kept) and
+# STEP_SECONDS 5.1e-5, 1.55e-4 and 8.1e-5 (the median); the middle net's measured step was 4 %
+# below, 30 % above and 17 % below the fit. The nine per-run overheads were 5.4 to 9.9 s,
+# mostly XLA compilation; the median, 8.3 s, is kept.
+STEP_SECONDS = 8.1e-5
 MULTIPLY_ADDS_PER_S = 4.66e9
-RUN_OVERHEAD_SECONDS = 7.3
+RUN_OVERHEAD_SECONDS = 8.3
+# Making the job manager until both workers had finished a first 20-step run took 15.8 s at
+# load 2 (24.0 s at load 6); less that run's own overhead (about 5.4 s, the small net's above),
+# the workers take about 10 s to start (importing TensorFlow).
+WORKER_START_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,6 @@ def parse_grid(spec: str, settings: dict[str, Any] | None = None) -> list[SweepG
             fixed[name] = values[0]
         else:
             axes[name] = values
-    make_config(variant, **fixed) if not axes else None  # a bad fixed setting fails here
     for name in axes:
         check_sweep_field(variant, name)
     total = 1
@@ -128,13 +133,12 @@ def parse_grid(spec: str, settings: dict[str, Any] | None = None) -> list[SweepG
     for combination in itertools.product(*(values for _, values in others)):
         others_set = dict(zip((name for name, _ in others), combination, strict=True))
         base = make_config(variant, **{**fixed, **others_set, sweep_field: sweep_values[0]})
-        values, configs = sweep_configs(base, sweep_field, sweep_values)
+        values, _ = sweep_configs(base, sweep_field, sweep_values)  # every member validated
         labels = tuple(
             " ".join(_show(name, value) for name, value in {sweep_field: v, **others_set}.items())
             for v in values
         )
         groups.append(SweepGroup(base, sweep_field, values, labels))
-        del configs  # validated; the sweep rebuilds them when it is submitted
     return groups
 
 
@@ -239,6 +243,12 @@ class SpeedBook:
             MULTIPLY_ADDS_PER_S
         )
         return RunEstimate(config.steps * step + RUN_OVERHEAD_SECONDS, "default rate")
+
+
+def estimate_total(seconds: Sequence[float], workers: int) -> float:
+    """Wall time of a warm that trains runs of these estimates: the workers' start, then the
+    runs shared out over the workers."""
+    return WORKER_START_SECONDS + spread_over_workers(seconds, workers) if seconds else 0.0
 
 
 def spread_over_workers(seconds: Sequence[float], workers: int) -> float:

@@ -7,7 +7,7 @@ Trains stacked autoencoders of three very different sizes through a ``JobManager
 size as many runs at once as there are workers (seeds differ), after a warm-up run per worker so
 the workers' start is not counted. Prints, for each size, the wall time from submit to done, the
 steady training speed, and what is left over: the per-run overhead (data, compilation, summary,
-saving). Then fits the step time as
+saving), and how long the workers take to start. Then fits the step time as
 ``STEP_SECONDS + samples_per_step * multiply_adds_per_sample / MULTIPLY_ADDS_PER_S`` from the
 smallest and the largest net, the cost model in ``ae_core.warm``; the middle net checks it.
 """
@@ -15,6 +15,7 @@ smallest and the largest net, the cost model in ``ae_core.warm``; the middle net
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -43,6 +44,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     workers = parser.parse_args().workers
     rows = {}
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    created = time.monotonic()
     with tempfile.TemporaryDirectory() as folder, JobManager(folder, workers=workers) as manager:
         warm_ups = [
             make_config("stacked", dataset="digits", hidden=(8,), code_size=2, steps=20, seed=s)
@@ -50,6 +53,11 @@ def main() -> None:
         ]
         for job in [manager.submit(config) for config in warm_ups]:
             job.wait()
+        first_runs = time.monotonic() - created
+        print(
+            f"start: {first_runs:.2f} s from making the manager to its first {workers} 20-step "
+            f"runs done (workers importing TensorFlow, then one tiny run each)"
+        )
         for name, config in CASES.items():
             started = time.monotonic()
             jobs = [manager.submit(config.replace(seed=seed)) for seed in range(workers)]
@@ -76,6 +84,7 @@ def main() -> None:
     )
     per_sample_parameter = (large_t - small_t) / (large_b * large_p - small_b * small_p)
     step_seconds = small_t - small_b * small_p * per_sample_parameter
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
     print(
         f"fit: STEP_SECONDS = {step_seconds:.2e}, "
         f"MULTIPLY_ADDS_PER_S = {1 / per_sample_parameter:.3e}"
