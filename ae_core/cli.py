@@ -471,6 +471,8 @@ def _train_sweep(args: argparse.Namespace) -> int:
 
     if args.preset is not None:
         raise ConfigError("sweep", "--sweep works with --variant, not with --preset")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError("workers", f"--workers {args.workers} must be at least 1")
     settings = _settings(args)
     field, values = parse_sweep(args.sweep)
     check_sweep_field(args.variant, field)

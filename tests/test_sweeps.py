@@ -354,6 +354,7 @@ def test_train_sweep_json_prints_one_object_with_a_member_per_value(
         (["--sweep", "code_size=4"], "a sweep of code_size needs 2 to 16 distinct values"),
         (["--sweep", "code_size=4,8", "--set", "code_size=2"], "code_size is both swept and set"),
         (["--sweep", "sparsity_layers=1,2;3"], "sparsity_layers='3'"),
+        (["--sweep", "code_size=4,8", "--workers", "0"], "--workers 0 must be at least 1"),
     ],
 )
 def test_train_sweep_bad_settings_exit_2_with_one_sentence(tmp_path, capsys, arguments, fragment):
