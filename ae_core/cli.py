@@ -4,6 +4,8 @@
     python -m ae_core train --variant sparse_kl --set code_size=64 --set sparsity_weight=0.2 --json
     python -m ae_core train --variant vae --save          # also keep the run in the run store
     python -m ae_core train --preset sparse-kl --json     # a lesson, as published
+    python -m ae_core train --variant stacked --sweep code_size=8,16,32 --json   # one run a value
+    python -m ae_core warm --lesson all --grid "stacked code_size=8,16 l2=0,0.001" [--dry-run]
     python -m ae_core lessons [list | report [--train]]   # the lessons; docs/RESULTS.md
     python -m ae_core runs [list | delete ID | export ID [-o FILE] | import FILE] [--runs-dir DIR]
 
@@ -56,6 +58,46 @@ def _parser() -> argparse.ArgumentParser:
         "--save", action="store_true", help="keep the run in the run store (see 'runs')"
     )
     train.add_argument("--runs-dir", help="the run store's folder (default: $AE_RUNS_DIR)")
+    train.add_argument(
+        "--sweep",
+        metavar="FIELD=VALUES",
+        help="train one stored run per value, through the job manager: values separated by "
+        "commas (by semicolons for hidden and sparsity_layers, e.g. hidden='300;300,100'), or "
+        "linspace:LOW:HIGH:COUNT / logspace:LOW:HIGH:COUNT for a number setting",
+    )
+    train.add_argument(
+        "--workers", type=int, help="with --sweep: runs trained at once (default: one per core)"
+    )
+
+    warm = commands.add_parser(
+        "warm", help="train ahead of class the runs lessons and grids will ask for"
+    )
+    warm.add_argument(
+        "--lesson",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="every run this lesson's page starts; 'all' for every lesson (repeatable)",
+    )
+    warm.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="'VARIANT FIELD=VALUES ...'",
+        help="the cross product of the listed values, one quoted string (repeatable): an item "
+        "with several values is an axis (values as --sweep takes them), an item with one value "
+        "a setting of every run, e.g. 'stacked code_size=8,16,32 l2=0,0.001 steps=2000'",
+    )
+    _add_settings_option(warm, "a setting changed in every run, e.g. steps=100 (repeatable)")
+    warm.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list every run (stored or not) and the time estimate; train nothing",
+    )
+    warm.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    warm.add_argument("--runs-dir", help="the run store's folder (default: $AE_RUNS_DIR)")
+    warm.add_argument("--workers", type=int, help="runs trained at once (default: one per core)")
+    warm.add_argument("--data-dir", help="local data folder (default: $AE_DATA_DIR)")
 
     lesson_parser = commands.add_parser(
         "lessons", help="list the lessons, or write docs/RESULTS.md from their stored runs"
@@ -131,6 +173,8 @@ def _format_progress(progress) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.sweep is not None:
+        return _train_sweep(args)
     settings = _settings(args)
     if args.preset is not None:
         lesson = lessons.get(args.preset)
@@ -434,4 +478,401 @@ def _run_command(args: argparse.Namespace) -> int:
         return _runs(args)
     if args.command == "lessons":
         return _lessons(args)
+    if args.command == "warm":
+        return _warm(args)
     return _train(args)
+
+
+# -- sweeps and warming the store ----------------------------------------------------------------
+def _train_sweep(args: argparse.Namespace) -> int:
+    from ae_core.sweeps import check_sweep_field, parse_sweep, sweep_configs
+
+    if args.preset is not None:
+        raise ConfigError("sweep", "--sweep works with --variant, not with --preset")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError("workers", f"--workers {args.workers} must be at least 1")
+    settings = _settings(args)
+    field, values = parse_sweep(args.sweep)
+    check_sweep_field(args.variant, field)
+    if field in settings:
+        raise ConfigError(field, f"{field} is both swept and set; give it with --sweep only")
+    # The first value stands in for the field so the base config validates; every member is
+    # validated before any worker starts, so a bad value costs no TensorFlow import.
+    base = make_config(args.variant, **{**settings, field: values[0]})
+    values, _ = sweep_configs(base, field, values)
+
+    from ae_core.jobs import JobManager
+
+    with JobManager(args.runs_dir, workers=args.workers) as manager:
+        sweep = manager.submit_sweep(base, field, values)
+        labels = [_show_setting(field, value) for value in sweep.values]
+        print(
+            f"sweep of {field} over {len(sweep.values)} values, {manager.worker_count} workers, "
+            f"runs stored in {manager.store.root}",
+            file=sys.stderr,
+        )
+
+        def progress() -> str:
+            snap = sweep.snapshot()
+            left = _format_seconds(snap.seconds_left)
+            return (
+                f"sweep {field}: {snap.done} done, {snap.training} training, {snap.queued} "
+                f"queued, {snap.failed} failed; {snap.fraction_done:.0%} of the steps"
+                + (f", about {left} left" if left else "")
+            )
+
+        interrupted = _follow(list(zip(labels, sweep.jobs, strict=True)), progress)
+        members = [
+            {
+                **(job.summary or {}),
+                "value": value,
+                "run_id": job.run_id,
+                "status": job.state,
+                "reason": job.reason,
+            }
+            for value, job in zip(sweep.values, sweep.jobs, strict=True)
+        ]
+    if args.json:
+        output = {"sweep": {"field": field, "values": list(sweep.values)}, "members": members}
+        print(json.dumps(_json_safe(output)))
+    else:
+        _print_members(field, members)
+    failed = [member for member in members if member["status"] == "failed"]
+    if failed:
+        print(
+            f"error: {len(failed)} of {len(members)} runs failed; the first "
+            f"({_show_setting(field, failed[0]['value'])}): {failed[0]['reason']}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    if interrupted:
+        print(
+            "stopped: the runs that finished are stored; run it again to train the rest",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _print_members(field: str, members: list[dict]) -> None:
+    print(f"{field:>16}  {'status':<10} {'test MSE':>10} {'train loss':>11} {'seconds':>8}  run id")
+    for member in members:
+        mse, loss, seconds = (member.get(k) for k in ("test_mse", "train_loss", "seconds"))
+        print(
+            f"{_show_value(member['value']):>16}  {member['status']:<10} "
+            f"{_figure(mse, '.5f'):>10} {_figure(loss, '.5f'):>11} {_figure(seconds, '.1f'):>8}  "
+            f"{member['run_id']}"
+        )
+
+
+def _figure(value: Any, form: str) -> str:
+    return format(value, form) if isinstance(value, (int, float)) else "-"
+
+
+def _show_value(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _show_setting(field: str, value: Any) -> str:
+    return f"{field}={_show_value(value)}"
+
+
+def _format_seconds(seconds: float | None) -> str | None:
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        return None
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+class _StatusLine:
+    """One progress line on stderr: redrawn in place on a terminal; printed as plain lines (at
+    most one every ``plain_every`` seconds) when stderr is a file or a pipe."""
+
+    def __init__(self, plain_every: float = 10.0):
+        self.terminal = sys.stderr.isatty()
+        self.plain_every = plain_every
+        self._last_plain = -math.inf
+        self._drawn = False
+
+    def show(self, text: str, force: bool = False) -> None:
+        if self.terminal:
+            sys.stderr.write("\r" + text + "\x1b[K")
+            sys.stderr.flush()
+            self._drawn = True
+        elif force or time.monotonic() - self._last_plain >= self.plain_every:
+            print(text, file=sys.stderr, flush=True)
+            self._last_plain = time.monotonic()
+
+    def note(self, text: str) -> None:
+        """A line that stays, printed above the progress line."""
+        if self._drawn:
+            sys.stderr.write("\r\x1b[K")
+        print(text, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self._drawn = False
+
+
+def _state_line(label: str, job) -> str:
+    text = f"{label}: {job.state} ({job.run_id})"
+    summary = job.summary or {}
+    if job.state == "done" and isinstance(summary.get("test_mse"), float):
+        text += f", test MSE {summary['test_mse']:.5f}"
+    if job.reason and job.state != "done":
+        text += f": {job.reason}"
+    return text
+
+
+def _stop_jobs(jobs: list) -> int:
+    # The queued first: stopping a training run frees its worker for the next in the queue.
+    stopped = sum(1 for job in jobs if job.state == "queued" and job.cancel())
+    return stopped + sum(1 for job in jobs if job.state == "training" and job.stop())
+
+
+def _follow(members: list[tuple[str, Any]], progress, on_finish=None) -> bool:
+    """Print each member's state changes and ``progress()`` about once a second until every
+    member has finished. Ctrl-C cancels the queued members and stops the training ones (they keep
+    what they learned); a second Ctrl-C gives up waiting. True when interrupted."""
+    line = _StatusLine()
+    jobs, seen = [], set()
+    for label, job in members:
+        if job.run_id not in seen:
+            seen.add(job.run_id)
+            jobs.append((label, job))
+    states: dict[str, str] = {}
+    interrupted = False
+    last_progress = -math.inf
+    try:
+        while True:
+            try:
+                for label, job in jobs:
+                    state = job.state
+                    if states.get(job.run_id) != state:
+                        states[job.run_id] = state
+                        line.note(_state_line(label, job))
+                        if on_finish is not None and state not in ("queued", "training"):
+                            on_finish(job)
+                finished = all(state not in ("queued", "training") for state in states.values())
+                if finished or time.monotonic() - last_progress >= 1.0:
+                    line.show(progress(), force=finished)
+                    last_progress = time.monotonic()
+                if finished:
+                    return interrupted
+                time.sleep(0.2)
+            except KeyboardInterrupt:
+                if interrupted:
+                    raise
+                interrupted = True
+                affected = _stop_jobs([job for _, job in jobs])
+                line.note(
+                    f"stopping: {affected} runs cancelled or stopped after their current chunk "
+                    "(Ctrl-C again to give up waiting)"
+                )
+    finally:
+        line.close()
+
+
+def _warm(args: argparse.Namespace) -> int:
+    from ae_core.jobs import default_worker_count
+    from ae_core.store import RunStore
+    from ae_core.warm import SpeedBook, estimate_total, plan_warm, spread_over_workers
+
+    if not args.lesson and not args.grid:
+        raise ConfigError(
+            "warm", "warm needs --lesson NAME (or all) or --grid 'VARIANT FIELD=VALUES ...'"
+        )
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError("workers", f"--workers {args.workers} must be at least 1")
+    settings = _settings(args)
+    store = RunStore(args.runs_dir)
+    records = store.scan()
+    plan = plan_warm(args.lesson, args.grid, settings, records)
+    workers = args.workers or default_worker_count()
+    book = SpeedBook(records)
+    estimates = {run.run_id: book.estimate(run.config) for run in plan.missing}
+    total_seconds = estimate_total([e.seconds for e in estimates.values()], workers)
+    if args.dry_run:
+        return _print_plan(args, store, plan, estimates, total_seconds, workers)
+
+    from ae_core.jobs import JobManager
+
+    labels = {run.run_id: run.label for run in plan.runs}
+    started = time.monotonic()
+    if not plan.missing:
+        # Nothing to train: no workers to start (each would import TensorFlow for nothing).
+        stored = {record.run_id: record for record in records}
+        outcome = [
+            {
+                "run_id": run.run_id,
+                "label": run.label,
+                "variant": run.config.variant,
+                "status": stored[run.run_id].status,
+                "reason": stored[run.run_id].reason,
+                "test_mse": (stored[run.run_id].summary or {}).get("test_mse"),
+            }
+            for run in plan.runs
+        ]
+        cached = sum(1 for run in outcome if run["status"] == "done")
+        return _report_warm(args, store, outcome, cached, started, interrupted=False)
+    print(
+        f"warming {store.root}: {len(plan.runs)} runs, {len(plan.missing)} to train on "
+        f"{workers} workers, estimated {_format_seconds(total_seconds) or '0 s'}",
+        file=sys.stderr,
+    )
+    with JobManager(store.root, workers=workers) as manager:
+        jobs = [manager.submit(config) for config in plan.lesson_runs]
+        for group in plan.groups:
+            if group.field is None:
+                jobs.append(manager.submit(group.base))
+            else:
+                jobs.extend(manager.submit_sweep(group.base, group.field, group.values).jobs)
+        members = [(labels.get(job.run_id, job.run_id), job) for job in jobs]
+        unique = list({job.run_id: job for job in jobs}.values())
+        cached = sum(1 for job in unique if job.state == "done")
+
+        def progress() -> str:
+            snaps = [job.snapshot() for job in unique]
+            done = sum(1 for snap in snaps if snap.finished)
+            training = sum(1 for snap in snaps if snap.state == "training")
+            left = []
+            for job, snap in zip(unique, snaps, strict=True):
+                if snap.state == "training" and snap.seconds_left is not None:
+                    left.append(snap.seconds_left)
+                elif not snap.finished:
+                    left.append(book.estimate(job.config).seconds)
+            eta = _format_seconds(spread_over_workers(left, workers)) if left else None
+            width = 24
+            filled = round(width * done / len(snaps)) if snaps else width
+            return (
+                f"[{'#' * filled}{'.' * (width - filled)}] {done}/{len(snaps)} runs, "
+                f"{len(snaps) - done} left, {training} training"
+                + (f", about {eta} left" if eta else "")
+            )
+
+        def learn_speed(job) -> None:
+            # Queued runs like a finished one are then estimated at its measured speed.
+            if job.state == "done" and job.summary:
+                book.add(job.config, job.summary)
+
+        interrupted = _follow(members, progress, on_finish=learn_speed)
+        outcome = [
+            {
+                "run_id": job.run_id,
+                "label": labels.get(job.run_id, job.run_id),
+                "variant": job.config.variant,
+                "status": job.state,
+                "reason": job.reason,
+                "test_mse": (job.summary or {}).get("test_mse"),
+            }
+            for job in unique
+        ]
+    return _report_warm(args, store, outcome, cached, started, interrupted)
+
+
+def _report_warm(
+    args: argparse.Namespace,
+    store,
+    outcome: list[dict],
+    cached: int,
+    started: float,
+    interrupted: bool,
+) -> int:
+    counts = {
+        state: sum(1 for run in outcome if run["status"] == state)
+        for state in ("done", "failed", "stopped", "cancelled")
+    }
+    elapsed = time.monotonic() - started
+    report = {
+        "runs_dir": str(store.root),
+        "runs": outcome,
+        "stored_before": cached,
+        "trained": counts["done"] - cached,
+        "failed": counts["failed"],
+        "stopped": counts["stopped"] + counts["cancelled"],
+        "seconds": round(elapsed, 1),
+    }
+    if args.json:
+        print(json.dumps(_json_safe(report)))
+    else:
+        for run in outcome:
+            print(f"{run['run_id']:<28} {run['status']:<10} {run['label']}")
+    print(
+        f"warm: {report['trained']} trained, {cached} stored already, {report['failed']} failed, "
+        f"{report['stopped']} stopped or cancelled, in {_format_seconds(elapsed) or '0 s'}",
+        file=sys.stderr,
+    )
+    if counts["failed"]:
+        first = next(run for run in outcome if run["status"] == "failed")
+        print(f"error: {first['label']} failed: {first['reason']}", file=sys.stderr)
+        return EXIT_FAILED
+    if interrupted or report["stopped"]:
+        print("stopped: run warm again to train what is missing", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _print_plan(args, store, plan, estimates, total_seconds: float, workers: int) -> int:
+    import os
+
+    from ae_core.jobs import default_worker_count
+    from ae_core.warm import MULTIPLY_ADDS_PER_S, RUN_OVERHEAD_SECONDS, WORKER_START_SECONDS
+
+    bases = [estimate.basis for estimate in estimates.values()]
+    measured, default = bases.count("stored runs"), bases.count("default rate")
+    explanation = (
+        f"{len(plan.missing)} runs to train on {workers} workers: {measured} at the median speed "
+        f"of stored finished runs of the same variant, dataset, layer sizes and batch size, "
+        f"{default} at the default rate measured here ({MULTIPLY_ADDS_PER_S:.3g} multiply-adds "
+        f"a second per worker, see ae_core/warm.py), each plus {RUN_OVERHEAD_SECONDS:g} s for "
+        f"data, compilation, summary and saving, and {WORKER_START_SECONDS:g} s for the workers "
+        "to start; other people's runs on the same server are not counted"
+    )
+    load, cores = os.getloadavg()[0], default_worker_count()
+    if plan.missing and load > cores:
+        # The workers run at a lower priority than everything else here.
+        explanation += (
+            f", and the machine is busy now (load {load:.1f} on {cores} cores), so expect longer"
+        )
+    if args.json:
+        listing = [
+            {
+                "run_id": run.run_id,
+                "variant": run.config.variant,
+                "label": run.label,
+                "stored": run.stored,
+                "estimated_seconds": None if run.stored else estimates[run.run_id].seconds,
+                "estimate_basis": None if run.stored else estimates[run.run_id].basis,
+                "config": run.config.to_dict(),
+            }
+            for run in plan.runs
+        ]
+        output = {
+            "runs_dir": str(store.root),
+            "workers": workers,
+            "runs": listing,
+            "stored": len(plan.runs) - len(plan.missing),
+            "to_train": len(plan.missing),
+            "estimated_seconds": round(total_seconds, 1),
+            "estimate": explanation,
+        }
+        print(json.dumps(_json_safe(output)))
+        return EXIT_OK
+    print(f"{'run id':<28} {'variant':<10} {'stored':<7} {'estimate':>9}  settings")
+    for run in plan.runs:
+        estimate = "" if run.stored else _format_seconds(estimates[run.run_id].seconds)
+        stored = "yes" if run.stored else "no"
+        print(f"{run.run_id:<28} {run.config.variant:<10} {stored:<7} {estimate:>9}  {run.label}")
+    print(
+        f"\n{len(plan.runs)} runs, {len(plan.runs) - len(plan.missing)} stored already in "
+        f"{store.root}; estimated {_format_seconds(total_seconds) or '0 s'} for the rest."
+    )
+    print(f"The estimate: {explanation}.")
+    return EXIT_OK

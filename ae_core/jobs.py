@@ -44,7 +44,10 @@ from ae_core.config import RunConfig
 from ae_core.store import RunRecord, RunStore, StoreError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ae_core.model import Autoencoder
+    from ae_core.sweeps import Sweep
 
 log = logging.getLogger(__name__)
 
@@ -795,3 +798,11 @@ class JobManager:
 
     def __exit__(self, *exc_info) -> None:
         self.shutdown()
+
+    # -- sweeps (ae_core.sweeps) -------------------------------------------------------------------
+    def submit_sweep(self, config: RunConfig, field: str, values: Iterable[Any]) -> Sweep:
+        """One run per value of ``field`` (``config.replace(field=value)``), each submitted like
+        any run (cached, deduplicated, stored); see ``ae_core.sweeps``."""
+        from ae_core.sweeps import submit_sweep
+
+        return submit_sweep(self, config, field, values)

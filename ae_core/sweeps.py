@@ -1,0 +1,343 @@
+"""Sweeps: the same run trained for several values of one setting.
+
+    sweep = manager.submit_sweep(config, "code_size", [8, 16, 32])
+    sweep.snapshot()        # every member's Snapshot in value order, counts, time left
+    sweep.stop()            # stop the training members, cancel the queued ones
+    sweep.wait()
+
+A sweep is nothing more than K ordinary submissions: each member goes through
+``JobManager.submit``, so it is a stored run with its own run id, history, summary and model, a
+member trained before (by anyone) is served from the cache, and a later single submission of any
+value is a cache hit. The sweep only validates the K configs up front (all or nothing), keeps the
+jobs in value order and sums up their snapshots.
+
+Which settings can be swept: the ones the variant lets a person change
+(``registry.get(variant).options()``), except ``dataset``: test figures on different datasets
+are not comparable along one axis, and the input size changes the model.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ae_core import registry
+from ae_core.config import (
+    ConfigError,
+    RunConfig,
+    field_choices,
+    field_spec,
+    field_type,
+    parse_setting,
+)
+
+if TYPE_CHECKING:
+    from ae_core.jobs import Job, JobManager, Snapshot
+
+MIN_SWEEP_VALUES = 2
+# Sixteen runs already fill a classroom server's queue for a while; a bigger study is a grid of
+# several sweeps (``python -m ae_core warm --grid``).
+MAX_SWEEP_VALUES = 16
+NOT_SWEPT = frozenset({"dataset"})
+
+
+def sweepable_fields(variant: str) -> list[str]:
+    """The settings a sweep of ``variant`` may vary, in the config's order."""
+    return [name for name in registry.get(variant).options() if name not in NOT_SWEPT]
+
+
+def check_sweep_field(variant: str, field: str) -> None:
+    allowed = sweepable_fields(variant)
+    if field not in allowed:
+        raise ConfigError(
+            field,
+            f"{field!r} cannot be swept for the {variant} variant; the settings a sweep can vary "
+            f"are: {', '.join(allowed)}",
+        )
+
+
+def sweep_configs(
+    config: RunConfig, field: str, values: Iterable[Any]
+) -> tuple[tuple[Any, ...], tuple[RunConfig, ...]]:
+    """The member configs of a sweep of ``field`` over ``values``, each validated: the distinct
+    values in the order given (as the config stores them) and their configs.
+
+    Raises ConfigError (one sentence naming the field) for a field the variant does not let a
+    person change, a value the validator refuses, or fewer than 2 or more than 16 distinct values.
+    """
+    if not isinstance(config, RunConfig):
+        raise TypeError(f"a sweep starts from a RunConfig, not {type(config).__name__}")
+    if isinstance(values, str):
+        raise TypeError("a sweep takes a list of values; parse_sweep_values reads them from text")
+    check_sweep_field(config.variant, field)
+    kept_values: list[Any] = []
+    configs: list[RunConfig] = []
+    seen: set[str] = set()
+    for value in values:
+        member = _member_config(config, field, value)
+        if member.run_id in seen:  # 0.1 and 0.10, or "300, 100" and (300, 100): one run
+            continue
+        seen.add(member.run_id)
+        kept_values.append(getattr(member, field))
+        configs.append(member)
+    if not MIN_SWEEP_VALUES <= len(configs) <= MAX_SWEEP_VALUES:
+        raise ConfigError(
+            field,
+            f"a sweep of {field} needs {MIN_SWEEP_VALUES} to {MAX_SWEEP_VALUES} distinct values, "
+            f"not {len(configs)}",
+        )
+    return tuple(kept_values), tuple(configs)
+
+
+def _member_config(config: RunConfig, field: str, value: Any) -> RunConfig:
+    try:
+        return config.replace(**{field: value})
+    except ConfigError as error:
+        if str(error).startswith(f"{field}="):
+            raise  # the validator's sentence already starts with the field and the value
+        # A rule between settings refuses this value (the KL penalty and a relu code): say which
+        # sweep value it is.
+        raise ConfigError(field, f"the sweep value {field}={value!r} is refused: {error}") from None
+
+
+# -- the command line's value lists ------------------------------------------------------------
+def takes_commas(field: str) -> bool:
+    """True for settings whose one value can hold commas (``hidden=300,100``,
+    ``sparsity_layers=1,2``): a list of their values is separated by semicolons instead."""
+    hint = field_type(field)
+    is_name = field in ("variant", "dataset")  # names looked up in a registry: never a comma
+    return field_choices(field) is None and hint not in (bool, int, float) and not is_name
+
+
+def parse_sweep_values(field: str, text: str) -> list[Any]:
+    """The values of ``--sweep FIELD=TEXT``, each parsed by the field's own parser.
+
+    ``TEXT`` is a list of values, separated by commas (numbers, true/false and choices:
+    ``0.001,0.01``) or by semicolons (settings whose value holds commas: ``hidden=300;300,100``;
+    semicolons work for every setting); or ``linspace:LOW:HIGH:COUNT`` / ``logspace:LOW:HIGH:COUNT``
+    for a number setting: COUNT values evenly spaced from LOW to HIGH, on a log scale for
+    ``logspace`` (LOW and HIGH are the values themselves, not exponents, and must be positive).
+    Whole-number settings round each value; values that round to the same number collapse.
+    """
+    text = text.strip()
+    kind, _, spacing = text.partition(":")
+    if kind in ("linspace", "logspace"):
+        return _spaced_values(field, kind, spacing)
+    separator = ";" if ";" in text or takes_commas(field) else ","
+    parts = [part.strip() for part in text.split(separator)]
+    if not text or any(not part for part in parts):
+        raise ConfigError(
+            field,
+            f"--sweep {field}={text!r} has an empty value; separate the values of {field} with "
+            f"'{separator}', for example {_example(field)}",
+        )
+    return [parse_setting(field, part) for part in parts]
+
+
+def _spaced_values(field: str, kind: str, spacing: str) -> list[Any]:
+    hint = field_type(field)
+    if hint not in (int, float):
+        raise ConfigError(
+            field, f"{kind} needs a number setting, and {field} is not one; list its values"
+        )
+    parts = spacing.split(":")
+    try:
+        low, high, count = float(parts[0]), float(parts[1]), int(parts[2])
+        if len(parts) != 3 or not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError
+    except (ValueError, IndexError):
+        raise ConfigError(
+            field, f"--sweep {field}={kind}:{spacing} is not of the form {kind}:LOW:HIGH:COUNT"
+        ) from None
+    if count < MIN_SWEEP_VALUES:
+        raise ConfigError(field, f"{kind} for {field} needs a COUNT of at least 2, not {count}")
+    if count > MAX_SWEEP_VALUES:
+        # Checked here too, so an absurd COUNT fails before a list of that size is made.
+        raise ConfigError(
+            field, f"a sweep of {field} takes at most {MAX_SWEEP_VALUES} values, not {count}"
+        )
+    if kind == "logspace":
+        if low <= 0 or high <= 0:
+            raise ConfigError(
+                field, f"logspace for {field} needs LOW and HIGH above 0, not {low:g} and {high:g}"
+            )
+        points = [
+            math.exp(math.log(low) + (math.log(high) - math.log(low)) * i / (count - 1))
+            for i in range(count)
+        ]
+    else:
+        points = [low + (high - low) * i / (count - 1) for i in range(count)]
+    # Twelve significant digits: 0.30000000000000004 becomes 0.3, so a sweep's run ids match a
+    # single run of the value a person would type.
+    values = [round(p) if hint is int else float(f"{p:.12g}") for p in points]
+    return list(dict.fromkeys(values))
+
+
+def _example(field: str) -> str:
+    return f"{field}=300;300,100" if takes_commas(field) else f"{field}=0.001,0.01"
+
+
+def parse_sweep(text: str) -> tuple[str, list[Any]]:
+    """``FIELD=VALUES`` (see ``parse_sweep_values``) as the field's name and its values."""
+    field, separator, values = text.partition("=")
+    field = field.strip()
+    if not separator or not field:
+        raise ConfigError("sweep", f"--sweep {text!r} is not of the form FIELD=VALUE,VALUE,...")
+    field_spec(field)  # an unknown name fails listing the known settings
+    return field, parse_sweep_values(field, values)
+
+
+# -- a submitted sweep -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class SweepSnapshot:
+    """A sweep at one moment: its members' snapshots in value order and how many are where."""
+
+    field: str
+    values: tuple[Any, ...]
+    members: tuple[Snapshot, ...]
+    done: int
+    training: int
+    queued: int
+    failed: int
+    ended: int  # stopped, cancelled or interrupted: finished without a full result
+    finished: bool  # every member has finished, one way or another
+    seconds_left: float | None  # estimated from the members' own speeds; None when unknown
+
+    @property
+    def total(self) -> int:
+        return len(self.members)
+
+    @property
+    def fraction_done(self) -> float:
+        """Steps done over all steps of the members (a finished member counts as whole)."""
+        whole = sum(member.total_steps for member in self.members)
+        done = sum(
+            member.total_steps if member.finished else member.step for member in self.members
+        )
+        return done / whole if whole else 1.0
+
+
+class Sweep:
+    """K jobs that differ only in ``field``; ``jobs[i]`` trains ``values[i]``."""
+
+    def __init__(
+        self,
+        field: str,
+        values: Sequence[Any],
+        jobs: Sequence[Job],
+        workers: int = 1,
+    ):
+        self.field = field
+        self.values = tuple(values)
+        self.jobs = tuple(jobs)
+        self.configs = tuple(job.config for job in self.jobs)
+        self._workers = max(1, workers)
+        self._lock = threading.Lock()
+        self._snapshot: SweepSnapshot | None = None
+
+    def __repr__(self) -> str:
+        return f"Sweep({self.field!r}, {list(self.values)!r})"
+
+    @property
+    def run_ids(self) -> tuple[str, ...]:
+        return tuple(job.run_id for job in self.jobs)
+
+    def snapshot(self) -> SweepSnapshot:
+        """Every member's snapshot and the counts; cheap when nothing changed since last time."""
+        members = tuple(job.snapshot() for job in self.jobs)
+        with self._lock:
+            cached = self._snapshot
+            # Job.snapshot() returns the same object until its job changes.
+            if cached is not None and all(
+                a is b for a, b in zip(cached.members, members, strict=True)
+            ):
+                return cached
+            self._snapshot = self._build(members)
+            return self._snapshot
+
+    def _build(self, members: tuple[Snapshot, ...]) -> SweepSnapshot:
+        states = [member.state for member in members]
+        return SweepSnapshot(
+            field=self.field,
+            values=self.values,
+            members=members,
+            done=states.count("done"),
+            training=states.count("training"),
+            queued=states.count("queued"),
+            failed=states.count("failed"),
+            ended=sum(state in ("stopped", "cancelled", "interrupted") for state in states),
+            finished=all(member.finished for member in members),
+            seconds_left=estimate_seconds_left(members, self.configs, self._workers),
+        )
+
+    def stop(self) -> int:
+        """Cancel the queued members, then stop the training ones (each keeps what it learned);
+        how many members that affected. A member shared with someone else's identical
+        submission is that same job, so it stops for them too, as ``Job.stop`` does."""
+        # Queued ones first: stopping a training member frees a worker, which would otherwise
+        # start the next queued member.
+        affected = self.cancel()
+        for job in self.jobs:
+            if job.state == "training" and job.stop():
+                affected += 1
+        return affected
+
+    def cancel(self) -> int:
+        """Drop the members still queued; how many were."""
+        return sum(1 for job in self.jobs if job.state == "queued" and job.cancel())
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every member has finished; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for job in self.jobs:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not job.wait(left):
+                return False
+        return True
+
+
+def estimate_seconds_left(
+    members: Sequence[Snapshot], configs: Sequence[RunConfig], workers: int
+) -> float | None:
+    """Seconds until the members finish, from their own measured speeds.
+
+    A training member has its own estimate; a queued one is its steps at the median speed the
+    other members have shown (None while none has shown one). The work is then spread over the
+    workers, but never finishes before the longest member alone would. Other people's runs in the
+    same queue are not counted.
+    """
+    speeds = [
+        m.samples_per_s
+        for m in members
+        if m.state in ("training", "done") and m.samples_per_s and m.samples_per_s > 0
+    ]
+    median_speed = sorted(speeds)[len(speeds) // 2] if speeds else None
+    left = []
+    for member, config in zip(members, configs, strict=True):
+        if member.state == "training":
+            if member.seconds_left is None:
+                if median_speed is None:
+                    return None
+                left.append((member.total_steps - member.step) * config.batch_size / median_speed)
+            else:
+                left.append(member.seconds_left)
+        elif member.state == "queued":
+            if median_speed is None:
+                return None
+            left.append(config.steps * config.batch_size / median_speed)
+    if not left:
+        return 0.0
+    return max(max(left), sum(left) / max(1, min(workers, len(left))))
+
+
+def submit_sweep(
+    manager: JobManager, config: RunConfig, field: str, values: Iterable[Any]
+) -> Sweep:
+    """Validate every member, then submit each through ``manager.submit`` in value order."""
+    kept_values, configs = sweep_configs(config, field, values)
+    jobs = [manager.submit(member) for member in configs]
+    return Sweep(field, kept_values, jobs, workers=getattr(manager, "worker_count", 1))
