@@ -539,7 +539,8 @@ class JobManager:
             for earlier in waiting[:ahead]:
                 soonest = free_at.index(min(free_at))
                 free_at[soonest] += self._job_seconds_left(earlier)
-            return index + 1, min(free_at)
+            # Rounded, so a snapshot polled again a moment later is the cached one.
+            return index + 1, round(min(free_at), 1)
 
     def _job_seconds_left(self, job: Job) -> float:
         left = job.seconds_left() if job.state == "training" else None
