@@ -698,7 +698,8 @@ def _warm(args: argparse.Namespace) -> int:
     workers = args.workers or default_worker_count()
     book = SpeedBook(records)
     estimates = {run.run_id: book.estimate(run.config) for run in plan.missing}
-    total_seconds = estimate_total([e.seconds for e in estimates.values()], workers)
+    shapes = len({run.config.shape_signature for run in plan.missing})
+    total_seconds = estimate_total([e.seconds for e in estimates.values()], workers, shapes)
     if args.dry_run:
         return _print_plan(args, store, plan, estimates, total_seconds, workers)
 
@@ -823,7 +824,12 @@ def _print_plan(args, store, plan, estimates, total_seconds: float, workers: int
     import os
 
     from ae_core.jobs import default_worker_count
-    from ae_core.warm import MULTIPLY_ADDS_PER_S, RUN_OVERHEAD_SECONDS, WORKER_START_SECONDS
+    from ae_core.warm import (
+        COMPILE_SECONDS,
+        MULTIPLY_ADDS_PER_S,
+        RUN_OVERHEAD_SECONDS,
+        WORKER_START_SECONDS,
+    )
 
     bases = [estimate.basis for estimate in estimates.values()]
     measured, default = bases.count("stored runs"), bases.count("default rate")
@@ -832,8 +838,9 @@ def _print_plan(args, store, plan, estimates, total_seconds: float, workers: int
         f"of stored finished runs of the same variant, dataset, layer sizes and batch size, "
         f"{default} at the default rate measured here ({MULTIPLY_ADDS_PER_S:.3g} multiply-adds "
         f"a second per worker, see ae_core/warm.py), each plus {RUN_OVERHEAD_SECONDS:g} s for "
-        f"data, compilation, summary and saving, and {WORKER_START_SECONDS:g} s for the workers "
-        "to start; other people's runs on the same server are not counted"
+        f"its summary and saving, {COMPILE_SECONDS:g} s for each distinct shape to compile and "
+        f"{WORKER_START_SECONDS:g} s for the workers to start; other people's runs on the same "
+        "server are not counted"
     )
     load, cores = os.getloadavg()[0], default_worker_count()
     if plan.missing and load > cores:

@@ -34,23 +34,23 @@ MAX_GRID_RUNS = 256
 
 # The fallback cost model, for runs with nothing like them in the store yet: a training step
 # costs STEP_SECONDS plus (samples in the batch x multiply-adds per sample of the mirrored dense
-# net) / MULTIPLY_ADDS_PER_S, and every run adds RUN_OVERHEAD_SECONDS (the worker loading the
-# data, compiling the training chunk, computing the summary and saving the model).
-# Measured on this project's 2-core machine on 2026-11-29 with benchmarks/warm_estimate.py, three
-# rounds (load average 2, 6 and 2: other work was running): two workers of one thread each
-# (warm's default here), two runs of each of three stacked nets at once (64-32-8 on digits,
-# 784-128-32 and 784-300-100-30 on MNIST, batch 64). Fitted from the smallest and the largest
-# net, MULTIPLY_ADDS_PER_S came out 4.66e9, 4.63e9 and 4.69e9 (the median is kept) and
-# STEP_SECONDS 5.1e-5, 1.55e-4 and 8.1e-5 (the median); the middle net's measured step was 4 %
-# below, 30 % above and 17 % below the fit. The nine per-run overheads were 5.4 to 9.9 s,
-# mostly XLA compilation; the median, 8.3 s, is kept.
-STEP_SECONDS = 8.1e-5
-MULTIPLY_ADDS_PER_S = 4.66e9
-RUN_OVERHEAD_SECONDS = 8.3
-# Making the job manager until both workers had finished a first 20-step run took 15.8 s at
-# load 2 (24.0 s at load 6); less that run's own overhead (about 5.4 s, the small net's above),
-# the workers take about 10 s to start (importing TensorFlow).
-WORKER_START_SECONDS = 10.0
+# net) / MULTIPLY_ADDS_PER_S, every run adds RUN_OVERHEAD_SECONDS (its summary and saving), and
+# every distinct shape COMPILE_SECONDS once (each worker compiles it once, all at the same time).
+# Measured on this project's 2-core machine on 2026-11-29 with benchmarks/warm_estimate.py (two
+# workers with the manager's default of 2 threads each, two runs of each of three stacked nets
+# at once: 64-32-8 on digits, 784-128-32 and 784-300-100-30 on MNIST, batch 64; load average
+# 0.2 before): fitted from the smallest and the largest net, MULTIPLY_ADDS_PER_S 9.16e9 and
+# STEP_SECONDS 6.4e-5 (the middle net's step measured 1.39 ms against 1.52 ms fitted); the
+# three nets took 2.76, 2.78 and 3.10 s to compile (the median is kept) and 0.15, 0.40 and
+# 0.58 s a run beside their steps (the median is kept). Before runs of a shape shared one
+# compilation, an earlier round of the same measurement gave 8.3 s a run, mostly compiling.
+STEP_SECONDS = 6.4e-5
+MULTIPLY_ADDS_PER_S = 9.16e9
+RUN_OVERHEAD_SECONDS = 0.4
+COMPILE_SECONDS = 2.8
+# Making the job manager until both workers had finished a first 20-step run took 7.5 s; less
+# that run's compilation (2.8 s), the workers take about 5 s to start (importing TensorFlow).
+WORKER_START_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -245,10 +245,14 @@ class SpeedBook:
         return RunEstimate(config.steps * step + RUN_OVERHEAD_SECONDS, "default rate")
 
 
-def estimate_total(seconds: Sequence[float], workers: int) -> float:
-    """Wall time of a warm that trains runs of these estimates: the workers' start, then the
-    runs shared out over the workers."""
-    return WORKER_START_SECONDS + spread_over_workers(seconds, workers) if seconds else 0.0
+def estimate_total(seconds: Sequence[float], workers: int, shapes: int = 1) -> float:
+    """Wall time of a warm that trains runs of these estimates, of ``shapes`` distinct shapes
+    (``RunConfig.shape_signature``): the workers' start, each shape's compilation (the workers
+    compile a shape at the same time, each once), then the runs shared out over the workers."""
+    if not seconds:
+        return 0.0
+    compiling = COMPILE_SECONDS * shapes
+    return WORKER_START_SECONDS + compiling + spread_over_workers(seconds, workers)
 
 
 def spread_over_workers(seconds: Sequence[float], workers: int) -> float:

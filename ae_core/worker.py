@@ -37,9 +37,10 @@ HISTORY_WRITE_SECONDS = 2.0
 # How often it saves the model learned so far, for the app's views of a running run (saving
 # the default 784-256-32 net took 25-50 ms here: under 1 % of the training time at this interval).
 CHECKPOINT_SECONDS = 5.0
-# Chunk length when several runs take turns: shorter than a lone run's 0.3 s, so each curve moves
-# more often; swapping a run's state in and out costs a few ms, a few per cent of this.
-SHARED_CHUNK_SECONDS = 0.15
+# Chunk length when several runs take turns. Swapping a run's state in and out took about 8 ms
+# for the default sparse_kl net here (4 runs of it taking turns in 0.15 s chunks took 8 % longer
+# than one after another), so turns are not much shorter than a lone run's 0.3 s chunks.
+SHARED_CHUNK_SECONDS = 0.25
 
 
 def resident_mb() -> float:

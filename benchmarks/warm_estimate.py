@@ -3,11 +3,12 @@
     AE_DATA_DIR=../shared/data/mnist AE_OFFLINE=1 python3 benchmarks/warm_estimate.py
 
 Trains stacked autoencoders of three very different sizes through a ``JobManager`` with
-``--workers`` workers (default 2, one TensorFlow thread each, as ``warm`` uses on 2 cores), each
-size as many runs at once as there are workers (seeds differ), after a warm-up run per worker so
-the workers' start is not counted. Prints, for each size, the wall time from submit to done, the
-steady training speed, and what is left over: the per-run overhead (data, compilation, summary,
-saving), and how long the workers take to start. Then fits the step time as
+``--workers`` workers (default 2, with the manager's default threads, as ``warm`` uses them),
+each size as many runs at once as there are workers (seeds differ), twice: the first runs of a
+shape compile it, the next ones do not. A warm-up run per worker comes first so the workers'
+start is not counted. Prints, for each size, the wall time from submit to done, the steady
+training speed, and what is left over: the time to compile a new shape and the per-run overhead
+(summary, saving), and how long the workers take to start. Then fits the step time as
 ``STEP_SECONDS + samples_per_step * multiply_adds_per_sample / MULTIPLY_ADDS_PER_S`` from the
 smallest and the largest net, the cost model in ``ae_core.warm``; the middle net checks it.
 """
@@ -39,6 +40,22 @@ CASES = {
 }
 
 
+def _batch(manager: JobManager, config, seeds) -> dict:
+    """Submit one run per seed at once; their wall time and the median figures of their runs."""
+    started = time.monotonic()
+    jobs = [manager.submit(config.replace(seed=seed)) for seed in seeds]
+    for job in jobs:
+        job.wait()
+        assert job.state == "done", job.reason
+    summaries = [job.summary for job in jobs]
+    return {
+        "wall": time.monotonic() - started,
+        "speed": statistics.median(summary["samples_per_s"] for summary in summaries),
+        "train_examples": summaries[0]["train_examples"],
+        "parameters": summaries[0]["parameters"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, default=2)
@@ -58,26 +75,30 @@ def main() -> None:
             f"start: {first_runs:.2f} s from making the manager to its first {workers} 20-step "
             f"runs done (workers importing TensorFlow, then one tiny run each)"
         )
+        compiles, overheads = [], []
         for name, config in CASES.items():
-            started = time.monotonic()
-            jobs = [manager.submit(config.replace(seed=seed)) for seed in range(workers)]
-            for job in jobs:
-                job.wait()
-            wall = time.monotonic() - started
-            summaries = [job.summary for job in jobs]
-            speed = statistics.median(summary["samples_per_s"] for summary in summaries)
-            samples_per_step = min(config.batch_size, summaries[0]["train_examples"])
-            step_seconds = samples_per_step / speed
-            overhead = wall - config.steps * step_seconds
+            # The first runs of a shape compile it (once on each worker); the next ones do not.
+            first = _batch(manager, config, range(workers))
+            again = _batch(manager, config, range(workers, 2 * workers))
+            samples_per_step = min(config.batch_size, again["train_examples"])
+            step_seconds = samples_per_step / again["speed"]
+            overhead = again["wall"] - config.steps * step_seconds
+            compile_seconds = first["wall"] - again["wall"]
+            compiles.append(compile_seconds)
+            overheads.append(overhead)
             adds = multiply_adds_per_sample(config)
             rows[name] = (adds, samples_per_step, step_seconds)
             print(
-                f"{name}: {summaries[0]['parameters']:,} parameters, {adds:,} multiply-adds a "
-                f"sample; {workers} runs at once: wall {wall:.2f} s, training "
-                f"{statistics.median(s['seconds'] for s in summaries):.2f} s each, "
-                f"{speed:,.0f} samples/s each, {step_seconds * 1e3:.3f} ms a step, "
-                f"overhead {overhead:.2f} s a run"
+                f"{name}: {again['parameters']:,} parameters, {adds:,} multiply-adds a sample; "
+                f"{workers} runs at once: wall {first['wall']:.2f} s compiling, "
+                f"{again['wall']:.2f} s compiled; {again['speed']:,.0f} samples/s each, "
+                f"{step_seconds * 1e3:.3f} ms a step, {compile_seconds:.2f} s to compile, "
+                f"{overhead:.2f} s a run beside its steps"
             )
+        print(
+            f"median: COMPILE_SECONDS = {statistics.median(compiles):.2f}, "
+            f"RUN_OVERHEAD_SECONDS = {statistics.median(overheads):.2f}"
+        )
     (small_p, small_b, small_t), (large_p, large_b, large_t) = (
         rows["digits 64-32-8"],
         rows["mnist 784-300-100-30"],
