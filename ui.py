@@ -89,21 +89,32 @@ _keep_keras_state()
 
 # -- the job manager: one per server process, shared by every session -----------------------------
 @st.cache_resource(show_spinner="Starting the training workers…")
-def _job_manager(runs_dir: str, workers: int | None) -> JobManager:
-    return JobManager(runs_dir or None, workers=workers)
+def _job_manager(runs_dir: str, workers: int | None, runs_per_worker: int | None) -> JobManager:
+    turns = {} if runs_per_worker is None else {"runs_per_worker": runs_per_worker}
+    return JobManager(runs_dir or None, workers=workers, **turns)
+
+
+def _whole_number_setting(name: str) -> int | None:
+    """The server setting ``$name`` as a whole number of at least 1, or None when unset."""
+    text = os.environ.get(name, "").strip()
+    try:
+        value = int(text) if text else None
+        if value is not None and value < 1:
+            raise ValueError
+    except ValueError:
+        st.error(f"{name}={text!r} is not valid: use a whole number of at least 1.")
+        st.stop()
+    return value
 
 
 def manager() -> JobManager:
-    """The server's job manager (runs folder ``$AE_RUNS_DIR``, ``$AE_WORKERS`` workers)."""
-    workers_text = os.environ.get("AE_WORKERS", "").strip()
-    try:
-        workers = int(workers_text) if workers_text else None
-        if workers is not None and workers < 1:
-            raise ValueError
-    except ValueError:
-        st.error(f"AE_WORKERS={workers_text!r} is not valid: use a whole number of at least 1.")
-        st.stop()
-    return _job_manager(os.environ.get("AE_RUNS_DIR", ""), workers)
+    """The server's job manager (runs folder ``$AE_RUNS_DIR``, ``$AE_WORKERS`` workers, each
+    taking turns on up to ``$AE_RUNS_PER_WORKER`` runs)."""
+    return _job_manager(
+        os.environ.get("AE_RUNS_DIR", ""),
+        _whole_number_setting("AE_WORKERS"),
+        _whole_number_setting("AE_RUNS_PER_WORKER"),
+    )
 
 
 def page_header(title: str, intro: str | None = None) -> None:

@@ -743,13 +743,18 @@ def _warm(args: argparse.Namespace) -> int:
             snaps = [job.snapshot() for job in unique]
             done = sum(1 for snap in snaps if snap.finished)
             training = sum(1 for snap in snaps if snap.state == "training")
-            left = []
+            # Work left at each run's own training speed, shared out over the workers; a run's
+            # own time left counts its turns with the others, so none ends before it says.
+            left, longest = [], 0.0
             for job, snap in zip(unique, snaps, strict=True):
-                if snap.state == "training" and snap.seconds_left is not None:
-                    left.append(snap.seconds_left)
+                if snap.state == "training" and snap.samples_per_s:
+                    steps_left = snap.total_steps - snap.step
+                    left.append(steps_left * job.config.batch_size / snap.samples_per_s)
+                    longest = max(longest, snap.seconds_left or 0.0)
                 elif not snap.finished:
                     left.append(book.estimate(job.config).seconds)
-            eta = _format_seconds(spread_over_workers(left, workers)) if left else None
+            total_left = max(longest, spread_over_workers(left, workers))
+            eta = _format_seconds(total_left) if left else None
             width = 24
             filled = round(width * done / len(snaps)) if snaps else width
             return (

@@ -305,10 +305,11 @@ def estimate_seconds_left(
 ) -> float | None:
     """Seconds until the members finish, from their own measured speeds.
 
-    A training member has its own estimate; a queued one is its steps at the median speed the
-    other members have shown (None while none has shown one). The work is then spread over the
-    workers, but never finishes before the longest member alone would. Other people's runs in the
-    same queue are not counted.
+    The work left is each member's steps left at its own training speed (a queued member's at
+    the median speed the others have shown; None while none has shown one), shared out over the
+    workers. A member's own time left already counts the turns it waits while others train, so
+    the sweep never finishes before the slowest member says it will. Other people's runs on the
+    same server are not counted.
     """
     speeds = [
         m.samples_per_s
@@ -316,22 +317,23 @@ def estimate_seconds_left(
         if m.state in ("training", "done") and m.samples_per_s and m.samples_per_s > 0
     ]
     median_speed = sorted(speeds)[len(speeds) // 2] if speeds else None
-    left = []
+    work, longest = [], 0.0
     for member, config in zip(members, configs, strict=True):
-        if member.state == "training":
-            if member.seconds_left is None:
-                if median_speed is None:
-                    return None
-                left.append((member.total_steps - member.step) * config.batch_size / median_speed)
-            else:
-                left.append(member.seconds_left)
-        elif member.state == "queued":
-            if median_speed is None:
-                return None
-            left.append(config.steps * config.batch_size / median_speed)
-    if not left:
+        if member.state not in ("training", "queued"):
+            continue
+        speed = member.samples_per_s if member.state == "training" else None
+        speed = speed or median_speed
+        if speed is None:
+            return None
+        steps_left = (
+            member.total_steps - member.step if member.state == "training" else config.steps
+        )
+        work.append(steps_left * config.batch_size / speed)
+        if member.state == "training" and member.seconds_left is not None:
+            longest = max(longest, member.seconds_left)
+    if not work:
         return 0.0
-    return max(max(left), sum(left) / max(1, min(workers, len(left))))
+    return max(longest, sum(work) / max(1, min(workers, len(work))))
 
 
 def submit_sweep(

@@ -53,6 +53,8 @@ tf.get_logger().addFilter(_NoRetracingWarning())
 
 # The first chunk is short so the first loss point appears within a second of starting.
 FIRST_CHUNK_STEPS = 20
+# How long a chunk should take: live charts stay fresh and a stop request is honoured quickly.
+CHUNK_SECONDS = 0.3
 # History points per phase, at most: each point is the mean over a fixed window of steps, so
 # the history is the same whatever the chunk sizes (which follow the machine's speed).
 POINTS_PER_PHASE = 500
@@ -326,7 +328,7 @@ class RunTraining:
         *,
         on_progress: Callable[[Progress], None] | None = None,
         on_chunk: Callable[[Autoencoder, int], None] | None = None,
-        chunk_seconds: float = 0.3,
+        chunk_seconds: float = CHUNK_SECONDS,
         started: float | None = None,
     ):
         if compiled.signature != compiled_signature(config, dataset):
@@ -473,7 +475,7 @@ def train(
     on_progress: Callable[[Progress], None] | None = None,
     on_chunk: Callable[[Autoencoder, int], None] | None = None,
     stop_event: threading.Event | None = None,
-    chunk_seconds: float = 0.3,
+    chunk_seconds: float = CHUNK_SECONDS,
     cache: CompiledCache | None = None,
 ) -> TrainResult:
     """Train a model for ``config``; returns whatever was learned, also when stopped or failed.

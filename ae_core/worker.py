@@ -247,8 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads > 0:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    # The slow imports happen before "ready".
     from ae_core.store import RunStore
-    from ae_core.trainer import CompiledCache  # the slow imports happen before "ready"
+    from ae_core.trainer import CHUNK_SECONDS, CompiledCache
 
     store = RunStore(args.runs_dir)
     cache = CompiledCache()
@@ -285,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         elif not run.begun and not _begin(run, store, channel, cache):
             over = True
         else:
-            chunk_seconds = SHARED_CHUNK_SECONDS if len(runs) > 1 else 0.3
+            chunk_seconds = SHARED_CHUNK_SECONDS if len(runs) > 1 else CHUNK_SECONDS
             over = _advance(run, channel, chunk_seconds)
             turn += 1
         if not over:

@@ -77,10 +77,12 @@ RUNNING = make_config(
 
 @contextmanager
 def runs_folder(path: Path) -> Iterator[None]:
-    """Point the app's job manager at ``path`` (one worker) while the block runs."""
+    """Point the app's job manager at ``path`` (one worker, one run at a time, so a second run
+    waits in the queue) while the block runs."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AE_RUNS_DIR", str(path))
         patch.setenv("AE_WORKERS", "1")
+        patch.setenv("AE_RUNS_PER_WORKER", "1")
         yield
 
 

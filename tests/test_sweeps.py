@@ -108,7 +108,13 @@ def test_a_member_trained_before_is_not_trained_again(manager):
     assert {job.state for job in sweep.jobs} == {"done"}
 
 
-def test_stopping_a_sweep_stops_the_training_members_and_cancels_the_queued(manager):
+def test_stopping_a_sweep_stops_the_training_members_and_cancels_the_queued(tmp_path):
+    # One run at a time per worker, so the third member waits in the queue.
+    with JobManager(tmp_path, workers=2, runs_per_worker=1) as manager:
+        _stop_a_sweep_of_three(manager)
+
+
+def _stop_a_sweep_of_three(manager):
     sweep = manager.submit_sweep(tiny(12, steps=ENDLESS_STEPS), "code_size", [2, 3, 4])
     wait_until(
         lambda: sum(job.snapshot().step > 0 for job in sweep.jobs) == 2,
@@ -466,3 +472,25 @@ def test_ctrl_c_stops_a_warm_cleanly(repo_root, tmp_path):
     records = RunStore(runs_dir).scan()
     assert sorted(record.status for record in records) == ["stopped", "stopped"]
     assert all(record.has_model for record in records)
+
+
+def test_a_sweep_taking_turns_is_estimated_by_its_work_not_its_members_times_added():
+    from ae_core.jobs import Snapshot
+    from ae_core.sweeps import estimate_seconds_left
+
+    def training(step: int, seconds_left: float) -> Snapshot:
+        # 10,000 samples/s while its chunks run; its time left counts the turns it waits.
+        return Snapshot(
+            run_id="r", state="training", queue_position=None, step=step, total_steps=1000,
+            phase=None, samples_per_s=10_000.0, seconds_left=seconds_left, elapsed=1.0,
+            history=(), reason=None, summary=None,
+        )  # fmt: skip
+
+    configs = [tiny(seed, steps=1000, batch_size=100) for seed in range(4)]
+    # Four members half done, taking turns on two workers: each says 10 s left (its 5 s of
+    # work, shared with another); together they are 20 s of work over two workers.
+    members = [training(500, 10.0) for _ in configs]
+    assert estimate_seconds_left(members, configs, workers=2) == pytest.approx(10.0)
+    # One member far behind the rest: the sweep ends when it does.
+    members[0] = training(0, 30.0)
+    assert estimate_seconds_left(members, configs, workers=2) == pytest.approx(30.0)
