@@ -190,21 +190,25 @@ class Job:
         # saved once its last step is done. Caller holds the lock.
         if not self._history:
             return None
-        latest = self._history[-1]
-        window = [
-            p
-            for p in self._history[-64:]
-            if p["elapsed"] >= latest["elapsed"] - SPEED_WINDOW_SECONDS
-        ]
-        first = window[0]
-        if latest["elapsed"] > first["elapsed"] and latest["step"] > first["step"]:
-            pace = (latest["step"] - first["step"]) / (latest["elapsed"] - first["elapsed"])
-        elif latest["elapsed"] > 0:
-            pace = latest["step"] / latest["elapsed"]
+        # The points of one chunk share its "elapsed" (the chunk's end): pace is measured from
+        # chunk end to chunk end, or the steps of a chunk would count without its time.
+        chunk_ends: dict[float, int] = {}
+        for point in self._history[-256:]:
+            chunk_ends[point["elapsed"]] = point["step"]
+        times = sorted(chunk_ends)
+        latest = times[-1]
+        earlier = [t for t in times[:-1] if t >= latest - SPEED_WINDOW_SECONDS] or times[-2:-1]
+        if earlier and latest > earlier[0]:
+            pace = (chunk_ends[latest] - chunk_ends[earlier[0]]) / (latest - earlier[0])
+        elif latest > 0:
+            pace = chunk_ends[latest] / latest  # one chunk so far
         else:
             return None
+        if pace <= 0:
+            return None
+        total = self._history[-1]["total_steps"]
         since_latest = time.monotonic() - self._last_point_at
-        left = (latest["total_steps"] - latest["step"]) / pace - since_latest
+        left = (total - chunk_ends[latest]) / pace - since_latest
         return max(left, 0.0) + self._manager.finish_seconds
 
     def _build_snapshot(self, position: int | None, to_start: float | None = None) -> Snapshot:

@@ -261,3 +261,19 @@ def test_a_worker_stays_the_same_size_over_many_runs_of_one_shape(tmp_path):
     grown = max(sizes[4:]) - sizes[4]
     print(f"worker memory after each run (MB): {[round(s) for s in sizes]}")
     assert grown < 50, f"the worker grew {grown:.0f} MB over 35 runs of one shape"
+
+
+def test_time_left_is_measured_from_chunk_end_to_chunk_end():
+    from ae_core.jobs import Job
+
+    class Server:  # what a job asks of its manager for its time left
+        finish_seconds = 0.5
+
+    server = Server()
+    job = Job(server, make_config("stacked", **{**TINY, "steps": 100}))
+    job._set_state("training")
+    # Two chunks of two 10-step windows each; a chunk's points share its end time. Between the
+    # chunk ends, 20 steps took 1 s (the first chunk's own 20 steps took the second before it).
+    for step, elapsed in ((10, 1.0), (20, 1.0), (30, 2.0), (40, 2.0)):
+        job._add_point({"step": step, "total_steps": 100, "elapsed": elapsed})
+    assert job.seconds_left() == pytest.approx(60 / 20 + 0.5, abs=0.05)
