@@ -488,6 +488,11 @@ class JobManager:
                 self._remember(job)
             return job
 
+    @property
+    def training_slots(self) -> int:
+        """How many runs can train at once (taking turns on the workers)."""
+        return self.worker_count * self.runs_per_worker
+
     def active_jobs(self) -> list[Job]:
         """Jobs training now, then the queue in order."""
         with self._lock:

@@ -63,5 +63,11 @@ else:
 with st.sidebar:
     active = manager.active_jobs()
     training = sum(job.state == "training" for job in active)
-    st.metric("Training now", f"{training} of {manager.worker_count}")
+    st.metric(
+        "Training now",
+        f"{training} of {manager.training_slots}",
+        help=f"Up to {manager.training_slots} runs train at once, taking turns on "
+        f"{manager.worker_count} worker process{'es' if manager.worker_count != 1 else ''}; "
+        "more wait in the queue.",
+    )
     st.metric("Waiting in the queue", len(active) - training)
