@@ -194,7 +194,7 @@ class RunRecord:
     has_model: bool
     path: Path = field(repr=False)
     modified: float = 0.0  # seconds since the epoch, for ordering lists of runs
-    data: dict | None = None  # the data's identity; None for runs stored before it was recorded
+    data: dict | None = None  # data.json (identity, source); None for runs stored before it
 
     @property
     def is_final(self) -> bool:
