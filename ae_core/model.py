@@ -176,7 +176,7 @@ class Autoencoder(keras.Model):
         place: every weight drawn again by the initialiser a new build would use, so the numbers
         are those of a new model while compiled functions holding these variables stay valid."""
         if config.shape_signature != self.run_config.shape_signature:
-            raise ValueError(f"{config.run_id} does not have this model's shape")
+            raise ValueError(f"a {config.variant} config of another shape cannot reuse this model")
         self.run_config = config
         bias = keras.initializers.Constant(config.bias_init)
         for layer in self.layers:
