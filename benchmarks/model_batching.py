@@ -33,43 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-LAYERS = (784, 300, 30, 300, 784)
-LEARNING_RATE = 1e-3
+from reference_net import LAYERS, LEARNING_RATE, our_chunk_loop  # noqa: E402
+
 BATCH = 64
 BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7  # Keras Adam's defaults
 REFERENCE = "ChunkRunner, 1 model"
-
-
-def build_reference(dataset):
-    import math
-
-    import tensorflow as tf
-
-    from ae_core import registry
-    from ae_core.config import make_config
-    from ae_core.trainer import POINTS_PER_PHASE, _ChunkRunner
-
-    config = make_config(
-        "stacked",
-        dataset=dataset.name,
-        hidden=LAYERS[1:2],
-        code_size=LAYERS[2],
-        activation="sigmoid",
-        output_activation="sigmoid",
-        loss="mse",
-        optimizer="adam",
-        learning_rate=LEARNING_RATE,
-        init="glorot_uniform",
-        batch_size=BATCH,
-        steps=240_000 // BATCH,
-    )
-    variant = registry.get(config.variant)
-    model = variant.build(config, dataset.info.input_dim)
-    (phase, phase_steps), *_ = variant.phases(model, config)
-    window = max(1, math.ceil(phase_steps / POINTS_PER_PHASE))
-    data = tf.constant(dataset.x_train)
-    runner = _ChunkRunner(phase, data, tf.random.Generator.from_seed(0), config, window)
-    return lambda steps: runner.run(steps)[3]
 
 
 def build_batched(dataset, k: int):
@@ -136,7 +104,7 @@ def child(threads: int, ks: list[int]) -> None:
     from ae_core.data import load_dataset
 
     dataset = load_dataset("mnist")
-    runners = {REFERENCE: build_reference(dataset)}
+    runners = {REFERENCE: our_chunk_loop(dataset, BATCH)}
     for k in ks:
         runners[f"batched, K={k}"] = build_batched(dataset, k)
     chunk_steps = {}

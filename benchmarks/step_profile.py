@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-LAYERS = (784, 300, 30, 300, 784)
-LEARNING_RATE = 1e-3
+from reference_net import LAYERS, LEARNING_RATE, our_chunk_loop  # noqa: E402
+
 BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7  # Keras Adam's defaults
 WINDOW = 8  # what the trainer picks for a 3,750-step run (ceil(steps / 500))
 MAX_WINDOWS = 256
@@ -264,39 +264,6 @@ def build_chunk(variant: Variant, data, batch_size: int):
     return run
 
 
-def build_reference(dataset, batch_size: int):
-    """The project's own _ChunkRunner on the project's model, as the baseline to trust."""
-    import math
-
-    import tensorflow as tf
-
-    from ae_core import registry
-    from ae_core.config import make_config
-    from ae_core.trainer import POINTS_PER_PHASE, _ChunkRunner
-
-    config = make_config(
-        "stacked",
-        dataset=dataset.name,
-        hidden=LAYERS[1:2],
-        code_size=LAYERS[2],
-        activation="sigmoid",
-        output_activation="sigmoid",
-        loss="mse",
-        optimizer="adam",
-        learning_rate=LEARNING_RATE,
-        init="glorot_uniform",
-        batch_size=batch_size,
-        steps=240_000 // batch_size,
-    )
-    variant = registry.get(config.variant)
-    model = variant.build(config, dataset.info.input_dim)
-    (phase, phase_steps), *_ = variant.phases(model, config)
-    window = max(1, math.ceil(phase_steps / POINTS_PER_PHASE))
-    data = tf.constant(dataset.x_train)
-    runner = _ChunkRunner(phase, data, tf.random.Generator.from_seed(0), config, window)
-    return lambda steps: runner.run(steps)[3]
-
-
 def build_matmuls(data, batch_size: int):
     """The forward and backward matmuls of one step and nothing else, in the same loop."""
     import tensorflow as tf
@@ -339,7 +306,7 @@ def child(flags: str, batch_size: int, steps: int, rounds: int, only: str) -> di
     dataset = load_dataset("mnist")
     data = tf.constant(dataset.x_train)
     runners, compile_seconds = {}, {}
-    builders = {"reference: ae_core _ChunkRunner": lambda: build_reference(dataset, batch_size)}
+    builders = {"reference: ae_core _ChunkRunner": lambda: our_chunk_loop(dataset, batch_size)}
     for variant in VARIANTS:
         builders[variant.label] = lambda v=variant: build_chunk(v, data, batch_size)
     builders["matmul roofline (fwd+bwd dots)"] = lambda: build_matmuls(data, batch_size)

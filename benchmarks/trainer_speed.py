@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-LAYERS = (784, 300, 30, 300, 784)
-LEARNING_RATE = 1e-3
+from reference_net import LAYERS, LEARNING_RATE, reference_config  # noqa: E402
+
 SAMPLES_PER_ROUND = 240_000  # per trainer and round: several seconds each
 TRAINERS = ("ours", "keras fit", "pytorch")
 TORCH_MAX_SECONDS = 30
@@ -48,24 +48,10 @@ def training_digits():
 
 
 def ours(batch_size: int, samples: int) -> dict:
-    from ae_core.config import make_config
     from ae_core.trainer import train
 
     dataset = training_digits()
-    config = make_config(
-        "stacked",
-        dataset=dataset.name,
-        hidden=LAYERS[1:2],
-        code_size=LAYERS[2],
-        activation="sigmoid",
-        output_activation="sigmoid",
-        loss="mse",
-        optimizer="adam",
-        learning_rate=LEARNING_RATE,
-        init="glorot_uniform",
-        batch_size=batch_size,
-        steps=samples // batch_size,
-    )
+    config = reference_config(dataset.name, batch_size, samples // batch_size)
     result = train(config, dataset)
     training_seconds = result.steps_done * batch_size / result.samples_per_s
     return {"samples_per_s": result.samples_per_s, "startup_s": result.seconds - training_seconds}
