@@ -12,6 +12,7 @@ import shutil
 
 import numpy as np
 import pytest
+from test_jobs import wait_until
 
 from ae_core import data
 from ae_core.config import RunConfig, make_config, run_id_for
@@ -198,7 +199,7 @@ def test_new_runs_get_their_first_point_while_a_long_run_trains_and_finish_first
     short = [make_config("stacked", **{**TINY, "seed": seed, "steps": 400}) for seed in (1, 2, 3)]
     with JobManager(tmp_path, workers=1) as manager:
         running = manager.submit(long_run)
-        assert _wait(lambda: running.snapshot().step > 0)
+        wait_until(lambda: running.snapshot().step > 0, what="the long run to train")
         jobs = [manager.submit(config) for config in short]
         for job in jobs:
             assert job.wait(120) and job.state == "done", job.reason
@@ -215,7 +216,7 @@ def test_a_queued_job_says_when_it_should_start_and_a_training_one_what_is_left(
     with JobManager(tmp_path, workers=1, runs_per_worker=1) as manager:
         first = manager.submit(make_config("stacked", **{**TINY, "steps": 4000}))
         second = manager.submit(make_config("stacked", **{**TINY, "steps": 4000, "seed": 1}))
-        assert _wait(lambda: first.snapshot().step > 500)
+        wait_until(lambda: first.snapshot().step > 500, what="500 steps")
         training, queued = first.snapshot(), second.snapshot()
         assert training.seconds_left is not None and training.seconds_left > 0
         assert queued.queue_position == 1
@@ -224,17 +225,6 @@ def test_a_queued_job_says_when_it_should_start_and_a_training_one_what_is_left(
         assert queued.seconds_to_start == pytest.approx(training.seconds_left, rel=0.5, abs=1.0)
         assert first.wait(120) and first.snapshot().seconds_left is None
         assert second.wait(120) and second.state == "done"
-
-
-def _wait(condition, timeout: float = 60.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_config_round_trips_with_its_run_time_metadata():
@@ -250,7 +240,7 @@ def test_a_worker_stays_the_same_size_over_many_runs_of_one_shape(tmp_path):
     import psutil
 
     with JobManager(tmp_path, workers=1) as manager:
-        assert _wait(lambda: manager.worker_sizes_mb()[0] > 0)
+        wait_until(lambda: manager.worker_sizes_mb()[0] > 0, what="the worker")
         worker = psutil.Process(manager.worker_pids()[0])
         sizes = []
         for seed in range(40):

@@ -8,7 +8,7 @@ that train run ``python -m ae_core`` in a real process with a runs folder of the
 from __future__ import annotations
 
 import dataclasses
-import json
+import functools
 import os
 import re
 import signal
@@ -17,6 +17,9 @@ import sys
 import time
 
 import pytest
+from test_cli import run_cli as _run_cli
+from test_cli import single_json_object
+from test_jobs import wait_until
 
 from ae_core import cli, lessons
 from ae_core.config import ConfigError, make_config
@@ -38,14 +41,6 @@ TINY_SETS = ["--set", "dataset=digits", "--set", "hidden=16", "--set", "steps=60
 
 def tiny(seed: int, **settings):
     return make_config("stacked", **{**TINY, "seed": seed, **settings})
-
-
-def wait_until(condition, timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def one_sentence(error: BaseException) -> str:
@@ -297,23 +292,8 @@ def test_a_lesson_plan_is_the_runs_its_page_starts():
 
 # --- the command line ---------------------------------------------------------------------------
 
-
-def run_cli(repo_root, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AE_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "ae_core", *args],
-        cwd=repo_root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def single_json_object(stdout: str) -> dict:
-    value = json.loads(stdout)
-    assert isinstance(value, dict) and stdout.strip().count("\n") == 0
-    return value
+# A sweep or a warm starts workers and trains several runs: more time than one CLI run gets.
+run_cli = functools.partial(_run_cli, timeout=300)
 
 
 def test_train_sweep_json_prints_one_object_with_a_member_per_value(
