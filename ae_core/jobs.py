@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ae_core.config import RunConfig
 from ae_core.store import RunRecord, RunStore, StoreError
+from ae_core.warm import SpeedBook
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -60,9 +61,6 @@ MAX_START_FAILURES = 3
 RUNS_PER_WORKER = 16
 # Seconds of the recent history a run's speed (and so its time left) is measured over.
 SPEED_WINDOW_SECONDS = 5.0
-# Examples per second one worker trains, for estimates before any run has finished here (the
-# default sparse_kl net ran at about 25,000 a second on one core of this project's machine).
-DEFAULT_SAMPLES_PER_S = 25_000.0
 
 
 def default_worker_count() -> int:
@@ -431,7 +429,8 @@ class JobManager:
         # cache or joined to a running job, worker processes started.
         self.stats: collections.Counter[str] = collections.Counter()
         self.interrupted = [r.run_id for r in records if r.status == "interrupted"]
-        self._rates: dict[Any, collections.deque[float]] = {}
+        # How fast runs train here, learnt from the stored runs and each run that finishes.
+        self._speeds = SpeedBook(records)
         with self._lock:
             for _ in range(workers):
                 self._start_worker()
@@ -561,25 +560,10 @@ class JobManager:
         return self.estimated_seconds(job.config)
 
     def estimated_seconds(self, config: RunConfig) -> float:
-        """How long a run of ``config`` should take on one worker, from the speed of the runs
-        finished here of the same variant and layer sizes (else of any), per example seen."""
+        """How long a run of ``config`` should take on one worker: the measured speed of the
+        finished runs like it, else the measured default rate (``ae_core.warm.SpeedBook``)."""
         with self._lock:
-            rates = self._rates.get((config.variant, config.layer_sizes)) or self._rates.get(None)
-        examples = config.steps * config.batch_size
-        rate = sorted(rates)[len(rates) // 2] if rates else DEFAULT_SAMPLES_PER_S
-        return examples / rate + self.finish_seconds
-
-    def _learn_rate(self, job: Job, summary: dict | None) -> None:
-        # The run's examples per second of wall time from start to stored result, with its
-        # turns: what the next estimate of a run like it should use.
-        seconds = (summary or {}).get("seconds")
-        steps = (summary or {}).get("steps")
-        if not seconds or not steps or summary.get("status") != "done":
-            return
-        rate = steps * min(job.config.batch_size, summary.get("train_examples") or 1) / seconds
-        for key in ((job.config.variant, job.config.layer_sizes), None):
-            rates = self._rates.setdefault(key, collections.deque(maxlen=16))
-            rates.append(rate)
+            return self._speeds.estimate(config).seconds
 
     # -- stopping ------------------------------------------------------------------------------
     def stop(self, run_id: str) -> bool:
@@ -729,7 +713,8 @@ class JobManager:
         if job in self._queue:  # failed before it started (no data, a bad folder)
             self._queue.remove(job)
         self._active.pop(job.run_id, None)
-        self._learn_rate(job, summary)
+        if summary is not None and summary.get("status") == "done":
+            self._speeds.add(job.config, summary)
         job._finish(summary, reason)
         self._remember(job)
         self._models.pop(job.run_id, None)
