@@ -539,7 +539,8 @@ class JobManager:
             ahead = waiting.index(job)
             free_at = []  # when each worker slot frees, from now
             for worker in self._workers:
-                if worker.retiring:
+                # A worker still starting (importing TensorFlow) has no slot to promise yet.
+                if worker.retiring or not worker.ready:
                     continue
                 open_jobs = worker.jobs
                 lefts = sorted(self._job_seconds_left(j) for j in open_jobs)
