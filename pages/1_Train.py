@@ -31,8 +31,7 @@ pressed = train_column.button(
     type="primary",
     disabled=config is None,
     help=problem or "Start this run.",
-    on_click=ui.submit,
-    args=(config,),
+    on_click=ui.submit_current,
 )
 reset_column.button(
     "Reset to defaults",

@@ -118,7 +118,11 @@ print(json.dumps({"variants": len(names), "loaded": loaded}))
 
 
 def app_files(repo_root) -> list:
-    return [repo_root / "app.py", repo_root / "ui.py", *sorted((repo_root / "pages").glob("*.py"))]
+    return [
+        repo_root / "app.py",
+        *sorted((repo_root / "ui").glob("*.py")),
+        *sorted((repo_root / "pages").glob("*.py")),
+    ]
 
 
 def test_the_app_files_never_import_tensorflow_or_keras_themselves(repo_root):

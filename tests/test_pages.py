@@ -145,7 +145,7 @@ def settings_state(config: RunConfig) -> dict:
             value = ",".join(str(size) for size in value)
         elif control.kind == "float":
             value = float(value)
-        state[ui._setting_key(config.variant, control.name)] = value
+        state[ui.setting_key(config.variant, control.name)] = value
     return state
 
 
@@ -438,7 +438,7 @@ def test_train_page_shows_the_stored_result_of_the_same_settings(finished_folder
 
 
 def test_a_bad_combination_is_named_next_to_its_widget_and_disables_train(finished_folder):
-    key = ui._setting_key("sparse_kl", "code_activation")
+    key = ui.setting_key("sparse_kl", "code_activation")
     at = run_page(TRAIN, finished_folder, {"variant": "sparse_kl"})
     assert_clean(at, TRAIN)
     assert not train_button(at).disabled

@@ -1,0 +1,68 @@
+"""The app's shared Streamlit helpers, beside ``app.py`` rather than in ``pages/`` (where every
+file becomes a page). Everything here lays out widgets and figures; the logic is in ``ae_core``.
+
+- ``ui.session``: widget values kept across pages, the server's job manager, the page header;
+- ``ui.settings``: the settings form drawn from the config's metadata;
+- ``ui.runs``: describe, pick, submit and follow a run live;
+- ``ui.model_views``: the cached views of a trained model and the view pages' checks;
+- ``ui.lessons``: the Lessons page's runs.
+
+Pages use the names below as ``ui.<name>``.
+"""
+
+from ui.lessons import lesson_jobs, lesson_runs_live, start_lesson
+from ui.model_views import (
+    dataset_info_of,
+    needs_images,
+    planes_figure,
+    trained_model_ready,
+    view,
+    view_page,
+)
+from ui.runs import (
+    describe_run,
+    live_run,
+    pick_run,
+    select_run,
+    sparsity_target,
+    submit,
+    submit_current,
+    summary_metrics,
+    trained_before,
+)
+from ui.session import SELECTED_RUN, VARIANT, keep, kept, manager, page_header, sentence, set_kept
+from ui.settings import current_config, load_settings, reset_settings, setting_key, settings_form
+
+__all__ = [
+    "SELECTED_RUN",
+    "VARIANT",
+    "current_config",
+    "dataset_info_of",
+    "describe_run",
+    "keep",
+    "kept",
+    "lesson_jobs",
+    "lesson_runs_live",
+    "live_run",
+    "load_settings",
+    "manager",
+    "needs_images",
+    "page_header",
+    "pick_run",
+    "planes_figure",
+    "reset_settings",
+    "select_run",
+    "sentence",
+    "set_kept",
+    "setting_key",
+    "settings_form",
+    "sparsity_target",
+    "start_lesson",
+    "submit",
+    "submit_current",
+    "summary_metrics",
+    "trained_before",
+    "trained_model_ready",
+    "view",
+    "view_page",
+]

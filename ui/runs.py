@@ -1,0 +1,217 @@
+"""Runs: describe them, pick one, submit one, and show one live while it trains."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from ae_core import figures
+from ae_core.config import RunConfig
+from ae_core.jobs import Job, Snapshot
+from ae_core.store import StoreError
+from ui.session import SELECTED_RUN, keep, kept, manager, sentence, set_kept
+from ui.settings import current_config, load_settings
+
+# Polling costs the server CPU for every open page, so pages poll only while their run is
+# active, and a queued run (nothing changes but its position) less often.
+TRAINING_POLL_SECONDS = 1.0
+QUEUED_POLL_SECONDS = 2.0
+
+
+def describe_run(job: Job) -> str:
+    config, summary = job.config, job.summary or {}
+    parts = [config.variant, f"code {config.code_size}"]
+    if config.hidden:
+        parts.append("hidden " + ",".join(map(str, config.hidden)))
+    parts.append(f"{config.steps:,} steps")
+    if summary.get("test_mse") is not None:
+        parts.append(f"test MSE {summary['test_mse']:.4f}")
+    else:
+        parts.append(job.state)
+    return " · ".join(parts) + f" · {job.run_id.rsplit('-', 1)[-1][:6]}"
+
+
+def select_run(run_id: str) -> None:
+    """Make ``run_id`` the run the view pages show (from a callback or a page without the
+    run picker)."""
+    set_kept(SELECTED_RUN, run_id)
+
+
+def submit(config: RunConfig) -> Job | None:
+    """Start (or join, or fetch the stored result of) a run and make it the chosen run; as a
+    button's callback, it runs before the page (and its run picker) is drawn again."""
+    try:
+        job = manager().submit(config)
+    except StoreError as error:
+        st.session_state["submit_error"] = sentence(str(error))
+        return None
+    st.session_state.pop("submit_error", None)
+    select_run(job.run_id)
+    st.session_state["last_started"] = job.run_id
+    if not job.is_final_result:
+        st.session_state.setdefault("trained_here", set()).add(job.run_id)
+    return job
+
+
+def submit_current() -> Job | None:
+    """Train what the settings widgets show now (the Train button's callback)."""
+    config, problem = current_config()
+    if config is None:
+        st.session_state["submit_error"] = problem
+        return None
+    return submit(config)
+
+
+def trained_before(job: Job) -> bool:
+    """A stored result this session did not train: someone (maybe this user, earlier) did."""
+    return job.is_final_result and job.run_id not in st.session_state.get("trained_here", set())
+
+
+def pick_run(jobs: list[Job] | None = None) -> Job | None:
+    """The sidebar's run picker (every run, newest first, or ``jobs`` when the page has listed
+    them already); remembers the choice across pages."""
+    jobs = manager().list_runs() if jobs is None else jobs
+    with st.sidebar:
+        for problem in manager().problems:
+            st.warning(sentence(problem))
+        if not jobs:
+            st.info("No runs yet: train one on the **Train** page.")
+            return None
+        by_id = {job.run_id: job for job in jobs}
+        kept(SELECTED_RUN, jobs[0].run_id)
+        if st.session_state[SELECTED_RUN] not in by_id:  # deleted, or another runs folder
+            st.session_state[SELECTED_RUN] = jobs[0].run_id
+        st.selectbox(
+            "Run",
+            list(by_id),
+            format_func=lambda run_id: describe_run(by_id[run_id]),
+            key=SELECTED_RUN,
+            help="Every run on this server, newest first; the views show the chosen one.",
+        )
+        keep(SELECTED_RUN)
+        job = by_id[st.session_state[SELECTED_RUN]]
+        st.caption(f"Run id `{job.run_id}`")
+        if st.button("Edit its settings on Train", help="Train it again with changes."):
+            load_settings(job.config)
+            st.switch_page("pages/1_Train.py")
+        return job
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "unknown"
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def progress_text(snapshot: Snapshot) -> str:
+    text = f"Step {snapshot.step:,} of {snapshot.total_steps:,}"
+    if snapshot.phase and (snapshot.latest or {}).get("phase_count", 1) > 1:
+        text += f" ({snapshot.phase})"
+    if snapshot.samples_per_s:
+        text += f" · {snapshot.samples_per_s:,.0f} samples/s"
+    if snapshot.state == "training" and snapshot.step >= snapshot.total_steps:
+        text += " · measuring and saving the model"
+    elif snapshot.state == "training":
+        text += f" · about {duration_text(snapshot.seconds_left)} left"
+    return text
+
+
+def sparsity_target(config: RunConfig) -> float | None:
+    """The run's sparsity target, or None when it has no KL sparsity penalty."""
+    return config.sparsity_target if config.sparsity_weight > 0 else None
+
+
+def _status(job: Job, snapshot: Snapshot) -> None:
+    state = snapshot.state
+    if state == "queued":
+        ahead = (snapshot.queue_position or 1) - 1
+        when = (
+            f"It starts by itself, in about {duration_text(snapshot.seconds_to_start)}."
+            if snapshot.seconds_to_start is not None
+            else "It starts by itself."
+        )
+        st.info(
+            f"Queued: position {snapshot.queue_position} "
+            f"({ahead} run{'s' if ahead != 1 else ''} ahead of it). {when}",
+        )
+        st.button("Cancel", key=f"cancel:{job.run_id}", on_click=job.cancel)
+        return
+    st.progress(min(1.0, snapshot.fraction_done), text=progress_text(snapshot))
+    if state == "training":
+        st.button(
+            "Stop",
+            key=f"stop:{job.run_id}",
+            on_click=job.stop,
+            help="Stops after the current chunk and keeps the model learned so far. Everyone "
+            "who started this same configuration shares this run, so it stops for them too.",
+        )
+    elif state == "failed":
+        st.error(sentence(snapshot.reason or "the run failed"))
+    elif state in ("stopped", "cancelled", "interrupted"):
+        reason = snapshot.reason or state
+        says_state = reason.lower().startswith(state)
+        st.warning(sentence(reason) if says_state else f"{state.title()}: {sentence(reason)}")
+    else:
+        summary = snapshot.summary or {}
+        st.success(
+            f"Done: {summary.get('steps', snapshot.step):,} steps in "
+            f"{duration_text(summary.get('seconds'))}."
+        )
+    if snapshot.summary and snapshot.summary.get("test_mse") is not None:
+        summary_metrics(snapshot.summary)
+
+
+def summary_metrics(summary: dict) -> None:
+    columns = st.columns(4)
+    columns[0].metric("Test MSE", f"{summary['test_mse']:.5f}")
+    columns[1].metric("Training objective", f"{summary['train_loss']:.4g}")
+    means = summary.get("mean_activation") or []
+    if means:
+        columns[2].metric("Mean code activation", f"{means[-1]:.3f}")
+    dead, units = summary.get("dead_units") or [], summary.get("units") or []
+    if dead and units:
+        columns[3].metric("Dead code units", f"{dead[-1]} of {units[-1]}")
+    if summary.get("data_source"):  # the offline fallbacks are smaller than full MNIST
+        st.caption(f"Data: {summary['data_source']}")
+
+
+def _draw_live(run_id: str, polling: float | None) -> None:
+    job = manager().get(run_id)
+    if job is None:
+        st.warning("This run is no longer on the server.")
+        return
+    snapshot = job.snapshot()
+    if polling_interval(snapshot.state) != polling:
+        # Queued -> training -> finished: poll at the new pace (or stop), and let the whole
+        # page (its sidebar, its captions) show the new state.
+        st.rerun(scope="app")
+    _status(job, snapshot)
+    if not snapshot.history:
+        if snapshot.state == "training":
+            st.caption(
+                "Starting: the first loss point appears after the first 20 steps (a shape this "
+                "server has not trained before compiles first, a few seconds)."
+            )
+        return
+    left, right = st.columns(2)
+    left.plotly_chart(
+        figures.loss_curves(snapshot.history, log_y=True), key=f"loss:{run_id}", width="stretch"
+    )
+    right.plotly_chart(
+        figures.mean_activation_curves(snapshot.history, sparsity_target(job.config)),
+        key=f"activation:{run_id}",
+        width="stretch",
+    )
+
+
+def live_run(job: Job) -> None:
+    """The run's status, progress, Stop button and live charts: redrawn every second while it
+    trains (a fragment on a timer), drawn once when it has finished."""
+    polling = polling_interval(job.snapshot().state)
+    st.fragment(run_every=polling)(_draw_live)(job.run_id, polling)
+
+
+def polling_interval(state: str) -> float | None:
+    return {"training": TRAINING_POLL_SECONDS, "queued": QUEUED_POLL_SECONDS}.get(state)
