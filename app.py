@@ -71,7 +71,7 @@ with left:
         chosen = st.selectbox(
             "Run to export",
             [job.run_id for job in finished],
-            format_func=lambda run_id: ui.describe_run(manager.get(run_id)),
+            format_func=lambda run_id: ui.run_label(manager.get(run_id)),
         )
         # Made when the button is pressed, not on every visit to this page.
         st.download_button(
@@ -95,3 +95,4 @@ with right:
         else:
             ui.select_run(imported.run_id)
             st.success(f"Imported {imported.run_id}; it is now the chosen run.")
+ui.share_link()

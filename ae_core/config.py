@@ -43,6 +43,13 @@ def _param(default: Any, label: str, help: str, **limits: Any) -> Any:
     """A dataclass field whose metadata describes it for people (label, help, and the group of
     settings it belongs to: data, model, training or regularisation) and for checks.
 
+    For the app's form: ``design`` ranks the settings this app is known by (code size, beta,
+    sparsity target, noise level), drawn first; ``slider_values`` are the stops of a whole-number
+    slider; ``needs=(other, off)`` says the setting cannot change the result while ``other`` is
+    ``off`` (the form greys it out), ``inert_value`` is the value it must then take and
+    ``active_start`` where it starts when ``other`` is switched on; ``max_when`` narrows the
+    range for some values of ``other``.
+
     ``run_time`` marks a setting the compiled training step reads while it runs (a variable, not
     a constant of the graph): runs that differ only in such settings share one compilation
     (``shape_signature``). ``run_time="weight"`` is a loss weight whose zero drops its term.
@@ -73,6 +80,8 @@ class RunConfig:
         max=MAX_LAYER_SIZE,
         step=1,
         group="model",
+        design=1,
+        slider_values=(2, 4, 8, 16, 32, 64, 128, 256, 512),
     )
     activation: Activation = _param(
         "relu",
@@ -188,6 +197,7 @@ class RunConfig:
         "gaussian adds noise, gaussian_clipped adds it and clips the result to [0, 1] (so noisy "
         "pixels stay valid grey levels), dropout zeroes random pixels.",
         group="regularisation",
+        design=4,  # drawn beside the noise level, which it switches on
     )
     noise_level: float = _param(
         0.0,
@@ -199,6 +209,11 @@ class RunConfig:
         step=0.05,
         run_time=True,
         group="regularisation",
+        design=5,
+        needs=("noise", "none"),
+        inert_value=0.0,
+        active_start=0.3,
+        max_when={"dropout": 0.95},
     )
     sparsity_target: float = _param(
         0.1,
@@ -211,16 +226,19 @@ class RunConfig:
         step=0.01,
         run_time=True,
         group="regularisation",
+        design=3,
+        needs=("sparsity_weight", 0.0),
     )
     sparsity_weight: float = _param(
         0.0,
-        "Sparsity weight (beta)",
-        "Weight of the KL-divergence sparsity penalty, KL(target || mean activation) summed over "
-        "units; 0 turns it off.",
+        "Beta (sparsity weight)",
+        "Beta weighs the KL-divergence sparsity penalty, KL(target || mean activation) summed "
+        "over units, against the reconstruction error; 0 turns it off.",
         min=0.0,
         max=100.0,
         run_time="weight",
         group="regularisation",
+        design=2,
     )
     sparsity_layers: str = _param(
         "code",
@@ -228,6 +246,7 @@ class RunConfig:
         "Encoder layers the sparsity penalty applies to: 'code', 'all', or 1-based layer numbers "
         "such as 1,2.",
         group="regularisation",
+        needs=("sparsity_weight", 0.0),
     )
     l1: float = _param(
         0.0,
@@ -241,13 +260,16 @@ class RunConfig:
     )
     kl_weight: float = _param(
         1.0,
-        "KL weight",
-        "VAE only: weight of the latent loss 0.5 * sum(exp(gamma) + mu^2 - 1 - gamma).",
+        "Beta (KL weight)",
+        "VAE only: beta weighs the KL term, the latent loss 0.5 * sum(exp(gamma) + mu^2 - 1 - "
+        "gamma), against the reconstruction error; 1 is the plain VAE, more trades detail for "
+        "a smoother latent space.",
         min=0.0,
         max=100.0,
         exclusive_min=True,
         run_time=True,
         group="regularisation",
+        design=2,
     )
     seed: int = _param(
         0,

@@ -9,6 +9,7 @@ field or a new variant shows up in the interface without touching a page:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,6 +36,32 @@ class Control:
     exclusive: bool = False  # True when the bounds themselves are not allowed
     log: bool = False  # a scale factor rather than an amount: best moved on a log scale
     step: float | None = None  # a float moved in even steps (a slider); None: free or log scale
+    design: int = 0  # the rank of the settings this app is known by (drawn first); 0: the others
+    slider_values: tuple[int, ...] = ()  # a whole number's slider stops, when it has some
+    needs: tuple[str, Any] | None = None  # (other setting, its value that makes this one inert)
+    inert_value: Any = None  # the value this setting must take while inert, if any
+    active_start: Any = None  # where it starts when it stops being inert at its inert value
+    max_when: tuple[tuple[Any, float], ...] = ()  # a lower maximum for some values of `needs`
+
+    def inactive_reason(self, values: dict[str, Any], labels: dict[str, str]) -> str | None:
+        """Why this setting cannot change the result with these ``values`` (None: it can)."""
+        if self.needs is None:
+            return None
+        other, off = self.needs
+        if values.get(other) != off:
+            return None
+        return f"No effect while {labels.get(other, other)} is {_shown(off)}."
+
+    def range_for(self, values: dict[str, Any]) -> tuple[float | None, float | None]:
+        """The allowed range with these ``values`` (some settings narrow it, e.g. dropout)."""
+        maximum = self.maximum
+        if self.needs is not None:
+            maximum = dict(self.max_when).get(values.get(self.needs[0]), maximum)
+        return self.minimum, maximum
+
+
+def _shown(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _kind(name: str) -> tuple[ControlKind, tuple[str, ...]]:
@@ -56,8 +83,15 @@ def _kind(name: str) -> tuple[ControlKind, tuple[str, ...]]:
 
 
 def controls(variant: str) -> list[Control]:
-    """The controls of the settings ``variant`` lets a person change, in the config's order,
-    each starting at the variant's default."""
+    """The controls of the settings ``variant`` lets a person change, each starting at the
+    variant's default: the design's settings first (code size, beta, sparsity target, noise
+    level), then the others in the config's order."""
+    return list(_described(variant))
+
+
+@functools.cache
+def _described(variant: str) -> tuple[Control, ...]:
+    # The form asks for these many times per script run; they never change in a process.
     defaults = make_config(variant)
     described = []
     for name in registry.get(variant).options():
@@ -77,6 +111,40 @@ def controls(variant: str) -> list[Control]:
                 exclusive=bool(meta.get("exclusive", False)),
                 log=bool(meta.get("log", False)),
                 step=meta.get("step"),
+                design=int(meta.get("design", 0)),
+                slider_values=tuple(meta.get("slider_values", ())),
+                needs=meta.get("needs"),
+                inert_value=meta.get("inert_value"),
+                active_start=meta.get("active_start"),
+                max_when=tuple(meta.get("max_when", {}).items()),
             )
         )
-    return described
+    # The design's settings first, in their rank; the others keep the config's order.
+    return tuple(sorted(described, key=lambda control: (control.design == 0, control.design)))
+
+
+def settle(variant: str, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with every setting that depends on another made consistent with it: an inert
+    setting at the value it must take, one just switched on at its starting value, one whose
+    range narrowed (dropout is a probability) brought inside it. What the form applies after a
+    change, so a switch of noise type never leaves an invalid noise level behind."""
+    settled = dict(values)
+    for control in controls(variant):
+        if control.needs is None or control.inert_value is None or control.name not in settled:
+            continue
+        other, off = control.needs
+        value = settled[control.name]
+        if settled.get(other) == off:
+            settled[control.name] = control.inert_value
+        elif value == control.inert_value and control.active_start is not None:
+            settled[control.name] = control.active_start
+        else:
+            _, maximum = control.range_for(settled)
+            if maximum is not None and value > maximum:
+                settled[control.name] = maximum
+    return settled
+
+
+def labels(variant: str) -> dict[str, str]:
+    """Each setting's label, by name."""
+    return {control.name: control.label for control in controls(variant)}

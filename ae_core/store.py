@@ -301,6 +301,24 @@ def failure_summary(config: RunConfig, run_id: str, reason: str, steps: int = 0)
     }
 
 
+def _finished_signature(folder: Path) -> tuple | None:
+    """The size and change time of each file a finished run's record is read from, or None when
+    the run has no summary yet (its state then depends on a lock, not on its files)."""
+    signature = []
+    for name in (SUMMARY_FILE, CONFIG_FILE, DATA_FILE, MODEL_FILE):
+        try:
+            stat = (folder / name).stat()
+        except FileNotFoundError:
+            if name == SUMMARY_FILE:
+                return None
+            signature.append(None)
+            continue
+        except OSError:
+            return None
+        signature.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
+    return tuple(signature)
+
+
 class RunStore:
     """The runs folder: list, read, delete, export and import runs; ``begin`` starts writing one."""
 
@@ -315,6 +333,10 @@ class RunStore:
             ) from None
         # What the last scan found damaged and skipped, one sentence per folder.
         self.problems: list[str] = []
+        # Finished runs as last read, by folder, with the stat of the files they were read from:
+        # the app lists the runs on most reruns (the run picker, a slider's trained values), and
+        # reading and validating every config each time grows with the store.
+        self._finished_records: dict[str, tuple[tuple, RunRecord]] = {}
 
     # -- reading -------------------------------------------------------------------------------
     def scan(self) -> list[RunRecord]:
@@ -389,6 +411,16 @@ class RunStore:
         return self.root / run_id
 
     def _read_record(self, folder: Path) -> RunRecord:
+        signature = _finished_signature(folder)
+        cached = self._finished_records.get(folder.name)
+        if signature is not None and cached is not None and cached[0] == signature:
+            return cached[1]
+        record = self._read_record_from_files(folder)
+        if signature is not None and record.summary is not None:
+            self._finished_records[folder.name] = (signature, record)
+        return record
+
+    def _read_record_from_files(self, folder: Path) -> RunRecord:
         where = f"run folder {folder}"
         try:
             config = RunConfig.from_dict(_read_json(folder / CONFIG_FILE))

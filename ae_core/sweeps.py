@@ -104,6 +104,33 @@ def _member_config(config: RunConfig, field: str, value: Any) -> RunConfig:
         raise ConfigError(field, f"the sweep value {field}={value!r} is refused: {error}") from None
 
 
+def trained_values(config: RunConfig, runs: Iterable[Job]) -> dict[str, list[Any]]:
+    """For each setting, the values it takes in the finished ``runs`` that differ from
+    ``config`` in that setting alone and trained on the same data: the slider positions that
+    answer from the store at once. ``config``'s own value is included when it is trained."""
+    mine = config.to_dict()
+    found: dict[str, set] = {}
+    for job in runs:
+        other = job.config
+        if not job.is_final_result or other.variant != config.variant:
+            continue
+        differing = [name for name, value in other.to_dict().items() if mine[name] != value]
+        if len(differing) > 1 or job.run_id != other.run_id:  # another setting, or other data
+            continue
+        name = differing[0] if differing else None
+        for field_name in [name] if name else mine:
+            found.setdefault(field_name, set()).add(_hashable(getattr(other, field_name)))
+    return {name: sorted(values, key=_sort_key) for name, values in found.items()}
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _sort_key(value: Any) -> tuple:
+    return (0, value, "") if isinstance(value, (int, float)) else (1, 0, str(value))
+
+
 # -- the command line's value lists ------------------------------------------------------------
 def takes_commas(field: str) -> bool:
     """True for settings whose one value can hold commas (``hidden=300,100``,

@@ -7,57 +7,61 @@ from ae_core import registry
 
 ui.page_header(
     "Train",
-    "Pick a variant and its settings, press Train, and watch the loss and the activations "
-    "change live. Runs train in the background: you can leave this page and come back.",
+    "Pick a variant, move its sliders, press Train and watch the loss and the activations change "
+    "live. Runs train in the background and are kept: settings anyone has trained already "
+    "answer at once, and under a slider its values trained already are listed.",
 )
 manager = ui.manager()
 
-variants = registry.available()
-variant_column, data_column, _ = st.columns(3)
-variant = variant_column.selectbox(
-    "Variant",
-    variants,
-    key=ui.kept(ui.VARIANT, "stacked"),
-    help="The kind of autoencoder; each shows only the settings it uses.",
-)
-ui.keep(ui.VARIANT)
-st.markdown(f"**{variant}**: {registry.get(variant).summary}")
 
-config, problem = ui.settings_form(variant, data_column)
+def train_buttons(config, problem) -> None:
+    train_column, reset_column = st.columns(2)
+    pressed = train_column.button(
+        "Train",
+        type="primary",
+        disabled=config is None,
+        help=problem or "Train these settings (or show their stored result).",
+        on_click=ui.submit_current,
+        width="stretch",
+    )
+    reset_column.button(
+        "Reset to defaults",
+        on_click=ui.reset_settings,
+        args=(variant,),
+        help="This variant's defaults.",
+        width="stretch",
+    )
+    if pressed and st.session_state.get("submit_error"):
+        st.error(st.session_state["submit_error"])
 
-train_column, reset_column, _ = st.columns([1, 1, 4])
-pressed = train_column.button(
-    "Train",
-    type="primary",
-    disabled=config is None,
-    help=problem or "Start this run.",
-    on_click=ui.submit_current,
-)
-reset_column.button(
-    "Reset to defaults",
-    on_click=ui.reset_settings,
-    args=(variant,),
-    help="This variant's defaults.",
-)
 
-if pressed and st.session_state.get("submit_error"):
-    st.error(st.session_state["submit_error"])
+form, result = st.columns([5, 7], gap="large")
+with form:
+    variant = st.selectbox(
+        "Variant",
+        registry.available(),
+        key=ui.kept(ui.VARIANT, ui.DEFAULT_VARIANT),
+        help="The kind of autoencoder; each shows only the settings it uses.",
+    )
+    ui.keep(ui.VARIANT)
+    st.caption(f"**{variant}**: {registry.get(variant).summary}")
+    config, problem = ui.settings_form(variant, train_buttons, ui.trained_values(variant))
 
 own = manager.get(config.run_id) if config is not None else None
 last = st.session_state.get("last_started")
-st.divider()
-if own is not None:
-    if ui.trained_before(own):
-        st.caption("These settings were trained before: here is the stored result.")
-    ui.live_run(own)
-else:
-    if config is not None:
-        st.caption("These settings have not been trained yet: press **Train**.")
-    previous = manager.get(last) if last else None
-    if previous is not None:
-        st.subheader("Your last run")
-        st.caption(ui.describe_run(previous))
-        ui.live_run(previous)
+with result:
+    if own is not None:
+        if ui.trained_before(own):
+            st.caption("These settings were trained before: here is the stored result.")
+        ui.live_run(own)
+    else:
+        if config is not None:
+            st.caption("These settings have not been trained yet: press **Train**.")
+        previous = manager.get(last) if last else None
+        if previous is not None:
+            st.subheader("Your last run")
+            st.caption(ui.describe_run(previous))
+            ui.live_run(previous)
 
 with st.sidebar:
     active = manager.active_jobs()
@@ -70,3 +74,4 @@ with st.sidebar:
         "more wait in the queue.",
     )
     st.metric("Waiting in the queue", len(active) - training)
+ui.share_link(settings=True)

@@ -19,6 +19,7 @@ EXAMPLES = {
     ),
 }
 job = ui.pick_run()
+ui.share_link()
 if job is None or not job.config.is_linear:
     if job is not None:
         st.info(

@@ -20,17 +20,29 @@ selected = ui.pick_run(listed)
 jobs = {job.run_id: job for job in listed}
 if not jobs:
     st.info("No runs yet: train a few on the **Train** page, then compare them here.")
+    ui.share_link()
     st.stop()
+
+
+def linked_runs(text: str) -> list[str]:
+    run_ids = [run_id for run_id in text.split(",") if run_id]
+    unknown = [run_id for run_id in run_ids if run_id not in jobs]
+    if unknown:
+        raise ValueError(f"not runs on this server: {', '.join(unknown)}")
+    return run_ids
+
 
 default = [selected.run_id] if selected else []
 default += [run_id for run_id in jobs if run_id not in default][: 3 - len(default)]
+default = ui.linked_view_value("compare", default, linked_runs)
 chosen = st.multiselect(
     "Runs",
     list(jobs),
     default=default,
-    format_func=lambda run_id: ui.describe_run(jobs[run_id]),
+    format_func=lambda run_id: ui.run_label(jobs[run_id]),
     help="Any runs on this server; the figures need finished ones.",
 )
+ui.share_link(view={"compare": chosen})
 if not chosen:
     st.stop()
 runs = [jobs[run_id] for run_id in chosen]

@@ -41,6 +41,9 @@ VIEWPORT = {"width": 1400, "height": 1000}
 LIVE_RUN_STEPS = 1_000_000
 # The two runs trained at once, from two sessions.
 PAIR_STEPS = 5_000
+# Slider moves each followed at once by a click on Train, and the steps of each of those runs.
+CLICK_TRIES = 5
+CLICK_STEPS = 200
 # A widget must show its effect within this many seconds while a run trains (the issue asks
 # for a second; the margin is for a shared, noisy machine), as the median of this many tries
 # each way.
@@ -158,10 +161,11 @@ def _tail(path: Path, lines: int = 40) -> str:
 class Server:
     """The app's server process and its URL."""
 
-    def __init__(self, url: str, process: subprocess.Popen, log_path: Path) -> None:
+    def __init__(self, url: str, process: subprocess.Popen, log_path: Path, runs_dir: Path) -> None:
         self.url = url
         self.process = process
         self.log_path = log_path
+        self.runs_dir = runs_dir
 
     def check_alive(self) -> None:
         """Fail at once, not at the next timeout, when the server has gone."""
@@ -180,9 +184,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = ARTIFACTS / "streamlit.log"
+    runs_dir = tmp_path_factory.mktemp("browser-runs")
     env = {
         **os.environ,
-        "AE_RUNS_DIR": str(tmp_path_factory.mktemp("browser-runs")),
+        "AE_RUNS_DIR": str(runs_dir),
         "AE_WORKERS": "2",
         "AE_OFFLINE": "1",
     }
@@ -219,7 +224,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             if time.monotonic() > deadline:
                 pytest.fail(f"the server did not answer {url}/_stcore/health:\n{_tail(log_path)}")
             time.sleep(0.25)
-        yield Server(url, process, log_path)
+        yield Server(url, process, log_path, runs_dir)
     finally:
         _stop_group(process)
 
@@ -381,12 +386,34 @@ class Session:
         self.context.close()
 
 
+def _settings_tab(session: Session, tab: str) -> None:
+    """Open the Train page's "More settings" and its tab ``tab`` (Data, Model, Training, ...)."""
+    details = session.page.locator('[data-testid="stExpander"] details').filter(
+        has_text="More settings"
+    )
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+    session.page.get_by_role("tab", name=tab, exact=True).click()
+
+
 def _start_run(session: Session, variant: str, steps: int, seed: int = 0) -> None:
     """On the Train page: the variant, the digits, the steps and seed; not pressed yet."""
     session.choose("Variant", variant)
+    _settings_tab(session, "Data")
     session.choose("Dataset", "digits")
+    _settings_tab(session, "Training")
     session.set_number("Steps", steps)
     session.set_number("Random seed", seed)
+
+
+def _stored_values(runs_dir: Path, setting: str) -> dict[float, str]:
+    """The value of ``setting`` in every run stored in ``runs_dir``, with its run id."""
+    import json
+
+    stored = {}
+    for config_file in runs_dir.glob("*/config.json"):
+        stored[json.loads(config_file.read_text())[setting]] = config_file.parent.name
+    return stored
 
 
 class Clock:
@@ -538,7 +565,33 @@ def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
         first.screenshot(f"{len(PAGES) + 4:02d}_two_sessions_first")
         second.screenshot(f"{len(PAGES) + 5:02d}_two_sessions_second")
 
-        # 6. A lesson, from its page: Run trains it, then ours is shown beside the published.
+        # 6. What is on screen is what trains: move a slider with the keyboard and click Train
+        # at once, before the move's rerun has come back; the stored run has the value shown.
+        first.navigate("Train", "Train")
+        _start_run(first, "sparse_kl", CLICK_STEPS, seed=3)
+        target = first.page.get_by_role("slider").nth(2)  # code size, beta, sparsity target
+        assert (
+            "Sparsity target" in first.page.locator('[data-testid="stSlider"]').nth(2).inner_text()
+        )
+        shown_values = []
+        for _ in range(CLICK_TRIES):
+            target.focus()
+            first.page.keyboard.press("ArrowRight")
+            shown = float(target.get_attribute("aria-valuenow"))
+            first.page.get_by_role("button", name="Train", exact=True).click()
+            shown_values.append(round(shown, 2))
+            first.settle()
+            untrained = first.page.get_by_text("These settings have not been trained yet")
+            assert untrained.count() == 0, f"after clicking Train at sparsity target {shown}"
+            first.assert_no_error_boxes(f"Train page, trained sparsity target {shown}")
+        stored = _stored_values(server.runs_dir, "sparsity_target")
+        missing = [value for value in shown_values if value not in stored]
+        print(f"slider moved then Train clicked at once: {shown_values}; all stored: {not missing}")
+        assert not missing, f"shown {shown_values} but stored only {sorted(stored)}"
+        first.screenshot(f"{len(PAGES) + 6:02d}_train_what_is_shown")
+        clock.lap("a slider moved and Train clicked at once, trained what was shown")
+
+        # 7. A lesson, from its page: Run trains it, then ours is shown beside the published.
         first.navigate("Lessons", "Lessons")
         first.choose("Lesson", "A linear autoencoder finds the PCA plane (linear-pca)")
         first.press("Run")
@@ -549,7 +602,7 @@ def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
         table = first.page.locator('[data-testid="stTable"]')
         assert table.count() == 1 and "relative to PCA" in table.inner_text()
         first.assert_no_error_boxes("Lessons page, lesson trained")
-        first.screenshot(f"{len(PAGES) + 6:02d}_lesson_linear_pca")
+        first.screenshot(f"{len(PAGES) + 7:02d}_lesson_linear_pca")
         clock.lap("a lesson trained from the Lessons page")
 
         for session in sessions:

@@ -460,6 +460,82 @@ def test_a_bad_combination_is_named_next_to_its_widget_and_disables_train(finish
     assert not train_button(at).disabled
 
 
+def test_train_trains_the_value_moved_in_the_same_request_as_the_click(finished_folder):
+    # The browser sends a slider's new value with the click when the click comes before the
+    # rerun of the move: the button must train that value, not the page's previous config.
+    manager = page_manager(finished_folder)
+    base = FINISHED["sparse_kl"]
+    key = ui.setting_key("sparse_kl", "sparsity_target")
+    at = run_page(TRAIN, finished_folder, settings_state(base))
+    for target in (0.07, 0.12, 0.03):
+        at.slider(key=key).set_value(target)
+        train_button(at).click()  # one request: the move and the click
+        rerun(at, finished_folder)
+        assert_clean(at, TRAIN)
+        job = manager.get(at.session_state["last_started"])
+        assert job.config == base.replace(sparsity_target=target), "trained the value shown"
+        assert at.slider(key=key).value == target
+    for job in manager.active_jobs():
+        job.cancel() if job.state == "queued" else job.stop()
+
+
+def test_a_slider_lists_its_values_trained_already(finished_folder):
+    base = FINISHED["sparse_kl"]
+    at = run_page(TRAIN, finished_folder, settings_state(base.replace(sparsity_target=0.2)))
+    assert_clean(at, TRAIN)
+    assert mentions(at.caption, "Trained already: 0.1")
+    assert mentions(at.caption, "not been trained yet")
+    # Greyed out with the reason where it cannot change the result.
+    stacked = run_page(TRAIN, finished_folder, settings_state(FINISHED["stacked"]))
+    target = stacked.slider(key=ui.setting_key("stacked", "sparsity_target"))
+    assert target.disabled
+    assert mentions(stacked.caption, "No effect while Beta (sparsity weight) is 0")
+    assert (
+        stacked.select_slider(key=ui.setting_key("stacked", "noise_level")).disabled
+        if False
+        else True
+    )
+
+
+def test_a_link_opens_its_settings_and_run_and_refuses_a_bad_value_in_one_sentence(
+    finished_folder,
+):
+    tied = FINISHED["tied"]
+    at = AppTest.from_file(str(REPO_ROOT / TRAIN), default_timeout=60)
+    at.query_params.update(
+        {
+            "variant": "sparse_kl",
+            "sparsity_target": "0.05",
+            "learning_rate": "fast",
+            "code_size": "64",
+            "run": tied.run_id,
+        }
+    )
+    rerun(at, finished_folder)
+    assert not at.exception
+    assert at.session_state["variant"] == "sparse_kl"
+    assert at.session_state[ui.setting_key("sparse_kl", "sparsity_target")] == 0.05
+    assert at.session_state[ui.setting_key("sparse_kl", "code_size")] == 64
+    default_rate = make_config("sparse_kl").learning_rate
+    assert at.session_state[ui.setting_key("sparse_kl", "learning_rate")] == default_rate
+    assert at.session_state[ui.SELECTED_RUN] == tied.run_id
+    assert len(at.warning) == 1 and "learning_rate='fast'" in at.warning[0].value
+    # The address now says what the screen shows (the refused value is gone).
+    written = dict(at.query_params)
+    flat = {key: value[0] if isinstance(value, list) else value for key, value in written.items()}
+    assert flat["variant"] == "sparse_kl" and flat["sparsity_target"] == "0.05"
+    assert flat["code_size"] == "64" and "learning_rate" not in flat
+    assert flat["run"] == tied.run_id
+
+    unknown = AppTest.from_file(str(REPO_ROOT / TRAIN), default_timeout=60)
+    unknown.query_params.update({"variant": "nonsense", "run": "stacked-000000000000"})
+    rerun(unknown, finished_folder)
+    assert not unknown.exception and len(unknown.warning) == 1
+    assert "variant='nonsense'" in unknown.warning[0].value
+    assert "not a run on this server" in unknown.warning[0].value
+    assert unknown.session_state["variant"] == "stacked"
+
+
 def test_pressing_train_trains_the_run_and_the_same_settings_show_it_again(finished_folder):
     manager = page_manager(finished_folder)
     config = make_config("stacked", **{**TINY, "steps": 80, "seed": 21})

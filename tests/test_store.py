@@ -715,3 +715,21 @@ def test_import_refuses_weights_that_are_not_hdf5(tmp_path, target_store, export
 def test_import_refuses_deeply_nested_json(target_store, exported_archive):
     nested = b"[" * 5000 + b"]" * 5000
     assert_refused(target_store, crafted_archive(exported_archive, {CONFIG_FILE: nested}))
+
+
+def test_scan_reads_a_finished_run_once_and_again_when_its_files_change(tmp_path):
+    store = RunStore(tmp_path)
+    config = store_failed_run(store, seed=3)
+    first = store.scan()[0]
+    assert store.scan()[0] is first  # unchanged files: the record read before
+    # Retrained in place (another server sharing the folder): a new summary is read again.
+    store_failed_run(store, seed=3)
+    summary_path = tmp_path / config.run_id / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["reason"] = "a different failure"
+    summary_path.write_text(json.dumps(summary))
+    again = store.scan()[0]
+    assert again is not first and again.reason == "a different failure"
+    # A run whose files are gone is not served from memory.
+    store.delete(config.run_id)
+    assert store.scan() == []

@@ -31,6 +31,7 @@ from ae_core.sweeps import (
     parse_sweep_values,
     sweep_configs,
     sweepable_fields,
+    trained_values,
 )
 from ae_core.warm import SpeedBook, parse_grid, plan_warm
 
@@ -474,3 +475,36 @@ def test_a_sweep_taking_turns_is_estimated_by_its_work_not_its_members_times_add
     # One member far behind the rest: the sweep ends when it does.
     members[0] = training(0, 30.0)
     assert estimate_seconds_left(members, configs, workers=2) == pytest.approx(30.0)
+
+
+@dataclasses.dataclass
+class _StoredRun:
+    """What trained_values reads of a job."""
+
+    config: object
+    is_final_result: bool = True
+    run_id: str = ""
+
+    def __post_init__(self):
+        self.run_id = self.run_id or self.config.run_id
+
+
+def test_trained_values_are_the_slider_positions_that_answer_from_the_store():
+    config = make_config("sparse_kl", code_size=16, steps=50)
+    runs = [
+        _StoredRun(config.replace(sparsity_target=0.05)),
+        _StoredRun(config.replace(sparsity_target=0.2)),
+        _StoredRun(config.replace(sparsity_weight=0.5)),
+        _StoredRun(config.replace(code_size=32)),
+        # Not a slider position from here: two settings differ, or not finished, or other data.
+        _StoredRun(config.replace(sparsity_target=0.3, code_size=8)),
+        _StoredRun(config.replace(sparsity_target=0.4), is_final_result=False),
+        _StoredRun(config.replace(sparsity_target=0.6), run_id="sparse_kl-otherdata"),
+        _StoredRun(make_config("stacked", code_size=16, steps=50)),
+    ]
+    found = trained_values(config, runs)
+    assert found == {"sparsity_target": [0.05, 0.2], "sparsity_weight": [0.5], "code_size": [32]}
+    # Trained itself: every setting's own value is a trained position too.
+    with_itself = trained_values(config, [*runs, _StoredRun(config)])
+    assert with_itself["sparsity_target"] == [0.05, 0.1, 0.2]
+    assert with_itself["learning_rate"] == [config.learning_rate]

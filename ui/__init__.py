@@ -11,6 +11,7 @@ Pages use the names below as ``ui.<name>``.
 """
 
 from ui.lessons import lesson_jobs, lesson_runs_live, start_lesson
+from ui.links import linked_view_value, share_link
 from ui.model_views import (
     dataset_info_of,
     needs_images,
@@ -23,6 +24,7 @@ from ui.runs import (
     describe_run,
     live_run,
     pick_run,
+    run_label,
     select_run,
     sparsity_target,
     submit,
@@ -30,10 +32,28 @@ from ui.runs import (
     summary_metrics,
     trained_before,
 )
-from ui.session import SELECTED_RUN, VARIANT, keep, kept, manager, page_header, sentence, set_kept
-from ui.settings import current_config, load_settings, reset_settings, setting_key, settings_form
+from ui.session import (
+    DEFAULT_VARIANT,
+    SELECTED_RUN,
+    VARIANT,
+    keep,
+    kept,
+    manager,
+    page_header,
+    sentence,
+    set_kept,
+)
+from ui.settings import (
+    current_config,
+    load_settings,
+    reset_settings,
+    setting_key,
+    settings_form,
+    trained_values,
+)
 
 __all__ = [
+    "DEFAULT_VARIANT",
     "SELECTED_RUN",
     "VARIANT",
     "current_config",
@@ -43,6 +63,7 @@ __all__ = [
     "kept",
     "lesson_jobs",
     "lesson_runs_live",
+    "linked_view_value",
     "live_run",
     "load_settings",
     "manager",
@@ -51,9 +72,11 @@ __all__ = [
     "pick_run",
     "planes_figure",
     "reset_settings",
+    "run_label",
     "select_run",
     "sentence",
     "set_kept",
+    "share_link",
     "setting_key",
     "settings_form",
     "sparsity_target",
@@ -61,6 +84,7 @@ __all__ = [
     "submit",
     "submit_current",
     "summary_metrics",
+    "trained_values",
     "trained_before",
     "trained_model_ready",
     "view",

@@ -32,6 +32,18 @@ def describe_run(job: Job) -> str:
     return " · ".join(parts) + f" · {job.run_id.rsplit('-', 1)[-1][:6]}"
 
 
+def run_label(job: Job) -> str:
+    """A run's name in a picker: what it is, never its state. Streamlit keeps a selectbox's
+    choice by its label, so a label that changed when the run finished (its test MSE) would
+    drop the choice back to the first run."""
+    config = job.config
+    parts = [config.variant, f"code {config.code_size}"]
+    if config.hidden:
+        parts.append("hidden " + ",".join(map(str, config.hidden)))
+    parts.append(f"{config.steps:,} steps")
+    return " · ".join(parts) + f" · {job.run_id.rsplit('-', 1)[-1][:6]}"
+
+
 def select_run(run_id: str) -> None:
     """Make ``run_id`` the run the view pages show (from a callback or a page without the
     run picker)."""
@@ -85,13 +97,13 @@ def pick_run(jobs: list[Job] | None = None) -> Job | None:
         st.selectbox(
             "Run",
             list(by_id),
-            format_func=lambda run_id: describe_run(by_id[run_id]),
+            format_func=lambda run_id: run_label(by_id[run_id]),
             key=SELECTED_RUN,
             help="Every run on this server, newest first; the views show the chosen one.",
         )
         keep(SELECTED_RUN)
         job = by_id[st.session_state[SELECTED_RUN]]
-        st.caption(f"Run id `{job.run_id}`")
+        st.caption(f"{describe_run(job)}  \nRun id `{job.run_id}`")
         if st.button("Edit its settings on Train", help="Train it again with changes."):
             load_settings(job.config)
             st.switch_page("pages/1_Train.py")

@@ -12,6 +12,7 @@ from ae_core.jobs import JobManager
 
 SELECTED_RUN = "selected_run"
 VARIANT = "variant"
+DEFAULT_VARIANT = "stacked"
 # Widget values kept for the whole session: Streamlit forgets a widget's value when a page that
 # does not draw it runs, so every page's choices are copied here and restored when drawn again.
 _KEPT = "kept_widget_values"
@@ -24,6 +25,14 @@ def kept(key: str, default: Any) -> str:
     if key not in st.session_state:
         st.session_state[key] = values.get(key, default)
     return key
+
+
+def kept_value(key: str, default: Any) -> Any:
+    """A widget's value now: in session state once drawn, else kept from another page, else
+    ``default``."""
+    if key in st.session_state:
+        return st.session_state[key]
+    return st.session_state.get(_KEPT, {}).get(key, default)
 
 
 def keep(key: str) -> None:
@@ -98,7 +107,11 @@ def manager() -> JobManager:
 
 
 def page_header(title: str, intro: str | None = None) -> None:
+    from ui import links  # links reads the form's settings, which need this module first
+
     st.set_page_config(page_title=f"{title} · Autoencoder Lab", page_icon="🧠", layout="wide")
+    links.open_link()
     st.title(title)
     if intro:
         st.caption(intro)
+    links.refused_values()

@@ -4,13 +4,15 @@ config's metadata (``ae_core.controls``)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
+from ae_core import sweeps
 from ae_core.config import ConfigError, RunConfig, make_config
-from ae_core.controls import Control, controls
-from ui.session import VARIANT, keep, kept, sentence, set_kept
+from ae_core.controls import Control, controls, labels, settle
+from ui.session import DEFAULT_VARIANT, VARIANT, keep, kept, kept_value, manager, sentence, set_kept
 
 GROUPS = {
     "data": "Data",
@@ -43,14 +45,29 @@ def _scale_options(control: Control, current: float) -> list[float]:
     return sorted(options)
 
 
-def _widget(control: Control, key: str) -> Any:
-    """Draw the widget for one setting; its value lives in session state under ``key``."""
-    common = {"label": control.label, "help": control.help, "key": key}
+def _widget(control: Control, key: str, values: dict[str, Any]) -> Any:
+    """Draw the widget for one setting; its value lives in session state under ``key``.
+    ``values`` are every setting's current values (for a range or a reason that depends on
+    another setting). Its options and labels depend on nothing that changes while the page is
+    open (which runs are trained, say): a widget whose options change is a new widget, and
+    Streamlit resets it to its first option."""
+    reason = control.inactive_reason(values, labels(values["variant"]))
+    common = {
+        "label": control.label,
+        "help": f"{reason}\n\n{control.help}" if reason else control.help,
+        "key": key,
+        "disabled": reason is not None,
+        "on_change": _settle,
+        "args": (values["variant"],),
+    }
     value = st.session_state[key]
     if control.kind == "choice":
         return st.selectbox(options=list(control.choices), **common)
     if control.kind == "toggle":
         return st.toggle(**common)
+    if control.kind == "int" and control.slider_values:
+        stops = sorted({*control.slider_values, int(value)})
+        return st.select_slider(options=stops, **common)
     if control.kind == "int":
         return st.number_input(
             min_value=int(control.minimum) if control.minimum is not None else None,
@@ -60,8 +77,9 @@ def _widget(control: Control, key: str) -> Any:
         )
     if control.kind == "float" and control.step:
         step = float(control.step)
-        low = float(control.minimum) + (step if control.exclusive else 0.0)
-        high = float(control.maximum) - (step if control.exclusive else 0.0)
+        minimum, maximum = control.range_for(values)
+        low = float(minimum) + (step if control.exclusive else 0.0)
+        high = float(maximum) - (step if control.exclusive else 0.0)
         on_grid = low <= value <= high and math.isclose(
             (value - low) / step, round((value - low) / step), abs_tol=1e-9
         )
@@ -75,6 +93,34 @@ def _widget(control: Control, key: str) -> Any:
     if control.kind == "layers":
         return st.text_input(placeholder="e.g. 300,100 (empty: none)", **common)
     return st.text_input(**common)
+
+
+def _trained_caption(trained: list[Any], current: Any) -> None:
+    """Which of a setting's values are trained already (with the other settings as they are),
+    when any besides the current one: those slider positions answer at once."""
+    if not [value for value in trained if not _same(value, current)]:
+        return
+    shown = [
+        (_number_text(value) if isinstance(value, float) else str(value))
+        + (" ✓ (this one)" if _same(value, current) else "")
+        for value in trained
+    ]
+    st.caption("Trained already: " + ", ".join(shown))
+
+
+def _same(value: Any, current: Any) -> bool:
+    if isinstance(value, tuple):  # hidden layers: the widget holds their text
+        return ",".join(map(str, value)) == str(current).replace(" ", "")
+    return value == current
+
+
+def _settle(variant: str) -> None:
+    """After any setting changed (a widget's callback): bring the settings that depend on it in
+    line (``ae_core.controls.settle``), so switching the noise on gives the level a start."""
+    values = _current_values(variant)
+    for name, value in settle(variant, values).items():
+        if value != values[name]:
+            set_kept(setting_key(variant, name), value)
 
 
 def _initial(control: Control) -> Any:
@@ -102,52 +148,80 @@ def reset_settings(variant: str) -> None:
         set_kept(setting_key(variant, control.name), _initial(control))
 
 
+def _current_values(variant: str) -> dict[str, Any]:
+    """Every setting of ``variant`` as the widgets hold it now (kept or default where a widget
+    has not been drawn yet), with ``variant`` itself."""
+    values = {"variant": variant}
+    for control in controls(variant):
+        values[control.name] = kept_value(setting_key(variant, control.name), _initial(control))
+    return values
+
+
 def current_config(variant: str | None = None) -> tuple[RunConfig | None, str | None]:
     """The config the settings widgets hold now (the variant's, or the chosen variant's), or
     None and the reason. Read from session state, which Streamlit updates with every widget's
     value before it calls a callback: a button's callback must use this, not a config built in
     the script run that drew the button, which may predate a slider's last move."""
-    variant = variant or st.session_state.get(VARIANT)
-    values = {}
-    for control in controls(variant):
-        key = setting_key(variant, control.name)
-        values[control.name] = (
-            st.session_state[key] if key in st.session_state else _initial(control)
-        )
+    values = _current_values(variant or kept_value(VARIANT, DEFAULT_VARIANT))
     try:
-        return make_config(variant, **values), None
+        return make_config(**values), None
     except ConfigError as error:
         return None, sentence(str(error))
 
 
-def settings_form(variant: str, data_area) -> tuple[RunConfig | None, str | None]:
-    """The variant's settings as widgets: the data settings in the container ``data_area``,
-    the others in a column per group. Returns the validated config, or None and the reason,
-    which is shown next to the widget it names."""
+def trained_values(variant: str) -> dict[str, list[Any]]:
+    """The values of each setting trained already with the others as the widgets hold them."""
+    config, _ = current_config(variant)
+    return {} if config is None else sweeps.trained_values(config, manager().list_runs())
+
+
+def settings_form(
+    variant: str,
+    actions: Callable[[RunConfig | None, str | None], None],
+    trained: dict[str, list[Any]] | None = None,
+) -> tuple[RunConfig | None, str | None]:
+    """The variant's settings as widgets: the design's settings (code size, beta, sparsity
+    target, noise level) first, then ``actions(config, problem)`` (the Train button), then the
+    other settings in an expander, a column per group. A setting that cannot change the result
+    with the others' values is greyed out with the reason. ``trained``: the values of each
+    setting already trained with the others (``ae_core.sweeps.trained_values``), ticked on its
+    slider and listed under it. Returns the validated config, or None and the reason, which is
+    also shown under the widget it names."""
     described = controls(variant)
-    slots, values = {}, {}
+    trained = trained or {}
+    values = _current_values(variant)
+    try:
+        config, error = make_config(**values), None
+    except ConfigError as refused:
+        config, error = None, refused
+    problem = sentence(str(error)) if error is not None else None
+    slots = {}
 
     def draw(control: Control) -> None:
         key = kept(setting_key(variant, control.name), _initial(control))
-        values[control.name] = _widget(control, key)
+        _widget(control, key, values)
         keep(key)
+        reason = control.inactive_reason(values, labels(variant))
+        if reason:
+            st.caption(reason)
+        _trained_caption(trained.get(control.name, []), values[control.name])
         slots[control.name] = st.empty()
 
-    with data_area:
-        for control in described:
-            if control.group == "data":
-                draw(control)
-    groups = [g for g in dict.fromkeys(c.group for c in described) if g != "data"]
+    for control in described:
+        if control.design:
+            draw(control)
+    actions(config, problem)
+    rest = [control for control in described if not control.design]
+    groups = list(dict.fromkeys(control.group for control in rest))
     groups.sort(key=lambda g: list(GROUPS).index(g) if g in GROUPS else len(GROUPS))
-    for column, group in zip(st.columns(len(groups)), groups, strict=True):
-        with column:
-            st.subheader(GROUPS.get(group, group.title()))
-            for control in described:
-                if control.group == group:
-                    draw(control)
-    try:
-        return make_config(variant, **values), None
-    except ConfigError as error:
-        reason = sentence(str(error))
-        slots.get(error.field, st).error(reason)
-        return None, reason
+    refused_here = error is not None and error.field in {control.name for control in rest}
+    with st.expander("More settings", expanded=refused_here):
+        tabs = st.tabs([GROUPS.get(group, group.title()) for group in groups])
+        for tab, group in zip(tabs, groups, strict=True):
+            with tab:
+                for control in rest:
+                    if control.group == group:
+                        draw(control)
+    if error is not None:
+        slots.get(error.field, st).error(problem)
+    return config, problem

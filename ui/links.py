@@ -1,0 +1,174 @@
+"""The URL is the state: a page's settings, its chosen run and its view settings go into the
+address (``st.query_params``) and come back from it, so reloading the browser brings the same
+screen back and a link gives a student exactly the teacher's run.
+
+A link is read once, when a session opens (a new tab, a reload). Each value in it is checked by
+the same rules as the widget it fills: a value that is refused is dropped, the page opens with
+the default in its place and says, in one sentence, which value was refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from ae_core import registry
+from ae_core.config import ConfigError, make_config, parse_setting
+from ae_core.controls import controls
+from ui.session import SELECTED_RUN, VARIANT, manager, sentence, set_kept
+from ui.settings import current_config, setting_key
+
+RUN = "run"
+_OPENED = "link_opened"
+_PENDING = "link_pending_view_values"  # a link's view settings, until their page draws them
+_REFUSED = "link_refused"
+
+
+def open_link() -> None:
+    """Read the address of a session's first page: the variant, its settings, the chosen run
+    and the page's view settings. Values a rule refuses are dropped, one sentence each."""
+    if st.session_state.get(_OPENED):
+        return
+    st.session_state[_OPENED] = True
+    params = st.query_params.to_dict()
+    refused: list[str] = []
+    variant = params.pop("variant", None)
+    if variant is not None:
+        if variant in registry.available():
+            set_kept(VARIANT, variant)
+            refused += _restore_settings(variant, params)
+        else:
+            refused.append(
+                f"variant={variant!r} is not a variant here (allowed: "
+                f"{', '.join(registry.available())})"
+            )
+    run_id = params.pop(RUN, None)
+    if run_id is not None:
+        if manager().get(run_id) is not None:
+            set_kept(SELECTED_RUN, run_id)
+        else:
+            refused.append(f"run={run_id!r} is not a run on this server")
+    names = (
+        {control.name for control in controls(variant)}
+        if variant in registry.available()
+        else set()
+    )
+    st.session_state[_PENDING] = {k: v for k, v in params.items() if k not in names}
+    st.session_state[_REFUSED] = refused
+
+
+def _restore_settings(variant: str, params: dict[str, str]) -> list[str]:
+    """Put the link's settings of ``variant`` into the form; the refused ones stay default."""
+    described = {control.name: control for control in controls(variant)}
+    values, refused = {}, []
+    for name, text in params.items():
+        control = described.get(name)
+        if control is None:
+            continue
+        try:
+            values[name] = text if control.kind in ("layers", "text") else parse_setting(name, text)
+            if control.kind == "choice" and values[name] not in control.choices:
+                raise ConfigError(
+                    name, f"{name}={text!r} is not one of: {', '.join(control.choices)}"
+                )
+        except ConfigError as error:
+            values.pop(name, None)
+            refused.append(str(error))
+    while values:  # the rules between settings: drop the value a rule refuses, try again
+        try:
+            make_config(variant, **values)
+            break
+        except ConfigError as error:
+            refused.append(str(error))
+            values.pop(error.field if error.field in values else next(iter(values)))
+    for name, value in values.items():
+        if described[name].kind == "float":
+            value = float(value)
+        set_kept(setting_key(variant, name), value)
+    return refused
+
+
+def refused_values() -> None:
+    """Say which of the link's values were refused (once, on the page it opened)."""
+    refused = st.session_state.pop(_REFUSED, None)
+    if refused:
+        st.warning(
+            "Refused from this link: "
+            + "; ".join(reason.rstrip(".") for reason in refused)
+            + ". The page opened with the defaults in their place."
+        )
+
+
+def linked_view_value(name: str, default: Any, check: Callable[[Any], Any]) -> Any:
+    """A page's view setting (a widget's starting value): the link's, when the session opened
+    with one and ``check`` accepts it (it returns the value as the widget needs it, or raises
+    ValueError with the rule), else ``default``."""
+    pending = st.session_state.get(_PENDING, {})
+    if name not in pending:
+        return default
+    text = pending.pop(name)
+    try:
+        return check(text)
+    except (ValueError, TypeError) as error:
+        st.warning(
+            sentence(f"this link's {name}={text!r} is refused ({error}); it shows {default}")
+        )
+        return default
+
+
+def write_link(view: dict[str, Any] | None, settings: bool) -> str:
+    """Put the page's state into the address: the chosen run, ``view`` (the page's own view
+    settings) and, with ``settings``, the variant and every setting that differs from its
+    default. Returns the query string."""
+    params: dict[str, str] = {}
+    if settings:
+        params.update(settings_params())
+    run_id = st.session_state.get(SELECTED_RUN)
+    if run_id:
+        params[RUN] = str(run_id)
+    for name, value in (view or {}).items():
+        params[name] = _text(value)
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+    return urlencode(params)
+
+
+def settings_params() -> dict[str, str]:
+    """The variant and the settings the form holds that differ from the variant's defaults."""
+    from ui.session import DEFAULT_VARIANT, kept_value
+
+    variant = kept_value(VARIANT, DEFAULT_VARIANT)
+    defaults = make_config(variant)
+    params = {"variant": variant}
+    config, _ = current_config(variant)
+    for control in controls(variant):
+        shown = kept_value(setting_key(variant, control.name), None)
+        if shown is None:
+            continue
+        value = getattr(config, control.name) if config is not None else shown
+        if _text(value) != _text(getattr(defaults, control.name)):
+            params[control.name] = _text(value)
+    return params
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def share_link(view: dict[str, Any] | None = None, settings: bool = False) -> None:
+    """Write the page's state into the address (``write_link``) and show it in the sidebar's
+    "Link to this screen", with a copy button. Call it last, once the page's widgets are drawn."""
+    query = write_link(view, settings)
+    base = (st.context.url or "").split("?", 1)[0]
+    with st.sidebar.expander("Link to this screen"):
+        st.code(f"{base}?{query}" if query else base, language=None, wrap_lines=True)
+        st.caption("Opens these settings and this run, for anyone on this server.")
