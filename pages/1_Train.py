@@ -27,7 +27,6 @@ def train_buttons(config, problem) -> None:
     reset_column.button(
         "Reset to defaults",
         on_click=ui.reset_settings,
-        args=(variant,),
         help="This variant's defaults.",
         width="stretch",
     )

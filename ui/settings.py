@@ -142,8 +142,10 @@ def load_settings(config: RunConfig) -> None:
         set_kept(setting_key(config.variant, control.name), value)
 
 
-def reset_settings(variant: str) -> None:
-    """Back to the variant's defaults (a button's callback)."""
+def reset_settings(variant: str | None = None) -> None:
+    """Back to the defaults of ``variant``, else of the variant chosen now (a button's callback:
+    the variant chosen when the click is handled, not when the button was drawn)."""
+    variant = variant or kept_value(VARIANT, DEFAULT_VARIANT)
     for control in controls(variant):
         set_kept(setting_key(variant, control.name), _initial(control))
 
