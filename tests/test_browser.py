@@ -600,7 +600,30 @@ def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
         first.screenshot(f"{len(PAGES) + 6:02d}_train_what_is_shown")
         clock.lap("a slider moved and Train clicked at once, trained what was shown")
 
-        # 7. A lesson, from its page: Run trains it, then ours is shown beside the published.
+        # 7. The run picker keeps its choice from page to page (the same key on another page is
+        # another widget to Streamlit, which started it at the newest run).
+        first.navigate("Reconstructions", "Reconstructions")
+        picker = first.page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
+        picker.click()
+        options = first.page.get_by_role("option")
+        first.poll(lambda: options.count() >= 3, 10, "the run picker's list")
+        wanted = options.nth(2).inner_text().strip()
+        options.nth(2).click()
+        first.settle()
+        for link, title in [
+            ("Features", "Features"),
+            ("Activations", "Activations"),
+            ("Compare", "Compare runs"),
+            ("Latent space", "Latent space"),
+            ("Train", "Train"),
+            ("Reconstructions", "Reconstructions"),
+        ]:
+            first.navigate(link, title)
+            if link != "Train":
+                assert picker.locator("input").input_value() == wanted, f"the chosen run on {link}"
+        clock.lap("the chosen run kept across pages")
+
+        # 8. A lesson, from its page: Run trains it, then ours is shown beside the published.
         first.navigate("Lessons", "Lessons")
         first.choose("Lesson", "A linear autoencoder finds the PCA plane (linear-pca)")
         first.press("Run")

@@ -19,11 +19,17 @@ _KEPT = "kept_widget_values"
 
 
 def kept(key: str, default: Any) -> str:
-    """Give the widget ``key`` its kept value (else ``default``) before it is drawn; pass the
-    returned key to the widget, then ``keep(key)`` after it."""
+    """Give the widget ``key`` its current value (else its kept value, else ``default``) before
+    it is drawn; pass the returned key to the widget, then ``keep(key)`` after it.
+
+    The value is set through the Session State API even when the key holds it already: the
+    same key drawn on another page is another widget to Streamlit, which starts it at its
+    first option unless its value was set this way (the run picker fell back to the newest run
+    when a person went from one view page to the next)."""
     values = st.session_state.setdefault(_KEPT, {})
-    if key not in st.session_state:
-        st.session_state[key] = values.get(key, default)
+    st.session_state[key] = (
+        st.session_state[key] if key in st.session_state else values.get(key, default)
+    )
     return key
 
 
