@@ -291,7 +291,9 @@ class RunConfig:
 
     # -- conversions -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        values = dataclasses.asdict(self)
+        # Every value is an immutable scalar or the tuple of layer sizes, so no deep copy (as
+        # dataclasses.asdict makes) is needed; the run id and listing runs call this a lot.
+        values = {name: getattr(self, name) for name in _FIELD_NAMES}
         values["hidden"] = list(self.hidden)
         return values
 
@@ -372,8 +374,11 @@ def make_config(variant: str = "stacked", **settings: Any) -> RunConfig:
 
 
 # -- fields as data ---------------------------------------------------------------------------
+_FIELD_NAMES = tuple(spec.name for spec in dataclasses.fields(RunConfig))
+
+
 def field_names() -> list[str]:
-    return [f.name for f in dataclasses.fields(RunConfig)]
+    return list(_FIELD_NAMES)
 
 
 def field_spec(name: str) -> dataclasses.Field:

@@ -30,6 +30,7 @@ from ae_core.config import (
     ConfigError,
     RunConfig,
     field_choices,
+    field_names,
     field_spec,
     field_type,
     parse_setting,
@@ -108,23 +109,23 @@ def trained_values(config: RunConfig, runs: Iterable[Job]) -> dict[str, list[Any
     """For each setting, the values it takes in the finished ``runs`` that differ from
     ``config`` in that setting alone and trained on the same data: the slider positions that
     answer from the store at once. ``config``'s own value is included when it is trained."""
-    mine = config.to_dict()
+    names = field_names()
     found: dict[str, set] = {}
     for job in runs:
         other = job.config
         if not job.is_final_result or other.variant != config.variant:
             continue
-        differing = [name for name, value in other.to_dict().items() if mine[name] != value]
+        differing = []
+        for name in names:
+            if getattr(other, name) != getattr(config, name):
+                differing.append(name)
+                if len(differing) > 1:
+                    break
         if len(differing) > 1 or job.run_id != other.run_id:  # another setting, or other data
             continue
-        name = differing[0] if differing else None
-        for field_name in [name] if name else mine:
-            found.setdefault(field_name, set()).add(_hashable(getattr(other, field_name)))
+        for name in differing or names:
+            found.setdefault(name, set()).add(getattr(other, name))
     return {name: sorted(values, key=_sort_key) for name, values in found.items()}
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
 
 
 def _sort_key(value: Any) -> tuple:
