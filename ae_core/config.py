@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import numbers
+import re
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,17 +27,44 @@ FORMAT_VERSION = 3
 LEGACY_FORMAT_VERSION = 2
 
 MAX_LAYER_SIZE = 4096
+# Seeds fit in 31 bits: the model derives each layer's seed from it (seed * 1009 + layer), and
+# that must stay a 64-bit integer.
+MAX_SEED = 2**31 - 1
 MAX_DEPTH = 6
 
 Activation = Literal["sigmoid", "relu", "elu", "linear"]
 
 
 class ConfigError(ValueError):
-    """A setting a user can get wrong; the message is one sentence naming the field and the rule."""
+    """A setting a user can get wrong; the message is one sentence naming the field and the rule
+    (a long value in it is cut: a pasted 100,000-character value does not come back whole)."""
 
     def __init__(self, field_name: str, message: str):
-        super().__init__(message)
+        super().__init__(_cut_long_values(message))
         self.field = field_name
+
+
+# A value longer than this is shown as its start, an ellipsis and its length.
+SHOWN_VALUE_CHARS = 40
+_QUOTED_OR_WORD = re.compile(r"(?:[\w.]+=)?(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\S+)")
+
+
+def shown_value(value: Any) -> str:
+    """``repr(value)``, cut to about SHOWN_VALUE_CHARS characters for a message."""
+    text = repr(value)
+    if len(text) <= SHOWN_VALUE_CHARS:
+        return text
+    return f"{text[:SHOWN_VALUE_CHARS]}… ({len(text):,} characters)"
+
+
+def _cut_long_values(message: str) -> str:
+    def cut(match: re.Match) -> str:
+        text = match.group()
+        if len(text) <= SHOWN_VALUE_CHARS * 2:
+            return text
+        return f"{text[:SHOWN_VALUE_CHARS]}… ({len(text):,} characters)"
+
+    return _QUOTED_OR_WORD.sub(cut, message)
 
 
 def _param(default: Any, label: str, help: str, **limits: Any) -> Any:
@@ -276,6 +304,7 @@ class RunConfig:
         "Random seed",
         "Same seed and settings give the same numbers.",
         min=0,
+        max=MAX_SEED,
         run_time=True,
         group="training",
     )
@@ -365,10 +394,17 @@ def run_id_for(config: RunConfig, data: dict[str, Any] | None) -> str:
     return f"{config.variant}-{digest}"
 
 
-def make_config(variant: str = "stacked", **settings: Any) -> RunConfig:
-    """A config for ``variant``: the variant's defaults, then ``settings`` on top."""
+def make_config(variant: str = "stacked", /, **settings: Any) -> RunConfig:
+    """A config for ``variant``: the variant's defaults, then ``settings`` on top (which may
+    repeat the variant, not name another)."""
     from ae_core import registry
 
+    if settings.get("variant", variant) != variant:
+        raise ConfigError(
+            "variant",
+            f"variant={shown_value(settings['variant'])} conflicts with the variant chosen, "
+            f"{variant!r}: choose the variant once (the command line's --variant)",
+        )
     chosen = registry.get(variant)
     return RunConfig.from_dict({**chosen.defaults, **chosen.fixed, **settings, "variant": variant})
 

@@ -10,6 +10,7 @@ field or a new variant shows up in the interface without touching a page:
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -143,6 +144,19 @@ def settle(variant: str, values: dict[str, Any]) -> dict[str, Any]:
             if maximum is not None and value > maximum:
                 settled[control.name] = maximum
     return settled
+
+
+def in_labels(message: str, variant: str) -> str:
+    """An engine message with each setting named by its label, as the form shows it
+    ("Code size 4096 is larger than the input", not "code_size=4096 is larger ...")."""
+    names = labels(variant)
+    names.setdefault("variant", "Variant")
+
+    def label(match: re.Match) -> str:
+        return f"{names[match.group(1)]} "
+
+    pattern = r"\b(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")="
+    return re.sub(pattern, label, message)
 
 
 def labels(variant: str) -> dict[str, str]:

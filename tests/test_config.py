@@ -12,6 +12,7 @@ import pytest
 
 from ae_core import registry
 from ae_core.config import (
+    MAX_SEED,
     ConfigError,
     RunConfig,
     field_names,
@@ -533,7 +534,7 @@ BAD_CONFIGS = [
         "stacked",
         {"seed": -1},
         "seed",
-        ["seed=-1", "[0, inf]"],
+        ["seed=-1", "[0, 2147483647]"],
         id="negative-seed",
     ),
 ]
@@ -578,3 +579,26 @@ def test_direct_construction_is_validated_too():
     with pytest.raises(ConfigError) as caught:
         RunConfig(variant="linear")  # RunConfig's own defaults are not the linear variant's
     assert caught.value.field == "activation"
+
+
+def test_a_seed_is_bounded_so_the_layer_seeds_derived_from_it_fit_in_64_bits():
+    assert make_config("stacked", seed=MAX_SEED).seed == 2**31 - 1
+    with pytest.raises(ConfigError, match=r"seed=2147483648 is out of range") as refused:
+        make_config("stacked", seed=MAX_SEED + 1)
+    assert refused.value.field == "seed"
+
+
+def test_the_variant_is_chosen_once():
+    assert make_config("vae", variant="vae").variant == "vae"  # repeated, the same: fine
+    with pytest.raises(ConfigError, match="conflicts with the variant chosen, 'sparse_kl'") as e:
+        make_config("sparse_kl", variant="vae")
+    assert e.value.field == "variant"
+
+
+def test_a_long_bad_value_is_cut_in_the_message():
+    with pytest.raises(ConfigError) as refused:
+        make_config("stacked", hidden="x" * 100_000)
+    message = str(refused.value)
+    assert len(message) < 200, message
+    assert "(100,009 characters)" in message and message.startswith("hidden='xxxx")
+    assert message.endswith("such as 300,100")  # the rule after the value is kept whole

@@ -112,3 +112,15 @@ def test_settle_keeps_the_noise_level_valid_when_the_noise_type_changes():
     make_config("stacked", **off)
     # A valid level is left alone.
     assert settle("stacked", {"noise": "gaussian", "noise_level": 1.5})["noise_level"] == 1.5
+
+
+def test_messages_in_the_app_name_settings_by_their_labels():
+    from ae_core.controls import in_labels
+
+    assert in_labels("code_size=4096 is larger than the input", "stacked") == (
+        "Code size 4096 is larger than the input"
+    )
+    message = "set code_activation='sigmoid' or sparsity_weight=0"
+    assert in_labels(message, "sparse_kl") == (
+        "set Code activation 'sigmoid' or Beta (sparsity weight) 0"
+    )

@@ -11,7 +11,7 @@ import streamlit as st
 
 from ae_core import sweeps
 from ae_core.config import ConfigError, RunConfig, make_config
-from ae_core.controls import Control, controls, labels, settle
+from ae_core.controls import Control, controls, in_labels, labels, settle
 from ui.session import DEFAULT_VARIANT, VARIANT, keep, kept, kept_value, manager, sentence, set_kept
 
 GROUPS = {
@@ -166,9 +166,9 @@ def current_config(variant: str | None = None) -> tuple[RunConfig | None, str | 
     the script run that drew the button, which may predate a slider's last move."""
     values = _current_values(variant or kept_value(VARIANT, DEFAULT_VARIANT))
     try:
-        return make_config(**values), None
+        return make_config(variant, **values), None
     except ConfigError as error:
-        return None, sentence(str(error))
+        return None, sentence(in_labels(str(error), variant))
 
 
 def trained_values(variant: str) -> dict[str, list[Any]]:
@@ -193,10 +193,10 @@ def settings_form(
     trained = trained or {}
     values = _current_values(variant)
     try:
-        config, error = make_config(**values), None
+        config, error = make_config(variant, **values), None
     except ConfigError as refused:
         config, error = None, refused
-    problem = sentence(str(error)) if error is not None else None
+    problem = sentence(in_labels(str(error), variant)) if error is not None else None
     slots = {}
 
     def draw(control: Control) -> None:
