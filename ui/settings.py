@@ -48,9 +48,8 @@ def _scale_options(control: Control, current: float) -> list[float]:
 def _widget(control: Control, key: str, values: dict[str, Any]) -> Any:
     """Draw the widget for one setting; its value lives in session state under ``key``.
     ``values`` are every setting's current values (for a range or a reason that depends on
-    another setting). Its options and labels depend on nothing that changes while the page is
-    open (which runs are trained, say): a widget whose options change is a new widget, and
-    Streamlit resets it to its first option."""
+    another setting). An option's label never says whether it is trained: Streamlit keeps a
+    slider's value by its label, so a label that changed when a run finished would reset it."""
     reason = control.inactive_reason(values, labels(values["variant"]))
     common = {
         "label": control.label,
