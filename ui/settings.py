@@ -163,7 +163,8 @@ def current_config(variant: str | None = None) -> tuple[RunConfig | None, str | 
     None and the reason. Read from session state, which Streamlit updates with every widget's
     value before it calls a callback: a button's callback must use this, not a config built in
     the script run that drew the button, which may predate a slider's last move."""
-    values = _current_values(variant or kept_value(VARIANT, DEFAULT_VARIANT))
+    variant = variant or kept_value(VARIANT, DEFAULT_VARIANT)
+    values = _current_values(variant)
     try:
         return make_config(variant, **values), None
     except ConfigError as error:
