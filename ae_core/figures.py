@@ -377,3 +377,162 @@ def _orthonormal(rows: np.ndarray) -> np.ndarray:
     q, r = np.linalg.qr(np.asarray(rows, dtype=float).T)
     signs = np.where(np.diag(r) < 0, -1.0, 1.0)
     return (q * signs).T
+
+
+# -- a sweep: the runs of several values of one setting, side by side ------------------------------
+def sweep_colour(index: int) -> str:
+    """The colour of a sweep's ``index``-th value: the same in each of the sweep's charts and
+    around each of its pictures."""
+    return PALETTE[index % len(PALETTE)]
+
+
+def sweep_value_label(value) -> str:
+    """A swept value as the legend and the columns name it (``0.05``, ``1e-05``, ``32``)."""
+    return f"{value:.12g}" if isinstance(value, float) else str(value)
+
+
+def sweep_loss_curves(
+    field: str, values: Sequence, histories: Sequence[Sequence[Mapping]], log_y: bool = True
+) -> go.Figure:
+    """The total objective of each of a sweep's runs against the step, one line per value in
+    the value's colour (a run with no points yet keeps its place and its colour)."""
+    lines = _sweep_lines(values, histories, lambda point: point["loss"])
+    layout = _sweep_layout(f"Loss for each value of {field}", field, "total loss")
+    if log_y:
+        layout["yaxis"].update(type="log", dtick="D2")
+    return go.Figure(data=lines, layout=layout)
+
+
+def sweep_code_activation(
+    field: str,
+    values: Sequence,
+    histories: Sequence[Sequence[Mapping]],
+    targets: Sequence[float | None] = (),
+) -> go.Figure:
+    """The mean activation of the code (the last encoder layer) of each of a sweep's runs
+    against the step, one line per value in its colour; each run's sparsity target (None: it
+    has none) as a dashed line: one black line when the runs share their target, else one in
+    each run's colour."""
+    lines = _sweep_lines(values, histories, _code_activation)
+    targets = list(targets) or [None] * len(values)
+    distinct = {target for target in targets if target is not None}
+    if len(distinct) == 1 and None not in targets:
+        levels = [(distinct.pop(), TOTAL_COLOUR, "sparsity target")]
+    else:
+        levels = [
+            (target, sweep_colour(index), "target")
+            for index, target in enumerate(targets)
+            if target is not None
+        ]
+    layout = _sweep_layout(
+        f"Mean code activation for each value of {field}", field, "mean activation"
+    )
+    layout["shapes"] = [_level_line(target, colour) for target, colour, _ in levels]
+    layout["annotations"] = [
+        _level_note(target, colour, f"{word} {target:g}") for target, colour, word in levels
+    ]
+    return go.Figure(data=lines, layout=layout)
+
+
+# A sweep's charts are redrawn every second while it trains, so they are built in one go: traces
+# as plain dicts and the whole layout at once, which plotly checks once (measured here for four
+# runs of 750 points: 5 ms, against 22 ms adding traces and updating the layout one by one; an
+# add_hline per target took 70 ms for eight).
+def _sweep_lines(values: Sequence, histories: Sequence[Sequence[Mapping]], value) -> list[dict]:
+    return [
+        {
+            "type": "scatter",
+            "x": _series(history, lambda point: point["step"]),
+            "y": _series(history, value),
+            "name": sweep_value_label(swept),
+            "mode": "lines",
+            "connectgaps": False,
+            "line": {"color": sweep_colour(index)},
+        }
+        for index, (swept, history) in enumerate(zip(values, histories, strict=True))
+    ]
+
+
+def _sweep_layout(title: str, field: str, y_title: str) -> dict:
+    """The layout ``_layout`` gives, with the legend titled by the swept setting."""
+    return {
+        "title": {"text": title},
+        "xaxis": {"title": {"text": "step"}},
+        "yaxis": {"title": {"text": y_title}},
+        "legend": {"orientation": "h", "y": -0.2, "title": {"text": field}},
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 60},
+    }
+
+
+def _code_activation(point: Mapping) -> float | None:
+    means = point["mean_activation"]
+    return means[-1] if means else None
+
+
+def _level_line(y: float, colour: str) -> dict:
+    """A dashed line across the plot at height ``y``, as ``add_hline`` draws it."""
+    return {
+        "type": "line",
+        "xref": "x domain",
+        "x0": 0,
+        "x1": 1,
+        "yref": "y",
+        "y0": y,
+        "y1": y,
+        "line": {"dash": "dash", "color": colour},
+    }
+
+
+def _level_note(y: float, colour: str, text: str) -> dict:
+    return {
+        "xref": "x domain",
+        "x": 1,
+        "yref": "y",
+        "y": y,
+        "text": text,
+        "showarrow": False,
+        "xanchor": "right",
+        "yanchor": "bottom",
+        "font": {"color": colour},
+    }
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    """A "#rrggbb" colour as three 0-255 numbers."""
+    text = colour.lstrip("#")
+    if len(text) != 6:
+        raise ValueError(f"expected a colour such as #1f77b4, not {colour!r}")
+    return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)
+
+
+def image_tiles(
+    images: np.ndarray,
+    columns: int,
+    frame_colour: str | None = None,
+    frame: int = 4,
+    min_width: int = 0,
+) -> np.ndarray:
+    """Grey images (n, height, width; pixels in [0, 1]) in a grid, as an RGB picture (uint8,
+    height x width x 3): white between the images, each pixel repeated to at least
+    ``min_width`` pixels across (sharp, not blurred, when shown large), and a ``frame`` pixels
+    wide border in ``frame_colour``.
+
+    For pictures redrawn while a page polls: shown with ``st.image``, a picture is a PNG the
+    browser fetches once and keeps, where ``image_grid``'s heatmap sends every pixel again as
+    JSON each time (measured: 0.02 s and 230 kB for 20 MNIST digits).
+    """
+    canvas = tile_images(images, columns)
+    grey = np.where(np.isnan(canvas), 1.0, np.clip(canvas, 0.0, 1.0))
+    pixels = np.round(grey * 255).astype(np.uint8)
+    scale = max(1, -(-int(min_width) // pixels.shape[1]))
+    if scale > 1:
+        pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+    picture = np.repeat(pixels[:, :, None], 3, axis=2)
+    if frame_colour is not None and frame > 0:
+        border = np.array(_rgb(frame_colour), dtype=np.uint8)
+        height, width, _ = picture.shape
+        framed = np.empty((height + 2 * frame, width + 2 * frame, 3), dtype=np.uint8)
+        framed[:] = border
+        framed[frame : frame + height, frame : frame + width] = picture
+        picture = framed
+    return picture

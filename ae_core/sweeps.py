@@ -188,21 +188,119 @@ def _spaced_values(field: str, kind: str, spacing: str) -> list[Any]:
         raise ConfigError(
             field, f"a sweep of {field} takes at most {MAX_SWEEP_VALUES} values, not {count}"
         )
-    if kind == "logspace":
+    if kind == "logspace" and (low <= 0 or high <= 0):
+        raise ConfigError(
+            field, f"logspace for {field} needs LOW and HIGH above 0, not {low:g} and {high:g}"
+        )
+    return spaced_values(field, low, high, count, log=kind == "logspace")
+
+
+def spaced_values(field: str, low: float, high: float, count: int, log: bool = False) -> list:
+    """``count`` values of the number setting ``field`` evenly spaced from ``low`` to ``high``
+    (on a log scale with ``log``), as a single run of each would store them: whole-number
+    settings round each value, and values that round to the same number collapse."""
+    hint = field_type(field)
+    if hint not in (int, float):
+        raise ConfigError(field, f"{field} is not a number setting, so its values are listed")
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ConfigError(field, f"a sweep of {field} needs a finite low and high")
+    if count < 1:
+        raise ConfigError(field, f"a sweep of {field} needs at least one value, not {count}")
+    if log:
         if low <= 0 or high <= 0:
             raise ConfigError(
-                field, f"logspace for {field} needs LOW and HIGH above 0, not {low:g} and {high:g}"
+                field,
+                f"log-spaced values of {field} need a low and a high above 0, not {low:g} and "
+                f"{high:g}; space them evenly instead",
             )
         points = [
-            math.exp(math.log(low) + (math.log(high) - math.log(low)) * i / (count - 1))
+            math.exp(math.log(low) + (math.log(high) - math.log(low)) * i / max(1, count - 1))
             for i in range(count)
         ]
     else:
-        points = [low + (high - low) * i / (count - 1) for i in range(count)]
+        points = [low + (high - low) * i / max(1, count - 1) for i in range(count)]
     # Twelve significant digits: 0.30000000000000004 becomes 0.3, so a sweep's run ids match a
     # single run of the value a person would type.
     values = [round(p) if hint is int else float(f"{p:.12g}") for p in points]
     return list(dict.fromkeys(values))
+
+
+def parse_value_list(field: str, text: str) -> list[Any]:
+    """The values of the number setting ``field`` typed as a list (``0.05, 0.1 0.2``: separated
+    by commas, semicolons or spaces), each parsed by the field's own parser."""
+    parts = text.replace(";", " ").replace(",", " ").split()
+    if not parts:
+        example = "16, 32, 64" if field_type(field) is int else "0.05, 0.1, 0.2"
+        raise ConfigError(
+            field, f"type the values of {field} to sweep, separated by commas (e.g. {example})"
+        )
+    return [parse_setting(field, part) for part in parts]
+
+
+def number_sweep_fields(variant: str) -> list[str]:
+    """The settings of ``variant`` a sweep can vary that are numbers (the ones a range of values
+    can be spaced along), in the config's order."""
+    return [name for name in sweepable_fields(variant) if field_type(name) in (int, float)]
+
+
+def suits_log_scale(field: str) -> bool:
+    """Whether values of ``field`` are best spaced on a log scale: a setting marked ``log`` (a
+    scale factor such as the learning rate), or a size that must be positive and may span
+    orders of magnitude (code size, batch size, steps)."""
+    meta = field_spec(field).metadata
+    if meta.get("log"):
+        return True
+    low, high = meta.get("min"), meta.get("max")
+    return low is not None and high is not None and low > 0 and high / low >= 100
+
+
+def default_sweep_range(
+    config: RunConfig, field: str, count: int = 3, log: bool | None = None
+) -> tuple[float, float]:
+    """A low and a high to offer for sweeping ``field`` over ``count`` values around its value
+    in ``config``: half and twice the value (a tenth and ten times for a float on a log scale,
+    such as the learning rate), kept within the field's range; when the config's rules refuse
+    one of those values, the first of a few narrower ranges they accept. A setting at 0 goes
+    up from 0 (a seed: 0, 1, 2)."""
+    meta = field_spec(field).metadata
+    is_int = field_type(field) is int
+    log = suits_log_scale(field) if log is None else log
+    value = float(getattr(config, field))
+    low_bound = meta.get("min")
+    high_bound = meta.get("max")
+    if value == 0:
+        if is_int:
+            candidates = [(0.0, float(count - 1))]
+        else:
+            step = meta.get("step")
+            top = 2 * step if step else (high_bound or 1.0) / 100
+            candidates = [(0.0, top)]
+    else:
+        factor = 10.0 if log and not is_int else 2.0
+        candidates = [
+            (value / factor, value * factor),
+            (value, value * factor),
+            (value / factor, value),
+            (value / 2, value),
+            (value, value * 2),
+        ]
+    inside = []
+    for low, high in candidates:
+        if low_bound is not None:
+            low = max(low, float(low_bound))
+        if high_bound is not None:
+            high = min(high, float(high_bound))
+        if is_int:
+            low, high = float(math.ceil(low)), float(math.floor(high))
+        inside.append((low, high))
+    for low, high in inside:
+        try:
+            values = spaced_values(field, low, high, count, log=log and low > 0)
+            sweep_configs(config, field, values)
+        except ConfigError:
+            continue
+        return low, high
+    return inside[0]
 
 
 def _example(field: str) -> str:

@@ -237,3 +237,28 @@ def same_digits(model: Autoencoder, dataset: Dataset, count: int = 10) -> dict:
         "inputs": _images(x, dataset),
         "reconstructions": _images(np.clip(analysis.reconstruct(model, x), 0.0, 1.0), dataset),
     }
+
+
+def sweep_member(
+    model: Autoencoder, dataset: Dataset, count: int = 10, samples: int = 0, seed: int = 0
+) -> dict:
+    """What a sweep shows of one of its runs: its reconstructions of the standard test examples
+    (``example_indices``: the same digits for every run on the dataset) with their mean squared
+    error, and with ``samples``, decodings of that many codes drawn from N(0, I) with ``seed``
+    (the same draws for every run of the same code size)."""
+    if not is_image_data(dataset):
+        raise ValueError(f"{dataset.name} is not image data, so there are no digits to show")
+    indices = example_indices(dataset, count)
+    x = dataset.x_test[indices]
+    reconstructed = np.asarray(analysis.reconstruct(model, x), dtype=np.float32)
+    result = {
+        "inputs": _images(x, dataset),
+        "reconstructions": _images(np.clip(reconstructed, 0.0, 1.0), dataset),
+        "labels": dataset.y_test[indices].tolist(),
+        "mse": float(np.mean((reconstructed - x) ** 2)),
+        "samples": None,
+    }
+    if samples:
+        made = analysis.vae_samples(model, samples, seed)
+        result["samples"] = _images(np.clip(made, 0.0, 1.0), dataset)
+    return result

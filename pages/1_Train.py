@@ -74,3 +74,4 @@ with st.sidebar:
     )
     st.metric("Waiting in the queue", len(active) - training)
 ui.share_link(settings=True)
+ui.sweep_panel()

@@ -173,3 +173,57 @@ def test_planes_3d_draws_equal_planes_as_the_same_patch_and_shows_a_tilt():
     tilted = np.array([[1.0, 0.0, 0.2], [0.0, 1.0, 0.0]])
     figure = figures.planes_3d(points, center, tilted, pca_basis)
     assert not np.allclose(np.asarray(figure.data[1].z), np.asarray(figure.data[2].z))
+
+
+# --- a sweep --------------------------------------------------------------------------------------
+
+
+def test_sweep_loss_curves_draw_one_line_per_value_in_its_colour():
+    histories = [HISTORY, HISTORY[:2], []]
+    figure = figures.sweep_loss_curves("learning_rate", [1e-4, 0.001, 0.01], histories)
+    assert [trace.name for trace in figure.data] == ["0.0001", "0.001", "0.01"]
+    assert [trace.line.color for trace in figure.data] == list(figures.PALETTE[:3])
+    assert list(figure.data[0].x) == [10, 20, 30]
+    assert list(figure.data[1].y) == pytest.approx([0.7, 0.4])
+    assert len(figure.data[2].x) == 0, "a queued run keeps its place (and colour)"
+    assert figure.layout.legend.title.text == "learning_rate"
+    assert figure.layout.title.text == "Loss for each value of learning_rate"
+    assert figure.layout.yaxis.type == "log"
+    assert figures.sweep_colour(8) == figures.sweep_colour(0)
+
+
+def test_sweep_code_activation_draws_the_code_layer_against_each_target():
+    histories = [HISTORY, HISTORY[:1]]
+    # The target swept: a dashed line per run, in the run's colour.
+    figure = figures.sweep_code_activation("sparsity_target", [0.05, 0.2], histories, [0.05, 0.2])
+    assert [trace.name for trace in figure.data] == ["0.05", "0.2"]
+    assert list(figure.data[0].y) == [0.3, 0.2, 0.1], "the last encoder layer: the code"
+    assert list(figure.data[1].y) == [0.3]
+    lines = [(shape.y0, shape.line.color, shape.line.dash) for shape in figure.layout.shapes]
+    assert lines == [(0.05, figures.PALETTE[0], "dash"), (0.2, figures.PALETTE[1], "dash")]
+    assert [note.text for note in figure.layout.annotations] == ["target 0.05", "target 0.2"]
+    # Another setting swept, one target for all: one black line.
+    shared = figures.sweep_code_activation("code_size", [8, 16], histories, [0.1, 0.1])
+    assert [(s.y0, s.line.color) for s in shared.layout.shapes] == [(0.1, figures.TOTAL_COLOUR)]
+    assert [note.text for note in shared.layout.annotations] == ["sparsity target 0.1"]
+    # No sparsity penalty: no line.
+    assert not figures.sweep_code_activation("code_size", [8, 16], histories).layout.shapes
+
+
+def test_image_tiles_frame_a_grid_in_the_colour_and_scale_it_up_sharply():
+    images = np.stack([np.full((2, 3), value) for value in (0.0, 1.0, 0.5)])
+    plain = figures.image_tiles(images, columns=2)
+    assert plain.dtype == np.uint8 and plain.shape == (5, 7, 3)
+    assert np.all(plain[:2, :3] == 0) and np.all(plain[:2, 4:] == 255)
+    assert np.all(plain[3:, :3] == 128), "grey 0.5"
+    assert np.all(plain[2] == 255) and np.all(plain[3:, 4:] == 255), "white gaps and blanks"
+
+    framed = figures.image_tiles(images, columns=2, frame_colour="#1f77b4", frame=2, min_width=20)
+    scale = 3  # 7 pixels across, repeated to at least 20
+    assert framed.shape == (5 * scale + 4, 7 * scale + 4, 3)
+    assert tuple(framed[0, 0]) == (0x1F, 0x77, 0xB4) and tuple(framed[-1, -1]) == (0x1F, 0x77, 0xB4)
+    inside = framed[2:-2, 2:-2]
+    np.testing.assert_array_equal(inside[::scale, ::scale], plain)
+    np.testing.assert_array_equal(inside[1::scale, 2::scale], plain)  # each pixel a block
+    with pytest.raises(ValueError, match="#1f77b4"):
+        figures.image_tiles(images, 2, frame_colour="blue")

@@ -27,8 +27,13 @@ from ae_core.jobs import JobManager
 from ae_core.store import RunStore
 from ae_core.sweeps import (
     MAX_SWEEP_VALUES,
+    default_sweep_range,
+    number_sweep_fields,
     parse_sweep,
     parse_sweep_values,
+    parse_value_list,
+    spaced_values,
+    suits_log_scale,
     sweep_configs,
     sweepable_fields,
     trained_values,
@@ -243,6 +248,81 @@ def test_bad_sweep_texts_are_one_sentence(text, fragment):
     with pytest.raises(ConfigError) as caught:
         parse_sweep(text)
     assert fragment in one_sentence(caught.value)
+
+
+# --- the Train page's values: spaced, typed, offered ------------------------------------------
+
+
+def test_spaced_values_are_what_a_single_run_of_each_would_store():
+    assert spaced_values("sparsity_target", 0.05, 0.15, 3) == [0.05, 0.1, 0.15]
+    assert spaced_values("learning_rate", 1e-4, 1e-2, 3, log=True) == [0.0001, 0.001, 0.01]
+    assert spaced_values("code_size", 16, 64, 3, log=True) == [16, 32, 64]
+    assert spaced_values("code_size", 2, 3, 4) == [2, 3], "rounded, then collapsed"
+    assert spaced_values("noise_level", 0.3, 0.1, 3) == [0.3, 0.2, 0.1], "high to low works too"
+    # The same numbers as the command line's linspace / logspace.
+    assert (
+        spaced_values("noise_level", 0.1, 0.3, 3)
+        == parse_sweep("noise_level=linspace:0.1:0.3:3")[1]
+    )
+    with pytest.raises(ConfigError) as caught:
+        spaced_values("sparsity_weight", 0.0, 1.0, 3, log=True)
+    assert "log-spaced values of sparsity_weight need a low and a high above 0" in one_sentence(
+        caught.value
+    )
+    with pytest.raises(ConfigError, match="activation is not a number setting"):
+        spaced_values("activation", 1, 2, 3)
+
+
+def test_typed_values_are_parsed_by_the_fields_own_parser():
+    assert parse_value_list("sparsity_target", "0.05, 0.1 ;0.2,") == [0.05, 0.1, 0.2]
+    assert parse_value_list("code_size", "16 32 64") == [16, 32, 64]
+    with pytest.raises(ConfigError) as caught:
+        parse_value_list("code_size", "16, 32.5")
+    assert "code_size='32.5' is not valid: expected a whole number" in one_sentence(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        parse_value_list("learning_rate", " , ")
+    assert "type the values of learning_rate to sweep" in one_sentence(caught.value)
+
+
+def test_the_number_settings_a_sweep_can_space_and_the_scale_that_suits_each():
+    assert number_sweep_fields("vae") == [
+        "code_size",
+        "learning_rate",
+        "batch_size",
+        "steps",
+        "bias_init",
+        "l2",
+        "kl_weight",
+        "seed",
+    ]
+    assert "sparsity_target" in number_sweep_fields("sparse_kl")
+    assert set(number_sweep_fields("stacked")) <= set(sweepable_fields("stacked"))
+    assert "activation" not in number_sweep_fields("stacked")
+    log_scaled = {"learning_rate", "code_size", "batch_size", "steps"}
+    assert {f for f in number_sweep_fields("sparse_kl") if suits_log_scale(f)} == log_scaled
+
+
+@pytest.mark.parametrize("variant", ["stacked", "sparse_kl", "vae", "linear"])
+def test_the_offered_range_of_a_setting_is_around_its_value_and_accepted(variant):
+    config = make_config(variant)
+    for field in number_sweep_fields(variant):
+        low, high = default_sweep_range(config, field)
+        log = suits_log_scale(field) and low > 0
+        try:
+            sweep_configs(config, field, spaced_values(field, low, high, 3, log=log))
+        except ConfigError as error:
+            # Only a setting that this config makes pointless (noise_level without noise, a
+            # sparsity weight on a code that is not sigmoid) has no accepted range.
+            assert field in ("noise_level", "sparsity_weight"), f"{field}: {error}"
+            continue
+        value = getattr(config, field)
+        assert low <= value <= high or value == 0 and low == 0, (field, low, high)
+    lr = make_config("stacked", learning_rate=0.001)
+    assert default_sweep_range(lr, "learning_rate") == pytest.approx((1e-4, 1e-2))
+    assert default_sweep_range(lr, "code_size") == (16, 64)
+    assert default_sweep_range(lr, "seed") == (0, 2)
+    # toy3d has 3 values per point: the code may not grow past them, so the range stops at 2.
+    assert default_sweep_range(make_config("linear"), "code_size") == (1, 2)
 
 
 # --- grids and lessons, planned ---------------------------------------------------------------

@@ -410,3 +410,32 @@ def test_same_digits_are_the_standard_examples_and_their_reconstructions(stacked
     second = views.same_digits(vae, digits, count=10)
     np.testing.assert_array_equal(second["inputs"], first["inputs"])
     assert views.same_digits(stacked, digits, count=3)["inputs"].shape == (3, 8, 8)
+
+
+def test_a_sweep_member_shows_the_standard_digits_and_the_same_random_codes(
+    stacked, vae, train_tiny, digits, toy3d, linear_run
+):
+    shown = views.sweep_member(stacked, digits, count=10)
+    clean = clean_examples(digits)
+    np.testing.assert_array_equal(shown["inputs"].reshape(10, 64), clean)
+    reconstructed = analysis.reconstruct(stacked, clean)
+    np.testing.assert_allclose(
+        shown["reconstructions"].reshape(10, 64), np.clip(reconstructed, 0, 1), atol=1e-6
+    )
+    assert shown["mse"] == pytest.approx(float(np.mean((reconstructed - clean) ** 2)), rel=1e-5)
+    assert shown["labels"] == list(range(10))
+    assert shown["samples"] is None, "no generated digits unless asked"
+
+    # Two VAEs of the same code size decode the same draws: their samples differ only by model.
+    other = train_tiny("vae", code_size=2, seed=1).model
+    first = views.sweep_member(vae, digits, count=4, samples=6)
+    second = views.sweep_member(other, digits, count=4, samples=6)
+    np.testing.assert_array_equal(first["inputs"], second["inputs"])
+    codes = np.random.default_rng(0).standard_normal((6, 2)).astype(np.float32)
+    for model, made in ((vae, first), (other, second)):
+        assert made["samples"].shape == (6, 8, 8)
+        np.testing.assert_allclose(
+            made["samples"].reshape(6, 64), np.clip(analysis.decode(model, codes), 0, 1), atol=1e-6
+        )
+    with pytest.raises(ValueError, match="not image data"):
+        views.sweep_member(linear_run.model, toy3d)

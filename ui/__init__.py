@@ -5,7 +5,8 @@ file becomes a page). Everything here lays out widgets and figures; the logic is
 - ``ui.settings``: the settings form drawn from the config's metadata;
 - ``ui.runs``: describe, pick, submit and follow a run live;
 - ``ui.model_views``: the cached views of a trained model and the view pages' checks;
-- ``ui.lessons``: the Lessons page's runs.
+- ``ui.lessons``: the Lessons page's runs;
+- ``ui.sweep_panel``: the Train page's sweep of one setting, live.
 
 Pages use the names below as ``ui.<name>``.
 """
@@ -51,6 +52,7 @@ from ui.settings import (
     settings_form,
     trained_values,
 )
+from ui.sweep_panel import sweep_panel
 
 __all__ = [
     "DEFAULT_VARIANT",
@@ -84,6 +86,7 @@ __all__ = [
     "submit",
     "submit_current",
     "summary_metrics",
+    "sweep_panel",
     "trained_values",
     "trained_before",
     "trained_model_ready",
