@@ -284,10 +284,17 @@ def train_and_summarise(config: RunConfig, dataset) -> tuple[Any, dict]:
 
 
 def _save_run(runs_dir: str | None, result, summary: dict) -> None:
-    from ae_core.store import RunStore, data_record
+    from ae_core.store import RunFinished, RunStore, data_record
 
     store = RunStore(runs_dir)
-    with store.begin(result.config, data_record(result.dataset)) as writer:
+    try:
+        writer = store.begin(result.config, data_record(result.dataset))
+    except RunFinished as finished:
+        # The same config on the same data gives the same numbers: the stored run stays.
+        stored = finished.record.run_id
+        print(f"not saved: {stored} is stored already in {store.root}, kept", file=sys.stderr)
+        return
+    with writer:
         writer.finish(result.model, [point.to_dict() for point in result.history], summary)
     print(f"saved as {writer.run_id} in {store.root}", file=sys.stderr)
 

@@ -461,8 +461,8 @@ class JobManager:
                 self._remember(job)
                 self.stats["cached"] += 1
                 return job
-            if record is not None and record.status == "training":
-                raise StoreError(f"run {run_id} is being trained by another process")
+            # A run another server on this folder is training now is queued here too: the
+            # worker waits for it and serves its result (it never trains it a second time).
             job = Job(self, config)
             self._active[run_id] = job
             self._queue.append(job)
@@ -693,6 +693,8 @@ class JobManager:
                 elif event.get("cancelled"):
                     self._drop_queued(job, "cancelled before it started")
                 else:
+                    if event.get("stored"):  # another server on this folder trained it
+                        job._history_loaded = False  # its history is the stored one
                     self._close_job(job, event.get("summary"), event.get("reason"))
                     if event.get("finish_seconds") is not None:
                         # Smoothed: one slow save on a busy disk should not double every estimate.

@@ -21,6 +21,7 @@ its weights loaded, from an HDF5 file checked to hold plain datasets alone.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import io
@@ -89,6 +90,18 @@ class StoreError(RuntimeError):
 
 class ImportRefused(StoreError):
     """An archive that is not one of our runs; nothing was written."""
+
+
+class RunBusy(StoreError):
+    """Another process (another server on the same runs folder) is training this run now."""
+
+
+class RunFinished(StoreError):
+    """The run is finished in the store already: it is served, never trained again over it."""
+
+    def __init__(self, message: str, record: RunRecord):
+        super().__init__(message)
+        self.record = record
 
 
 def default_runs_dir() -> Path:
@@ -243,6 +256,13 @@ class RunWriter:
             atomic_write_json(staging / HISTORY_FILE, {"points": []})
             # The folder appears whole, config inside, or not at all.
             os.rename(staging, self.path)
+        except OSError as error:
+            self._release()
+            shutil.rmtree(staging, ignore_errors=True)
+            if error.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                # Another process made the run's folder between our check and our rename.
+                raise RunBusy(f"run {self.run_id} is being trained by another process") from None
+            raise
         except BaseException:
             self._release()
             shutil.rmtree(staging, ignore_errors=True)
@@ -486,7 +506,12 @@ class RunStore:
         path = self._run_path(run_id)
         if path.exists():
             if _lock_is_held(path / LOCK_FILE):
-                raise StoreError(f"run {run_id} is being trained by another process")
+                raise RunBusy(f"run {run_id} is being trained by another process")
+            record = self.get(run_id)
+            if record is not None and record.is_final:
+                # Another server on this folder finished it meanwhile: a finished run is never
+                # thrown away to train the same config again.
+                raise RunFinished(f"run {run_id} is finished already", record)
             self._discard(path)
         return RunWriter(self, config, data)
 

@@ -37,6 +37,8 @@ HISTORY_WRITE_SECONDS = 2.0
 # How often it saves the model learned so far, for the app's views of a running run (saving
 # the default 784-256-32 net took 25-50 ms here: under 1 % of the training time at this interval).
 CHECKPOINT_SECONDS = 5.0
+# How often a run another server is training is looked at, when nothing else is open here.
+ELSEWHERE_POLL_SECONDS = 0.5
 # Chunk length when several runs take turns. Swapping a run's state in and out took about 8 ms
 # for the default sparse_kl net here (4 runs of it taking turns in 0.15 s chunks took 8 % longer
 # than one after another), so turns are not much shorter than a lone run's 0.3 s chunks.
@@ -115,18 +117,20 @@ class _OpenRun:
         self.writer = None
         self.points: list[dict] = []
         self.last_write = self.last_checkpoint = time.monotonic()
+        self.retry_at = 0.0  # while another server trains it: when to look again
 
     @property
     def begun(self) -> bool:
         return self.training is not None
 
 
-def _begin(run: _OpenRun, store, channel: _Channel, cache) -> bool:
+def _begin(run: _OpenRun, store, channel: _Channel, cache) -> bool | None:
     """Create the run's folder and its training on a compiled model; False (and a ``finished``
-    event) when it cannot start."""
+    event) when it cannot start or another server finished it already (its result is sent);
+    None while another server trains it (try again later, and serve its result then)."""
     from ae_core.config import RunConfig, run_id_for
     from ae_core.data import DataError, data_identity, load_dataset
-    from ae_core.store import data_record
+    from ae_core.store import RunBusy, RunFinished, data_record
     from ae_core.trainer import RunTraining
 
     try:
@@ -142,6 +146,11 @@ def _begin(run: _OpenRun, store, channel: _Channel, cache) -> bool:
         else:
             record = data_record(load_dataset(config.dataset))
         run.writer = store.begin(config, record)
+    except RunBusy:
+        return None
+    except RunFinished as finished:
+        channel.send("finished", run_id=run.run_id, summary=finished.record.summary, stored=True)
+        return False
     except Exception as error:
         channel.send("finished", run_id=run.run_id, summary=None, reason=_one_sentence(error))
         return False
@@ -219,11 +228,16 @@ def _advance(run: _OpenRun, channel: _Channel, chunk_seconds: float) -> bool:
 
 
 def _next_run(runs: list[_OpenRun], turn: int) -> _OpenRun:
-    """A run not yet begun first (its first point matters most), else the next in turn."""
+    """A run not yet begun first (its first point matters most; one another server trains, when
+    it is time to look again), else the next in turn."""
+    now = time.monotonic()
     for run in runs:
-        if not run.begun:
+        if not run.begun and run.retry_at <= now:
             return run
-    return runs[turn % len(runs)]
+    begun = [run for run in runs if run.begun]
+    if begun:
+        return begun[turn % len(begun)]
+    return min(runs, key=lambda run: run.retry_at)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,8 +297,12 @@ def main(argv: list[str] | None = None) -> int:
             # Cancelled before it started: nothing was written, nothing to report but that.
             channel.send("finished", run_id=run.run_id, summary=None, cancelled=True)
             over = True
-        elif not run.begun and not _begin(run, store, channel, cache):
-            over = True
+        elif not run.begun and (begun := _begin(run, store, channel, cache)) is not True:
+            over = begun is False
+            if begun is None:  # another server trains it: look again later, serve its result
+                run.retry_at = time.monotonic() + ELSEWHERE_POLL_SECONDS
+                if not any(other.begun for other in runs):
+                    time.sleep(ELSEWHERE_POLL_SECONDS)
         else:
             chunk_seconds = SHARED_CHUNK_SECONDS if len(runs) > 1 else CHUNK_SECONDS
             over = _advance(run, channel, chunk_seconds)

@@ -308,3 +308,24 @@ def test_an_unexpected_error_in_a_worker_becomes_one_sentence(error, sentence):
     from ae_core.worker import _one_sentence
 
     assert _one_sentence(error) == sentence
+
+
+def test_two_managers_on_one_folder_train_a_config_once_and_both_serve_it(tmp_path):
+    # Two servers sharing AE_RUNS_DIR (a restart while the old one still runs): the same config
+    # submitted to both is trained by one, and the other serves that run when it is done.
+    config = tiny(31, steps=3_000)
+    with JobManager(tmp_path, workers=1) as first, JobManager(tmp_path, workers=1) as second:
+        training = first.submit(config)
+        wait_until(lambda: training.state == "training", 120, "the first server to train it")
+        waiting = second.submit(config)
+        assert training.wait(180) and waiting.wait(180)
+        assert training.state == waiting.state == "done", (training.reason, waiting.reason)
+        assert first.stats["trained"] == 1 and second.stats["trained"] == 0
+        assert waiting.summary["finished_at"] == training.summary["finished_at"]
+        served = waiting.snapshot()
+        assert served.history and served.history == training.snapshot().history
+        # Submitted again on the second server: the stored result, at once.
+        assert second.submit(config).state == "done"
+    assert [path.name for path in tmp_path.iterdir() if not path.name.startswith(".")] == [
+        config.run_id
+    ]

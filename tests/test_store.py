@@ -40,6 +40,8 @@ from ae_core.store import (
     STALE_TEMP_SECONDS,
     SUMMARY_FILE,
     ImportRefused,
+    RunBusy,
+    RunFinished,
     RunStore,
     StoreError,
     _check_plain_hdf5,
@@ -266,6 +268,25 @@ def test_finished_run_round_trips(tmp_path, trained, trained_summary, build_untr
     assert file_names(store.root) == {run_id}
 
 
+def test_a_finished_run_is_never_thrown_away_to_train_it_again(tmp_path, trained, trained_summary):
+    # Two servers on one runs folder: the second one's worker begins the run the first one
+    # finished meanwhile. It gets the stored run, and the folder is untouched.
+    store = RunStore(tmp_path)
+    folder = store_finished_run(store, trained, trained_summary)
+    before = {name: (folder / name).read_bytes() for name in file_names(folder)}
+    with pytest.raises(RunFinished, match="finished already") as finished:
+        RunStore(tmp_path).begin(trained.config)
+    assert finished.value.record.run_id == trained.config.run_id
+    assert finished.value.record.is_final and finished.value.record.has_model
+    assert {name: (folder / name).read_bytes() for name in file_names(folder)} == before
+    # A failed run without a model is not a result: it may be trained again.
+    config = untrained_config(seed=8)
+    with store.begin(config) as writer:
+        writer.fail("a reason", [], steps=0)
+    with store.begin(config):
+        assert store.get(config.run_id).status == "training"
+
+
 def test_open_writer_is_training_then_interrupted_and_begin_replaces_it(tmp_path):
     store = RunStore(tmp_path)
     config = untrained_config(seed=2)
@@ -275,7 +296,7 @@ def test_open_writer_is_training_then_interrupted_and_begin_replaces_it(tmp_path
         [record] = store.scan()
         assert (record.status, record.reason, record.summary) == ("training", None, None)
         assert not record.is_final and not record.has_model
-        with pytest.raises(StoreError, match="being trained by another process"):
+        with pytest.raises(RunBusy, match="being trained by another process"):
             RunStore(tmp_path).begin(config)
         assert store.load_history(config.run_id) == SAMPLE_POINTS
     finally:
