@@ -13,6 +13,8 @@ Pages use the names below as ``ui.<name>``.
 from ui.lessons import lesson_jobs, lesson_runs_live, start_lesson
 from ui.model_views import (
     dataset_info_of,
+    has_model,
+    live_view,
     needs_images,
     planes_figure,
     trained_model_ready,
@@ -39,11 +41,13 @@ __all__ = [
     "current_config",
     "dataset_info_of",
     "describe_run",
+    "has_model",
     "keep",
     "kept",
     "lesson_jobs",
     "lesson_runs_live",
     "live_run",
+    "live_view",
     "load_settings",
     "manager",
     "needs_images",
