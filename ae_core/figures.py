@@ -76,8 +76,19 @@ def _series(history: Sequence[Mapping], value) -> np.ndarray:
     return np.array([value(point) for point in history], dtype=float)
 
 
-def loss_curves(history: Sequence[Mapping], title: str = "Loss", log_y: bool = False) -> go.Figure:
-    """The total objective and each of its terms against the step, one line each."""
+# The held-out loss: dashed, in a lighter shade of the reconstruction term's colour (PALETTE[0]).
+HELD_OUT_COLOUR = "#6baed6"
+
+
+def loss_curves(
+    history: Sequence[Mapping],
+    title: str = "Loss",
+    log_y: bool = False,
+    examples_name: str = "test digits",
+) -> go.Figure:
+    """The total objective and each of its terms against the step, one line each, and the
+    reconstruction term on the held-out examples where the history has it (a dashed line beside
+    the training one: a gap growing between them is over-fitting)."""
     figure = go.Figure()
     steps = _series(history, lambda point: point["step"])
     terms = list(dict.fromkeys(name for point in history for name in point["loss_terms"]))
@@ -99,6 +110,18 @@ def loss_curves(history: Sequence[Mapping], title: str = "Loss", log_y: bool = F
                 name=name,
                 mode="lines",
                 line={"color": PALETTE[index % len(PALETTE)]},
+            )
+        )
+    measured = [point for point in history if point.get("held_out_loss") is not None]
+    if measured:
+        examples = measured[-1]["held_out_examples"]
+        figure.add_trace(
+            go.Scatter(
+                x=_series(measured, lambda point: point["step"]),
+                y=_series(measured, lambda point: point["held_out_loss"]),
+                name=f"held-out ({examples:,} {examples_name})",
+                mode="lines",
+                line={"color": HELD_OUT_COLOUR, "dash": "dash", "width": 2},
             )
         )
     _mark_phases(figure, history)

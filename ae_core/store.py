@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import os
 import secrets
 import shutil
@@ -82,6 +83,73 @@ _BAD_JSON = (ValueError, TypeError, KeyError, RecursionError)
 
 RunStatus = Literal["done", "stopped", "failed", "interrupted", "training"]
 FINISHED_STATUSES = ("done", "stopped", "failed")
+
+
+# A history point's fields and what each must hold (``ae_core.trainer.Progress.to_dict()``); an
+# imported history is checked against it point by point.
+_COUNT, _NUMBER, _TEXT = "a whole number of at least 0", "a number", "a text"
+HISTORY_FIELDS = {
+    "step": _COUNT,
+    "total_steps": _COUNT,
+    "phase": _TEXT,
+    "phase_index": _COUNT,
+    "phase_count": _COUNT,
+    "loss": _NUMBER,
+    "loss_terms": "a record of numbers by term name",
+    "mean_activation": "a list of numbers or nulls",
+    "samples_per_s": _NUMBER,
+    "elapsed": _NUMBER,
+}
+# Fields of the points that have them (histories stored before them have none); both or neither.
+OPTIONAL_HISTORY_FIELDS = {
+    "held_out_loss": "a finite number of at least 0",
+    "held_out_examples": "a whole number of at least 1",
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _fits(field_name: str, value: Any) -> bool:
+    """Whether ``value`` is what HISTORY_FIELDS / OPTIONAL_HISTORY_FIELDS ask of the field."""
+    if field_name == "phase":
+        return isinstance(value, str)
+    if field_name == "loss_terms":
+        return isinstance(value, dict) and all(
+            isinstance(name, str) and _is_number(term) for name, term in value.items()
+        )
+    if field_name == "mean_activation":
+        return isinstance(value, list) and all(v is None or _is_number(v) for v in value)
+    if field_name == "held_out_loss":
+        return _is_number(value) and math.isfinite(value) and value >= 0
+    if field_name == "held_out_examples":
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    if HISTORY_FIELDS[field_name] == _COUNT:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return _is_number(value)
+
+
+def history_problem(points: Any) -> str | None:
+    """What is wrong with a history's points, in words, or None when they fit our schema."""
+    if not isinstance(points, list):
+        return "its points are not a list"
+    for index, point in enumerate(points):
+        if not isinstance(point, dict):
+            return f"point {index} is not a record"
+        missing = [name for name in HISTORY_FIELDS if name not in point]
+        unknown = [name for name in point if name not in HISTORY_FIELDS | OPTIONAL_HISTORY_FIELDS]
+        if missing or unknown:
+            what = f"lacks {', '.join(missing)}" if missing else f"has {', '.join(unknown)}"
+            return f"point {index} {what}"
+        held_out = [name for name in OPTIONAL_HISTORY_FIELDS if name in point]
+        if held_out and len(held_out) != len(OPTIONAL_HISTORY_FIELDS):
+            return f"point {index} has {held_out[0]} without the other held-out field"
+        for name, value in point.items():
+            if not _fits(name, value):
+                expected = {**HISTORY_FIELDS, **OPTIONAL_HISTORY_FIELDS}[name]
+                return f"point {index}'s {name} is {value!r:.40}, not {expected}"
+    return None
 
 
 class StoreError(RuntimeError):
@@ -762,6 +830,9 @@ def _validate_run_files(files: dict[str, bytes], claimed: str) -> tuple[RunConfi
             raise ValueError("unexpected layout")
     except (*_BAD_JSON, AttributeError) as error:
         raise _refuse(f"its summary or history cannot be read ({error})") from None
+    problem = history_problem(history["points"])
+    if problem is not None:
+        raise _refuse(f"its history does not fit ours: {problem}")
     if summary.get("status") not in FINISHED_STATUSES or summary.get("run_id") != run_id:
         raise _refuse("its summary.json does not describe a finished run of this config")
     if bool(summary.get("model")) != (MODEL_FILE in files):

@@ -60,6 +60,13 @@ CHUNK_SECONDS = 0.3
 POINTS_PER_PHASE = 500
 # Windows one chunk can hold (the compiled chunk returns a fixed-size table of window sums).
 MAX_WINDOWS_PER_CHUNK = 256
+# The held-out set: the first this many test examples of the dataset, the same for every run of
+# it. A point's held-out loss is the reconstruction term on them with the weights at the end of
+# its window, measured on at most HELD_OUT_POINTS_PER_PHASE evenly spaced points of a phase and
+# on its last (at every point, windows of 4 steps at the default settings, even 100 digits would
+# cost 13 % of the training; benchmarks/held_out_cost.py measures the chosen figures).
+HELD_OUT_EXAMPLES = 500
+HELD_OUT_POINTS_PER_PHASE = 50
 
 
 @dataclass(frozen=True)
@@ -76,9 +83,19 @@ class Progress:
     mean_activation: list[float | None]  # per encoder layer; None where the phase does not run it
     samples_per_s: float  # over the chunk that ran this window (timing, not reproducible)
     elapsed: float  # seconds since training started, at the end of that chunk
+    # The phase's reconstruction term on the held-out set (``held_out_examples`` test examples,
+    # clean, a VAE's mean code) with the weights at the end of this window; None on the points
+    # it is not measured on.
+    held_out_loss: float | None = None
+    held_out_examples: int | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The point as plain data; a point with no held-out measurement has no held-out keys,
+        like the histories stored before there was one."""
+        point = asdict(self)
+        if self.held_out_loss is None:
+            del point["held_out_loss"], point["held_out_examples"]
+        return point
 
 
 @dataclass
@@ -134,12 +151,20 @@ class _ChunkRunner:
     """One phase's compiled chunk of steps, with its own optimizer (as greedy training does).
 
     A chunk returns, per window of ``window`` steps, the sums of the loss terms and of the mean
-    activations and the number of steps done, plus whether every step stayed finite. The step
-    count and the window are arguments and the learning rate is the optimizer's variable, so one
-    compilation serves every run of the shape.
+    activations, the number of steps done and the held-out loss where it was measured (NaN
+    elsewhere, and where it came out non-finite), plus whether every step stayed finite. The
+    step count, the window and the held-out schedule are arguments and the learning rate is the
+    optimizer's variable, so one compilation serves every run of the shape.
     """
 
-    def __init__(self, phase: Phase, data: tf.Tensor, rng: tf.random.Generator, config: RunConfig):
+    def __init__(
+        self,
+        phase: Phase,
+        data: tf.Tensor,
+        held_out: tf.Tensor,
+        rng: tf.random.Generator,
+        config: RunConfig,
+    ):
         optimizer = make_optimizer(config)
         optimizer.build(phase.variables)
         self.optimizer = optimizer
@@ -183,20 +208,35 @@ class _ChunkRunner:
 
             return tf.cond(healthy, update, halt)
 
+        def held_out_loss():
+            # Not training: clean inputs, a VAE's mean code, and no draw from the random stream,
+            # so measuring it leaves the run's batches and noise exactly as they were.
+            terms, _ = phase.compute(held_out, rng, False)
+            return terms["reconstruction"]
+
         @tf.function(jit_compile=True)
-        def run_chunk(step_count, window):
-            def one_window(term_table, activation_table, counts, completed, finite, bad):
+        def run_chunk(step_count, window, first_window, held_out_every, last_window):
+            def one_window(term_table, activation_table, counts, held_table, completed, *state):
                 """Up to ``window`` steps, summed into the next row of the window tables."""
                 steps_here = tf.minimum(window, step_count - completed)
                 sums = (tf.zeros([len(term_names)]), tf.zeros([len(reported)]), tf.constant(0))
                 term_sums, activation_sums, done, finite, bad = tf.while_loop(
-                    lambda *s: tf.logical_and(s[3], s[2] < steps_here), step, (*sums, finite, bad)
+                    lambda *s: tf.logical_and(s[3], s[2] < steps_here), step, (*sums, *state)
                 )
                 row = [[completed // window]]
+                # The window's index in its phase: the schedule does not depend on the chunks.
+                index = first_window + completed // window
+                scheduled = tf.logical_or(
+                    tf.logical_and(held_out_every > 0, (index + 1) % held_out_every == 0),
+                    index == last_window,
+                )
+                measure = tf.logical_and(scheduled, tf.logical_and(finite, done == steps_here))
+                held = tf.cond(measure, held_out_loss, lambda: tf.constant(math.nan))
                 return (
                     tf.tensor_scatter_nd_update(term_table, row, [term_sums]),
                     tf.tensor_scatter_nd_update(activation_table, row, [activation_sums]),
                     tf.tensor_scatter_nd_update(counts, row, [done]),
+                    tf.tensor_scatter_nd_update(held_table, row, [held]),
                     completed + done,
                     finite,
                     bad,
@@ -206,16 +246,17 @@ class _ChunkRunner:
                 tf.zeros([MAX_WINDOWS_PER_CHUNK, len(term_names)]),
                 tf.zeros([MAX_WINDOWS_PER_CHUNK, len(reported)]),
                 tf.zeros([MAX_WINDOWS_PER_CHUNK], dtype=tf.int32),
+                tf.fill([MAX_WINDOWS_PER_CHUNK], math.nan),
                 tf.constant(0),
                 tf.constant(True),
                 tf.zeros([len(term_names)]),
             )
-            keep_going = lambda *s: tf.logical_and(s[4], s[3] < step_count)  # noqa: E731
+            keep_going = lambda *s: tf.logical_and(s[5], s[4] < step_count)  # noqa: E731
             return tf.while_loop(keep_going, one_window, start)
 
         self._run_chunk = run_chunk
         # Trace and compile now, with zero steps, so the first real chunk is timed fairly.
-        run_chunk(tf.constant(0), tf.constant(1))
+        self.run(0, 1)
 
     def reset(self, learning_rate: float) -> None:
         """A fresh optimizer for a new run: its initial state, this run's learning rate."""
@@ -223,10 +264,23 @@ class _ChunkRunner:
             variable.assign(value)
         self.optimizer.learning_rate = learning_rate
 
-    def run(self, step_count: int, window: int):
-        outputs = self._run_chunk(tf.constant(step_count), tf.constant(window))
-        term_sums, activation_sums, counts, completed, finite, bad = (o.numpy() for o in outputs)
-        return term_sums, activation_sums, counts, int(completed), bool(finite), bad
+    def run(
+        self,
+        step_count: int,
+        window: int,
+        first_window: int = 0,
+        held_out_every: int = 0,
+        last_window: int = -1,
+    ):
+        """``step_count`` steps in windows of ``window``; the held-out loss is measured after
+        every ``held_out_every``-th window of the phase (0: none) and after its ``last_window``
+        (windows counted from 0 in the phase; this chunk's first is ``first_window``)."""
+        arguments = (step_count, window, first_window, held_out_every, last_window)
+        outputs = self._run_chunk(*(tf.constant(value) for value in arguments))
+        term_sums, activation_sums, counts, held, completed, finite, bad = (
+            o.numpy() for o in outputs
+        )
+        return term_sums, activation_sums, counts, int(completed), bool(finite), bad, held
 
 
 class CompiledModel:
@@ -240,8 +294,11 @@ class CompiledModel:
         self.settings = RunTimeSettings(config)
         self.rng = tf.random.Generator.from_seed(config.seed)
         data = tf.constant(dataset.x_train)
+        held_out = tf.constant(held_out_set(dataset))
         self.phases = variant.phases(self.model, self.settings)
-        self.runners = [_ChunkRunner(phase, data, self.rng, config) for phase in self.phases]
+        self.runners = [
+            _ChunkRunner(phase, data, held_out, self.rng, config) for phase in self.phases
+        ]
         # The run whose weights and optimizer state the variables hold now.
         self.owner: RunTraining | None = None
 
@@ -267,6 +324,20 @@ class CompiledModel:
         self.settings.load(config)
         for variable, value in zip(self._state_variables(), state, strict=True):
             variable.assign(value)
+
+
+def held_out_set(dataset: Dataset) -> np.ndarray:
+    """The fixed held-out set of a dataset: its first ``HELD_OUT_EXAMPLES`` test examples."""
+    return dataset.x_test[:HELD_OUT_EXAMPLES]
+
+
+def held_out_schedule(phase_steps: int, window: int) -> tuple[int, int]:
+    """(every how many windows, index of the last window) of a phase's held-out measurements;
+    (0, -1), none, when ``HELD_OUT_POINTS_PER_PHASE`` is 0."""
+    if HELD_OUT_POINTS_PER_PHASE <= 0:
+        return 0, -1
+    windows = math.ceil(phase_steps / window)
+    return math.ceil(windows / HELD_OUT_POINTS_PER_PHASE), windows - 1
 
 
 def compiled_signature(config: RunConfig, dataset: Dataset) -> tuple:
@@ -340,6 +411,7 @@ class RunTraining:
         self.phase_steps = variant.phase_steps(config)
         self.total_steps = sum(self.phase_steps)
         self.samples_per_step = min(config.batch_size, len(dataset.x_train))  # full batch: once
+        self.held_out_examples = len(held_out_set(dataset))
         self.history: list[Progress] = []
         self.status: Status = "done"
         self.reason: str | None = None
@@ -395,8 +467,11 @@ class RunTraining:
         if self._windows_per_chunk is None:
             self._windows_per_chunk = max(1, FIRST_CHUNK_STEPS // window)
         count = min(self._windows_per_chunk * window, phase_steps - self._phase_done)
+        every, last_window = held_out_schedule(phase_steps, window)
         chunk_started = time.perf_counter()
-        term_sums, activation_sums, counts, completed, finite, bad = runner.run(count, window)
+        term_sums, activation_sums, counts, completed, finite, bad, held = runner.run(
+            count, window, self._phase_done // window, every, last_window
+        )
         seconds = time.perf_counter() - chunk_started
         self.training_seconds += seconds
         elapsed = time.perf_counter() - self.started
@@ -408,6 +483,7 @@ class RunTraining:
                 for name, total in zip(phase.term_names, term_sums[slot], strict=True)
             }
             layer_means = iter(activation_sums[slot] / counts[slot])
+            measured = bool(np.isfinite(held[slot]))
             progress = Progress(
                 step=self.step,
                 total_steps=self.total_steps,
@@ -422,6 +498,8 @@ class RunTraining:
                 ],
                 samples_per_s=completed * self.samples_per_step / max(seconds, 1e-9),
                 elapsed=elapsed,
+                held_out_loss=float(held[slot]) if measured else None,
+                held_out_examples=self.held_out_examples if measured else None,
             )
             self.history.append(progress)
             if self.on_progress is not None:

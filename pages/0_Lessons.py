@@ -73,70 +73,74 @@ if not any(jobs.values()):
     st.info("Not trained on this server yet: press **Run**.")
     st.stop()
 
-st.divider()
-ui.lesson_runs_live(lesson.name, configs, jobs)
 
-# A stopped run's figures are of the model it stopped with; the progress above says so.
-summaries = {
-    role: job.summary
-    for role, job in jobs.items()
-    if job is not None and job.state in ("done", "stopped") and job.summary
-}
-st.subheader("Published and ours")
-rows = lesson.results(summaries)
-# A static table: the long labels and published texts wrap instead of being cut off.
-st.table(
-    pd.DataFrame(rows)
-    .assign(
-        difference=lambda frame: frame["difference"].map(
-            lambda value: "" if value is None or pd.isna(value) else f"{value:+.1%}"
+def show_results(jobs) -> None:
+    """The published figures beside ours, then our pictures of the lesson's models: of the
+    latest checkpoint while the lesson's run trains, of the final model once it has finished."""
+    # A stopped run's figures are of the model it stopped with; the progress above says so.
+    summaries = {
+        role: job.summary
+        for role, job in jobs.items()
+        if job is not None and job.state in ("done", "stopped") and job.summary
+    }
+    st.subheader("Published and ours")
+    rows = lesson.results(summaries)
+    # A static table: the long labels and published texts wrap instead of being cut off.
+    st.table(
+        pd.DataFrame(rows)
+        .assign(
+            difference=lambda frame: frame["difference"].map(
+                lambda value: "" if value is None or pd.isna(value) else f"{value:+.1%}"
+            )
         )
+        .set_index("figure")
     )
-    .set_index("figure")
-)
-if main_summary.get("data_source"):
-    st.caption(f"Ours trained on: {main_summary['data_source']}")
+    main_job = jobs[MAIN]
+    main_summary = (main_job.summary if main_job is not None else None) or {}
+    if main_summary.get("data_source"):
+        st.caption(f"Ours trained on: {main_summary['data_source']}")
 
-# Our pictures once the lesson's run has finished (the view pages show a run still training).
-still_training = main_job is None or main_job.state in ("queued", "training")
-if still_training or not ui.trained_model_ready(main_job):
-    st.stop()
-
-shown = {
-    role: job
-    for role, job in jobs.items()
-    if job is not None and job.state != "training" and (job.summary or {}).get("model")
-}
-images = ui.dataset_info_of(main_job).image_shape is not None
-if "generated" in lesson.show and images:
-    made = ui.view(main_job, "generated", count=60)
-    st.plotly_chart(
-        figures.image_grid(made["samples"], 12, "60 digits decoded from random codes"),
-        width="stretch",
-    )
-if "reconstructions" in lesson.show and images:
-    for role, job in shown.items():
-        result = ui.view(job, "reconstructions", count=10)
-        title = "This lesson" if role == MAIN else role.capitalize()
+    # Until the lesson's run has a model to show, the progress above says where it is.
+    if main_job is None or not ui.has_model(main_job) or not ui.trained_model_ready(main_job):
+        return
+    shown = {role: job for role, job in jobs.items() if job is not None and ui.has_model(job)}
+    images = ui.dataset_info_of(main_job).image_shape is not None
+    if "generated" in lesson.show and images:
+        made = ui.view(main_job, "generated", count=60)
         st.plotly_chart(
-            figures.image_grid(
-                result["images"], result["columns"], title, row_labels=result["row_labels"]
-            ),
+            figures.image_grid(made["samples"], 12, "60 digits decoded from random codes"),
             width="stretch",
         )
-if "activations" in lesson.show:
-    layers = ui.view(main_job, "activations")
-    st.plotly_chart(figures.activation_histograms(layers), width="stretch")
-if "latent" in lesson.show:
-    codes = ui.view(main_job, "latent_codes", method="auto")
-    st.plotly_chart(
-        figures.codes_scatter(codes["points"], codes["labels"], codes["method"]), width="stretch"
-    )
-if "linear-pca" in lesson.show:
-    result = ui.view(main_job, "linear_vs_pca")
-    if result["cloud"] is not None:
-        st.plotly_chart(ui.planes_figure(result["cloud"]), width="stretch")
+    if "reconstructions" in lesson.show and images:
+        for role, job in shown.items():
+            result = ui.view(job, "reconstructions", count=10)
+            title = "This lesson" if role == MAIN else role.capitalize()
+            st.plotly_chart(
+                figures.image_grid(
+                    result["images"], result["columns"], title, row_labels=result["row_labels"]
+                ),
+                width="stretch",
+            )
+    if "activations" in lesson.show:
+        layers = ui.view(main_job, "activations")
+        st.plotly_chart(figures.activation_histograms(layers), width="stretch")
+    if "latent" in lesson.show:
+        codes = ui.view(main_job, "latent_codes", method="auto")
+        st.plotly_chart(
+            figures.codes_scatter(codes["points"], codes["labels"], codes["method"]),
+            width="stretch",
+        )
+    if "linear-pca" in lesson.show:
+        result = ui.view(main_job, "linear_vs_pca")
+        if result["cloud"] is not None:
+            st.plotly_chart(ui.planes_figure(result["cloud"]), width="stretch")
 
+
+st.divider()
+ui.lesson_runs_live(lesson.name, configs, jobs, show_results)
+
+if main_job is None:
+    st.stop()
 st.caption("Look closer at this lesson's run:")
 if ui.dataset_info_of(main_job).image_shape is None:
     closer = {"pages/6_Linear_vs_PCA.py": "Linear vs PCA"}

@@ -5,13 +5,8 @@ import streamlit as st
 import ui
 from ae_core import figures
 
-job = ui.view_page(
-    "Reconstructions",
-    "Test digits the run never trained on, over its reconstructions. For a run trained with "
-    "input noise: the clean digit, the corrupted input it sees and what it makes of it.",
-    images=True,
-)
-if job is not None:
+
+def show_reconstructions(job) -> None:
     config = job.config
     count = st.slider("Digits", 5, 30, 10, help="How many test digits to show.")
     options = {"count": count}
@@ -41,3 +36,12 @@ if job is not None:
         column.metric(
             f"MSE of the {row.split(' (')[0]} row against the clean digits", f"{error:.5f}"
         )
+
+
+ui.view_page(
+    "Reconstructions",
+    "Test digits the run never trained on, over its reconstructions. For a run trained with "
+    "input noise: the clean digit, the corrupted input it sees and what it makes of it.",
+    show_reconstructions,
+    images=True,
+)

@@ -5,12 +5,8 @@ import streamlit as st
 import ui
 from ae_core import figures
 
-job = ui.view_page(
-    "Activations",
-    "How the units respond to 1,000 test digits: a histogram per layer, each unit's average "
-    "against the sparsity target, and the units that never change (dead).",
-)
-if job is not None:
+
+def show_activations(job) -> None:
     config = job.config
     layers = ui.view(job, "activations")
     st.plotly_chart(figures.activation_histograms(layers), width="stretch")
@@ -54,3 +50,11 @@ if job is not None:
             )
         else:
             st.caption("This run has no KL sparsity penalty (its weight is 0).")
+
+
+ui.view_page(
+    "Activations",
+    "How the units respond to 1,000 test digits: a histogram per layer, each unit's average "
+    "against the sparsity target, and the units that never change (dead).",
+    show_activations,
+)

@@ -5,13 +5,8 @@ import streamlit as st
 import ui
 from ae_core import figures
 
-job = ui.view_page(
-    "Features",
-    "Each first-layer unit's weights on the pixels, drawn as an image (red positive, blue "
-    "negative, each scaled to its own largest weight): the pattern that excites the unit most.",
-    images=True,
-)
-if job is not None:
+
+def show_features(job) -> None:
     units = st.slider("Units", 8, 200, 64, 8, help="How many first-layer units to draw.")
     result = ui.view(job, "features", units=units)
     columns = min(16, result["units"])
@@ -32,3 +27,12 @@ if job is not None:
         st.plotly_chart(
             figures.image_grid(result["decoder"], columns, title, diverging=True), width="stretch"
         )
+
+
+ui.view_page(
+    "Features",
+    "Each first-layer unit's weights on the pixels, drawn as an image (red positive, blue "
+    "negative, each scaled to its own largest weight): the pattern that excites the unit most.",
+    show_features,
+    images=True,
+)

@@ -5,12 +5,8 @@ import streamlit as st
 import ui
 from ae_core import figures, registry
 
-job = ui.view_page(
-    "Latent space",
-    "The codes of 2,000 test digits, coloured by their label (never used in training); a walk "
-    "between two digits' codes; and, for a variational autoencoder, digits made from random codes.",
-)
-if job is not None:
+
+def show_latent_space(job) -> None:
     config = job.config
     choice = st.radio(
         "2-D view",
@@ -61,3 +57,11 @@ if job is not None:
                 )
             else:
                 st.caption(f"With a 2-D latent (this one has {config.code_size}), the plane too.")
+
+
+ui.view_page(
+    "Latent space",
+    "The codes of 2,000 test digits, coloured by their label (never used in training); a walk "
+    "between two digits' codes; and, for a variational autoencoder, digits made from random codes.",
+    show_latent_space,
+)

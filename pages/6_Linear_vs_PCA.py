@@ -18,21 +18,9 @@ EXAMPLES = {
         "linear", dataset="mnist", code_size=16, learning_rate=0.002, steps=4000, batch_size=128
     ),
 }
-job = ui.pick_run()
-ui.share_link()
-if job is None or not job.config.is_linear:
-    if job is not None:
-        st.info(
-            f"The chosen run ({job.config.variant}) has non-linear units, so it does not compare "
-            "with PCA. Pick a linear run in the sidebar, or train one of these examples:"
-        )
-    else:
-        st.info("Train one of these examples:")
-    for column, (label, config) in zip(st.columns(len(EXAMPLES)), EXAMPLES.items(), strict=True):
-        column.button(
-            f"Train {label}", key=f"example:{config.run_id}", on_click=ui.submit, args=(config,)
-        )
-elif ui.trained_model_ready(job):
+
+
+def show_linear_vs_pca(job) -> None:
     result = ui.view(job, "linear_vs_pca")
     k = result["code_size"]
     st.subheader(f"{k} code units against {k} principal components")
@@ -57,3 +45,21 @@ elif ui.trained_model_ready(job):
             ),
             width="stretch",
         )
+
+
+job = ui.pick_run()
+ui.share_link()
+if job is None or not job.config.is_linear:
+    if job is not None:
+        st.info(
+            f"The chosen run ({job.config.variant}) has non-linear units, so it does not compare "
+            "with PCA. Pick a linear run in the sidebar, or train one of these examples:"
+        )
+    else:
+        st.info("Train one of these examples:")
+    for column, (label, config) in zip(st.columns(len(EXAMPLES)), EXAMPLES.items(), strict=True):
+        column.button(
+            f"Train {label}", key=f"example:{config.run_id}", on_click=ui.submit, args=(config,)
+        )
+else:
+    ui.live_view(job, show_linear_vs_pca)

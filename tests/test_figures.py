@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import colorsys
 import subprocess
 import sys
 
@@ -54,6 +55,43 @@ def test_loss_curves_draw_the_total_and_every_term_with_the_phase_boundary():
     assert figures._phase_starts(HISTORY) == [(20, "layer 2 of 2")]
     assert [shape.x0 for shape in figure.layout.shapes] == [20]
     assert figures.loss_curves(HISTORY, log_y=True).layout.yaxis.type == "log"
+
+
+def hue(colour: str) -> float:
+    red, green, blue = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return colorsys.rgb_to_hsv(red, green, blue)[0]
+
+
+def test_loss_curves_draw_the_held_out_loss_dashed_beside_the_training_reconstruction():
+    measured = {"held_out_loss": 0.25, "held_out_examples": 500}
+    history = [
+        point(10, {"reconstruction": 0.5, "sparsity": 0.2}, [0.4]),
+        {**point(20, {"reconstruction": 0.3, "sparsity": 0.1}, [0.3]), **measured},
+        point(30, {"reconstruction": 0.2, "sparsity": 0.1}, [0.2]),
+        {
+            **point(40, {"reconstruction": 0.1, "sparsity": 0.1}, [0.2]),
+            "held_out_loss": 0.3,
+            "held_out_examples": 500,
+        },
+    ]
+    figure = figures.loss_curves(history, log_y=True)
+    lines = {trace.name: trace for trace in figure.data}
+    assert list(lines) == ["total", "reconstruction", "sparsity", "held-out (500 test digits)"]
+    held_out, training = lines["held-out (500 test digits)"], lines["reconstruction"]
+    # Only the measured points, at their steps: over-fitting shows as the gap growing.
+    assert list(held_out.x) == [20, 40] and list(held_out.y) == [0.25, 0.3]
+    assert list(held_out.y - training.y[[1, 3]]) == pytest.approx([-0.05, 0.2])
+    assert held_out.line.dash == "dash" and training.line.dash is None
+    assert held_out.line.color == figures.HELD_OUT_COLOUR != training.line.color
+    assert abs(hue(held_out.line.color) - hue(training.line.color)) < 0.03, "the same family"
+    points_figure = figures.loss_curves(history, examples_name="test points")
+    assert points_figure.data[-1].name == "held-out (500 test points)"
+
+
+def test_a_history_stored_before_the_held_out_loss_draws_as_before():
+    assert "held_out_loss" not in HISTORY[0]
+    names = [trace.name for trace in figures.loss_curves(HISTORY).data]
+    assert names == ["total", "reconstruction", "sparsity"]
 
 
 def test_a_single_term_is_not_drawn_twice():

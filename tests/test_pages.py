@@ -11,6 +11,7 @@ manager (one worker) reads them from the folder.
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 import time
@@ -125,6 +126,18 @@ def chart_titles(at: AppTest) -> list[str]:
         title = json.loads(chart.proto.spec)["layout"].get("title") or {}
         titles.append(title.get("text", "") if isinstance(title, dict) else str(title))
     return titles
+
+
+def chart_lines(chart) -> dict[str, dict[str, np.ndarray]]:
+    """A chart's traces by name, their x and y as arrays (plotly sends arrays as base64)."""
+
+    def values(data) -> np.ndarray:
+        if isinstance(data, dict):
+            return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
+        return np.asarray(data, dtype=float)
+
+    traces = json.loads(chart.proto.spec)["data"]
+    return {t["name"]: {"x": values(t["x"]), "y": values(t["y"])} for t in traces}
 
 
 def metric_values(at: AppTest) -> dict[str, str]:
@@ -689,6 +702,110 @@ def test_stop_on_the_train_page_keeps_the_model_learned_so_far(running_job):
     assert mentions(at.warning, "stopped") and len(charts(at)) == 1
 
 
+# --- the view pages follow a running run ---------------------------------------------------------
+
+# Trains until stopped; with input noise, so the Reconstructions page has its noise slider.
+FOLLOWED = make_config(
+    "denoising", dataset="digits", hidden=(16,), code_size=4, steps=1_000_000, seed=9
+)
+
+
+@pytest.fixture
+def fragment_timers(monkeypatch) -> list:
+    """The ``run_every`` of every fragment the pages make, in order."""
+    import streamlit
+
+    made, real_fragment = [], streamlit.fragment
+
+    def recording_fragment(func=None, *, run_every=None):
+        made.append(run_every)
+        return real_fragment(func, run_every=run_every)
+
+    monkeypatch.setattr(streamlit, "fragment", recording_fragment)
+    return made
+
+
+@pytest.fixture
+def counted_reconstructions(monkeypatch) -> list:
+    """The options of every call of ``views.reconstructions`` (each one runs the model)."""
+    calls, real_view = [], views.reconstructions
+
+    def counting_view(model, dataset, **options):
+        calls.append(options)
+        return real_view(model, dataset, **options)
+
+    monkeypatch.setattr(views, "reconstructions", counting_view)
+    return calls
+
+
+def shown_checkpoint_step(at: AppTest) -> int:
+    (text,) = [t for t in texts(at.info) if "still training" in t]
+    return int(text.split("as of step ")[1].split(" of ")[0].replace(",", ""))
+
+
+def test_view_pages_follow_a_training_run_and_show_its_final_model_once_it_ends(
+    tmp_path, fragment_timers, counted_reconstructions
+):
+    with scenario(tmp_path / "followed") as folder:
+        job = page_manager(folder).submit(FOLLOWED)
+        try:
+            wait_until(lambda: job.snapshot().checkpoint_step, 120, "a checkpoint of the run")
+            at = run_page(RECONSTRUCTIONS, folder, chosen(job.run_id))
+            assert_clean(at, RECONSTRUCTIONS)
+            assert fragment_timers == [ui.model_views.VIEW_POLL_SECONDS], "one fragment, polling"
+            assert ui.model_views.VIEW_POLL_SECONDS == ui.runs.TRAINING_POLL_SECONDS
+            first_step = shown_checkpoint_step(at)
+            assert 0 < first_step < job.snapshot().step
+            assert chart_titles(at) == ["Digits 0 1 2 3 4 5 6 7 8 9"]
+            assert not [button.label for button in at.button if "Refresh" in button.label]
+            # Polls again (a whole run here: AppTest has no timers): only a newer checkpoint
+            # runs the model again.
+            rerun(at, folder)
+            assert_clean(at, RECONSTRUCTIONS)
+            steps_shown = {first_step, shown_checkpoint_step(at)}
+            assert len(counted_reconstructions) == len(steps_shown)
+        finally:
+            job.stop()
+        assert finished_job(job).state == "stopped"
+
+        # The next poll finds the run finished and runs the whole page again: the final model,
+        # and no more polling. (A new AppTest stands for that run: the run picker's label of the
+        # run has changed, which AppTest cannot carry from one run to the next.)
+        fragment_timers.clear()
+        calls_before = len(counted_reconstructions)
+        at = run_page(RECONSTRUCTIONS, folder, chosen(job.run_id))
+        assert_clean(at, RECONSTRUCTIONS)
+        assert fragment_timers == [None]
+        assert not mentions(at.info, "still training")
+        assert mentions(at.warning, "stopped")
+        assert len(counted_reconstructions) == calls_before + 1
+        final = page_manager(folder).model(job.run_id)
+        expected = views.reconstructions(final, load_dataset("digits"), count=10)
+        row = next(name for name in expected["mse"] if name.startswith("denoised"))
+        label = f"MSE of the {row.split(' (')[0]} row against the clean digits"
+        assert metric_values(at)[label] == f"{expected['mse'][row]:.5f}"
+
+        # The page's own widgets: a new noise level runs the model once, a level seen before
+        # and a redraw with nothing new answer from the cache.
+        del counted_reconstructions[:]
+        noise = next(s for s in at.slider if s.label.startswith("Noise level"))
+        noise.set_value(0.8)
+        rerun(at, folder)
+        assert_clean(at, RECONSTRUCTIONS)
+        assert counted_reconstructions == [{"count": 10, "noise_level": 0.8}]
+        next(s for s in at.slider if s.label.startswith("Noise level")).set_value(0.4)
+        rerun(at, folder)
+        rerun(at, folder)
+        assert len(counted_reconstructions) == 1
+        assert metric_values(at)[label] == f"{expected['mse'][row]:.5f}"
+
+        # Another view page of the finished run draws once and does not poll.
+        fragment_timers.clear()
+        at = run_page(LATENT, folder, chosen(job.run_id))
+        assert_clean(at, LATENT)
+        assert fragment_timers == [None] and chart_titles(at)[0] == "Codes of test digits (PCA)"
+
+
 # --- the Lessons page ----------------------------------------------------------------------------
 
 LESSONS_PAGE = "pages/0_Lessons.py"
@@ -748,7 +865,8 @@ def test_run_on_the_lessons_page_trains_the_lesson_and_puts_ours_beside_the_publ
     assert float(ratio["ours"]) == pytest.approx(job.summary["pca_mse_ratio"], rel=1e-2)
     assert float(ratio["ours"]) < 1.02 and ratio["difference"].startswith("+")
     assert float(rows[lesson.figures[0].label]["ours"]) < 2.0  # degrees: the same plane
-    assert len(charts(at)) == 1  # the cloud with both planes
+    # Its charts stay once it has finished (from its stored history), then the cloud.
+    assert chart_titles(at) == ["Loss", "Mean activation per layer", "The plane each method found"]
     assert [b.label for b in at.button if b.key and b.key.startswith("closer:")] == [
         "Linear vs PCA"
     ]
@@ -763,8 +881,16 @@ def test_lessons_page_draws_our_digits_for_a_trained_lesson(lesson_folder):
     rows = lesson_rows(at)
     assert float(rows["test MSE"]["ours"]) == pytest.approx(job.summary["test_mse"], 1e-2)
     assert float(rows["test MSE"]["ours"]) < 0.03  # close to the inputs
-    assert chart_titles(at) == ["This lesson"]
+    assert chart_titles(at) == ["Loss", "Mean activation per layer", "This lesson"]
     assert mentions(at.markdown, "passes over the 8,000 training digits in use")
+    # The loss chart is the finished run's stored history, with its held-out loss beside it.
+    history = job.snapshot().history
+    lines = chart_lines(charts(at)[0])
+    held_out = lines["held-out (500 test digits)"]
+    assert lines["reconstruction"]["x"][-1] == held_out["x"][-1] == lesson.config().steps
+    assert held_out["y"][-1] == pytest.approx(history[-1]["held_out_loss"])
+    assert held_out["y"][-1] < held_out["y"][0] and len(held_out["x"]) == 50
+    assert mentions(at.caption, "Dashed: the reconstruction term on 500 test digits")
 
 
 def test_lessons_page_follows_a_lesson_in_training_and_shows_a_stopped_one(lesson_folder):
@@ -776,8 +902,15 @@ def test_lessons_page_follows_a_lesson_in_training_and_shows_a_stopped_one(lesso
         assert_clean(at, LESSONS_PAGE)
         (bar,) = at.get("progress")
         assert "This lesson's run: Step" in bar.proto.text and "of 18,300" in bar.proto.text
-        assert len(charts(at)) == 2  # its live loss and activations
+        assert chart_titles(at)[:2] == ["Loss", "Mean activation per layer"]  # live
         assert lesson_rows(at)[lessons.get("vae").figures[0].label]["ours"] == "not trained yet"
+        # Once a checkpoint is saved, our digits come from it, with no button to press.
+        wait_until(lambda: job.snapshot().checkpoint_step, 60, "a checkpoint of the VAE")
+        rerun(at, lesson_folder)
+        assert_clean(at, LESSONS_PAGE)
+        assert mentions(at.info, "still training", "as of step")
+        assert "60 digits decoded from random codes" in chart_titles(at)
+        assert not [button.label for button in at.button if "Refresh" in button.label]
     finally:
         job.stop()
     assert finished_job(job).state == "stopped"
@@ -785,4 +918,6 @@ def test_lessons_page_follows_a_lesson_in_training_and_shows_a_stopped_one(lesso
     assert not at.exception, texts(at.exception)
     assert mentions(at.warning, "stopped by request")
     assert lesson_rows(at)[lessons.get("vae").figures[0].label]["ours"] != "not trained yet"
-    assert "60 digits decoded from random codes" in chart_titles(at)
+    titles = chart_titles(at)
+    assert titles[:2] == ["Loss", "Mean activation per layer"], "kept once it has stopped"
+    assert "60 digits decoded from random codes" in titles

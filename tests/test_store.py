@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import pytest
 
-from ae_core import analysis
+from ae_core import analysis, figures
 from ae_core.config import RunConfig, make_config
 from ae_core.store import (
     CONFIG_FILE,
@@ -47,12 +47,31 @@ from ae_core.store import (
     _check_plain_hdf5,
     _temp_name,
     default_runs_dir,
+    history_problem,
 )
 
 TRAINED_STEPS = 50
 STORED_FILES = {CONFIG_FILE, DATA_FILE, HISTORY_FILE, MODEL_FILE, SUMMARY_FILE, LOCK_FILE}
 FAILURE_REASON = "the loss became NaN at step 20"
-SAMPLE_POINTS = [{"step": 10, "loss": 0.52}, {"step": 20, "loss": 0.47}]
+
+
+def sample_point(step: int, loss: float) -> dict:
+    """A history point as the trainer writes one (``Progress.to_dict()``)."""
+    return {
+        "step": step,
+        "total_steps": 20,
+        "phase": "all layers",
+        "phase_index": 0,
+        "phase_count": 1,
+        "loss": loss,
+        "loss_terms": {"reconstruction": loss},
+        "mean_activation": [0.5],
+        "samples_per_s": 1000.0,
+        "elapsed": step / 100,
+    }
+
+
+SAMPLE_POINTS = [sample_point(10, 0.52), sample_point(20, 0.47)]
 SYMLINK_ATTRIBUTES = (stat.S_IFLNK | 0o777) << 16
 STALE_AGE = STALE_TEMP_SECONDS + 60
 
@@ -731,6 +750,65 @@ def test_import_refuses_weights_that_are_not_hdf5(tmp_path, target_store, export
 
     archive = archive_with_changed_weights(exported_archive, overwrite_with_text, tmp_path)
     assert_refused(target_store, archive)
+
+
+def history_member(points: list[dict]) -> dict[str, bytes]:
+    return {HISTORY_FILE: json.dumps({"points": points}).encode()}
+
+
+def test_imported_histories_may_lack_the_held_out_loss(tmp_path, exported_archive, trained):
+    points = json.loads(zip_members(exported_archive)[HISTORY_FILE])["points"]
+    assert sum("held_out_loss" in point for point in points) == len(points) == TRAINED_STEPS
+    assert history_problem(points) is None
+    # As stored before there was a held-out loss: still imported, loaded and drawn.
+    older = [{k: v for k, v in p.items() if not k.startswith("held_out")} for p in points]
+    store = RunStore(tmp_path)
+    store.import_run(crafted_archive(exported_archive, history_member(older)))
+    assert store.load_history(trained.config.run_id) == older
+    names = [trace.name for trace in figures.loss_curves(older).data]
+    assert names == ["reconstruction"]
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"held_out_loss": "0.1"}, ("point 3's held_out_loss is '0.1'", "finite number")),
+        ({"held_out_loss": -0.5}, ("held_out_loss is -0.5", "at least 0")),
+        ({"held_out_loss": float("nan")}, ("held_out_loss is nan",)),
+        ({"held_out_loss": True}, ("held_out_loss is True",)),
+        ({"held_out_loss": None}, ("held_out_loss is None",)),
+        ({"held_out_examples": 0}, ("held_out_examples is 0", "at least 1")),
+        ({"held_out_examples": 2.5}, ("held_out_examples is 2.5", "whole number")),
+        ({"held_out_examples": None, "drop": "held_out_examples"}, ("without the other",)),
+        ({"loss_terms": {"reconstruction": "low"}}, ("loss_terms",)),
+        ({"step": -3}, ("point 3's step is -3",)),
+        ({"drop": "phase"}, ("point 3 lacks phase",)),
+        ({"code": "import os"}, ("point 3 has code",)),
+    ],
+    ids=[
+        "text",
+        "negative",
+        "nan",
+        "bool",
+        "null",
+        "no-examples",
+        "fractional-examples",
+        "half-of-it",
+        "term-text",
+        "negative-step",
+        "missing-field",
+        "unknown-field",
+    ],
+)
+def test_import_refuses_a_history_that_does_not_fit_ours(
+    target_store, exported_archive, change, words
+):
+    points = json.loads(zip_members(exported_archive)[HISTORY_FILE])["points"]
+    change = dict(change)
+    dropped = change.pop("drop", None)
+    points[3] = {k: v for k, v in {**points[3], **change}.items() if k != dropped}
+    archive = crafted_archive(exported_archive, history_member(points))
+    assert_refused(target_store, archive, "history does not fit ours", *words)
 
 
 def test_import_refuses_deeply_nested_json(target_store, exported_archive):

@@ -10,10 +10,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ae_core import analysis, registry
+from ae_core import analysis, registry, trainer
 from ae_core.config import make_config
 from ae_core.data import load_dataset
-from ae_core.trainer import FIRST_CHUNK_STEPS, POINTS_PER_PHASE, train
+from ae_core.trainer import (
+    FIRST_CHUNK_STEPS,
+    HELD_OUT_EXAMPLES,
+    HELD_OUT_POINTS_PER_PHASE,
+    POINTS_PER_PHASE,
+    CompiledCache,
+    train,
+)
 
 # Small enough for seconds per run on 2 cores, big enough that learning is unmistakable.
 TINY = {"dataset": "digits", "hidden": (32,), "code_size": 8, "steps": 400, "batch_size": 32}
@@ -88,6 +95,8 @@ def test_history_points_fall_on_fixed_windows_whatever_the_chunks(digits):
     assert len({p.elapsed for p in fast.history}) > len({p.elapsed for p in slow.history})
     assert [p.loss_terms for p in fast.history] == [p.loss_terms for p in slow.history]
     assert [p.mean_activation for p in fast.history] == [p.mean_activation for p in slow.history]
+    assert [p.held_out_loss for p in fast.history] == [p.held_out_loss for p in slow.history]
+    assert sum(p.held_out_loss is not None for p in fast.history) == HELD_OUT_POINTS_PER_PHASE
 
 
 def test_vae_reports_latent_loss(digits):
@@ -278,3 +287,67 @@ def test_a_batch_as_large_as_the_data_is_the_data_each_example_once(toy3d):
     assert train(drawn, toy3d).history[0].loss != pytest.approx(
         _initial_objective(drawn, toy3d), rel=1e-5
     )
+
+
+# -- the held-out loss ----------------------------------------------------------------------------
+def history_numbers(point) -> tuple:
+    """What a point says about the training (not its timing, not the held-out loss)."""
+    return (point.step, point.loss, point.loss_terms, point.mean_activation)
+
+
+def held_out_reconstruction(model, dataset) -> float:
+    """The reconstruction term on the held-out set computed here, eagerly, as the trainer should:
+    clean inputs, no random draw (a VAE decodes its mean code)."""
+    phase = registry.get(model.run_config.variant).phases(model)[-1]
+    held_out = tf.constant(dataset.x_test[:HELD_OUT_EXAMPLES])
+    terms, _ = phase.compute(held_out, tf.random.Generator.from_seed(0), False)
+    return float(terms["reconstruction"])
+
+
+@pytest.mark.parametrize("variant", ["stacked", "denoising", "vae"])
+def test_the_held_out_loss_is_the_reconstruction_term_on_fixed_test_examples(digits, variant):
+    # 1,000 steps: windows of 2 steps, 500 points, a held-out measurement every 10th and the last.
+    config = make_config(variant, **{**VARIANT_SETTINGS[variant], "steps": 1000})
+    result = train(config, digits)
+    measured = [p for p in result.history if p.held_out_loss is not None]
+
+    assert len(result.history) == POINTS_PER_PHASE and len(measured) == HELD_OUT_POINTS_PER_PHASE
+    assert [p.step for p in measured] == list(range(20, 1001, 20))
+    assert {p.held_out_examples for p in measured} == {len(digits.x_test)}  # 297 < 500
+    assert measured[-1].held_out_loss == pytest.approx(
+        held_out_reconstruction(result.model, digits), rel=1e-4
+    )
+    # It falls as the model learns, and points without a measurement say nothing about it.
+    assert measured[-1].held_out_loss < 0.7 * measured[0].held_out_loss
+    assert "held_out_loss" not in result.history[0].to_dict()
+    assert measured[0].to_dict()["held_out_examples"] == len(digits.x_test)
+
+
+def test_measuring_the_held_out_loss_changes_no_training_number(digits, monkeypatch):
+    config = make_config("denoising", **TINY)  # noise draws and batches from the random stream
+    cache = CompiledCache()
+    runs = {}
+    for points in (0, HELD_OUT_POINTS_PER_PHASE, 1000):
+        monkeypatch.setattr(trainer, "HELD_OUT_POINTS_PER_PHASE", points)
+        result = train(config, digits, cache=cache)
+        runs[points] = ([history_numbers(p) for p in result.history], result.model.get_weights())
+        measured = sum(p.held_out_loss is not None for p in result.history)
+        assert measured == min(points, config.steps)
+    assert cache.compilations == 1, "the schedule is an argument of the compiled chunk"
+    (numbers, weights), *others = runs.values()
+    for other_numbers, other_weights in others:
+        assert other_numbers == numbers
+        for weight, other in zip(weights, other_weights, strict=True):
+            np.testing.assert_array_equal(weight, other)
+
+
+def test_layerwise_measures_each_phases_own_reconstruction(digits):
+    config = make_config("layerwise", **{**TINY, "hidden": (48,), "steps": 600})
+    result = train(config, digits)
+    measured = [p for p in result.history if p.held_out_loss is not None]
+    # Each phase's last point, and its evenly spaced ones (300 steps a phase: every 6th point).
+    assert [p.step for p in measured if p.step % 300 == 0] == [300, 600]
+    assert {p.phase_index for p in measured} == {0, 1}
+    inner = registry.get("layerwise").phases(result.model)[1]
+    terms, _ = inner.compute(tf.constant(digits.x_test), tf.random.Generator.from_seed(0), False)
+    assert measured[-1].held_out_loss == pytest.approx(float(terms["reconstruction"]), rel=1e-4)

@@ -15,6 +15,8 @@ from ui.lessons import lesson_jobs, lesson_runs_live, start_lesson
 from ui.links import linked_view_value, share_link
 from ui.model_views import (
     dataset_info_of,
+    has_model,
+    live_view,
     needs_images,
     planes_figure,
     trained_model_ready,
@@ -61,12 +63,14 @@ __all__ = [
     "current_config",
     "dataset_info_of",
     "describe_run",
+    "has_model",
     "keep",
     "kept",
     "lesson_jobs",
     "lesson_runs_live",
     "linked_view_value",
     "live_run",
+    "live_view",
     "load_settings",
     "manager",
     "needs_images",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from ae_core import figures
@@ -10,6 +12,8 @@ from ae_core.jobs import Job
 from ae_core.lessons import MAIN as MAIN_ROLE
 from ui.runs import (
     duration_text,
+    examples_name,
+    held_out_caption,
     polling_interval,
     progress_text,
     select_run,
@@ -35,19 +39,21 @@ def start_lesson(lesson) -> None:
     st.session_state["last_started"] = main
 
 
-def _draw_lesson_runs(lesson_name: str, run_ids: dict[str, str], polling: float | None) -> None:
+def _draw_lesson_runs(
+    lesson_name: str,
+    run_ids: dict[str, str],
+    polling: float | None,
+    show_results: Callable[[dict[str, Job | None]], None],
+) -> None:
     jobs = {role: manager().get(run_id) for role, run_id in run_ids.items()}
     if _lesson_polling(jobs) != polling:
         st.rerun(scope="app")
-    training = None
     for role, job in jobs.items():
         name = "This lesson's run" if role == MAIN_ROLE else f"Run to compare: {role}"
         if job is None:
             st.caption(f"{name}: not started.")
             continue
         snapshot = job.snapshot()
-        if snapshot.state == "training" and training is None:
-            training = (job, snapshot)
         if snapshot.state == "queued":
             st.caption(f"{name}: queued, position {snapshot.queue_position}.")
         elif snapshot.state == "training":
@@ -60,30 +66,47 @@ def _draw_lesson_runs(lesson_name: str, run_ids: dict[str, str], polling: float 
             )
         else:
             st.warning(f"{name}: {sentence(snapshot.reason or snapshot.state)}")
-    if training is not None and training[1].history:
-        job, snapshot = training
-        left, right = st.columns(2)
-        left.plotly_chart(
-            figures.loss_curves(snapshot.history, log_y=True),
-            key=f"lesson-loss:{lesson_name}",
-            width="stretch",
-        )
-        right.plotly_chart(
-            figures.mean_activation_curves(snapshot.history, sparsity_target(job.config)),
-            key=f"lesson-activation:{lesson_name}",
-            width="stretch",
-        )
+    main = jobs[MAIN_ROLE]
+    if main is not None:
+        _lesson_charts(lesson_name, main)
+    show_results(jobs)
+
+
+def _lesson_charts(lesson_name: str, job: Job) -> None:
+    """The lesson's run's loss and activation charts: live while it trains, from its stored
+    history once it has finished."""
+    snapshot = job.snapshot()
+    if not snapshot.history:
+        return
+    left, right = st.columns(2)
+    left.plotly_chart(
+        figures.loss_curves(snapshot.history, log_y=True, examples_name=examples_name(job.config)),
+        key=f"lesson-loss:{lesson_name}",
+        width="stretch",
+    )
+    right.plotly_chart(
+        figures.mean_activation_curves(snapshot.history, sparsity_target(job.config)),
+        key=f"lesson-activation:{lesson_name}",
+        width="stretch",
+    )
+    caption = held_out_caption(snapshot.history, job.config)
+    if caption:
+        left.caption(caption)
 
 
 def lesson_runs_live(
-    lesson_name: str, configs: dict[str, RunConfig], jobs: dict[str, Job | None]
+    lesson_name: str,
+    configs: dict[str, RunConfig],
+    jobs: dict[str, Job | None],
+    show_results: Callable[[dict[str, Job | None]], None],
 ) -> None:
-    """Progress of each of the lesson's runs (``jobs``, from ``lesson_jobs(configs)``) and the
-    live charts of the one training: one fragment, polling only while a run is queued or
-    training."""
+    """Progress of each of the lesson's runs (``jobs``, from ``lesson_jobs(configs)``), the
+    lesson's own run's charts, then ``show_results(jobs)`` (the page's results and pictures),
+    all in one fragment that polls only while a run is queued or training, so the results and
+    pictures follow the runs as they train and finish."""
     run_ids = {role: config.run_id for role, config in configs.items()}
     polling = _lesson_polling(jobs)
-    st.fragment(run_every=polling)(_draw_lesson_runs)(lesson_name, run_ids, polling)
+    st.fragment(run_every=polling)(_draw_lesson_runs)(lesson_name, run_ids, polling, show_results)
 
 
 def _lesson_polling(jobs: dict[str, Job | None]) -> float | None:

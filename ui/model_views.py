@@ -3,6 +3,7 @@ model version, and the checks a view page makes before drawing them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -10,8 +11,19 @@ import streamlit as st
 from ae_core import figures
 from ae_core.jobs import Job
 from ae_core.store import StoreError
-from ui.runs import pick_run
+from ui.runs import QUEUED_POLL_SECONDS, TRAINING_POLL_SECONDS, pick_run
 from ui.session import manager, page_header, sentence
+
+# How often a view page looks for a newer model while its run trains. A worker saves one every
+# few seconds (ae_core.worker.CHECKPOINT_SECONDS); a poll finding none redraws from the cache.
+VIEW_POLL_SECONDS = TRAINING_POLL_SECONDS
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _checkpoint_model(run_id: str, step: int):
+    # One load of a checkpoint for all the views (and sessions) showing it; a newer step is a
+    # new entry, the oldest go.
+    return manager().checkpoint_model(run_id)
 
 
 @st.cache_data(max_entries=64, show_spinner="Running the model…")
@@ -20,7 +32,7 @@ def _view(name: str, run_id: str, version: tuple, options: tuple) -> Any:
     from ae_core.data import load_dataset
 
     if version[0] == "checkpoint":
-        model = manager().checkpoint_model(run_id)
+        model = _checkpoint_model(run_id, version[1])
     else:
         model = manager().model(run_id)
     dataset = load_dataset(model.run_config.dataset)
@@ -36,6 +48,14 @@ def _model_version(job: Job) -> tuple:
     return ("final", float((snapshot.summary or {}).get("finished_at", 0.0)))
 
 
+def has_model(job: Job) -> bool:
+    """Whether the views can show a model of this run now (a checkpoint of a training run)."""
+    snapshot = job.snapshot()
+    if snapshot.state == "training":
+        return snapshot.checkpoint_step is not None
+    return bool((snapshot.summary or {}).get("model"))
+
+
 def trained_model_ready(job: Job | None) -> bool:
     """Whether the views can show this run's model; if not, say why on the page."""
     if job is None:
@@ -45,25 +65,23 @@ def trained_model_ready(job: Job | None) -> bool:
     if snapshot.state == "queued":
         st.info(
             f"This run is queued (position {snapshot.queue_position}). Its views appear here "
-            "once it has trained for a few seconds; its progress is on the **Train** page."
+            "by themselves once it has trained for a few seconds; its progress is on the "
+            "**Train** page."
         )
         return False
     if snapshot.state == "training":
         if snapshot.checkpoint_step is None:
             st.info(
-                "This run has just started training: its model appears here a few seconds in "
-                "(it is saved every few seconds while it trains). Its loss is live on the "
-                "**Train** page."
+                "This run has just started training: its model appears here by itself a few "
+                "seconds in (it is saved every few seconds while it trains). Its loss is live "
+                "on the **Train** page."
             )
-            st.button("Refresh", key="refresh-views")
             return False
-        left, right = st.columns([5, 1])
-        left.info(
+        st.info(
             f"This run is still training: the views show its model as of step "
-            f"{snapshot.checkpoint_step:,} of {snapshot.total_steps:,} (saved every few "
-            "seconds). Refresh for a newer one."
+            f"{snapshot.checkpoint_step:,} of {snapshot.total_steps:,}, and follow it by "
+            "themselves (it is saved every few seconds)."
         )
-        right.button("Refresh", key="refresh-views")
         return True
     if not (snapshot.summary or {}).get("model"):
         st.error(sentence(f"this run has no trained model: {job.reason or job.state}"))
@@ -75,23 +93,60 @@ def trained_model_ready(job: Job | None) -> bool:
     return True
 
 
-def view_page(title: str, intro: str, images: bool = False) -> Job | None:
-    """A view page's top: its title, the run picker, and the chosen run when the page can show
-    its model (with image data, if ``images``); otherwise None, having said why."""
+def view_polling_interval(state: str) -> float | None:
+    """How often a view of a run in ``state`` looks for a newer model (None: it does not)."""
+    return {"training": VIEW_POLL_SECONDS, "queued": QUEUED_POLL_SECONDS}.get(state)
+
+
+def _draw_live_view(
+    run_id: str, polling: float | None, draw: Callable[[Job], None], images: bool
+) -> None:
+    job = manager().get(run_id)
+    if job is None:
+        st.warning("This run is no longer on the server.")
+        return
+    if view_polling_interval(job.snapshot().state) != polling:
+        # Queued -> training -> finished: poll at the new pace (or stop), and let the whole
+        # page show the new state.
+        st.rerun(scope="app")
+    if trained_model_ready(job) and (not images or needs_images(job)):
+        draw(job)
+
+
+def live_view(job: Job | None, draw: Callable[[Job], None], images: bool = False) -> None:
+    """``draw(job)``, the page's views of the run's model, in the page's one fragment: while the
+    run trains it polls and redraws from the latest checkpoint (a poll with no new checkpoint
+    answers every view from the cache), and once the run has finished it draws the final model
+    once. With ``images``, only for image data (otherwise it says so)."""
+    if job is None:
+        trained_model_ready(job)
+        return
+    polling = view_polling_interval(job.snapshot().state)
+    st.fragment(run_every=polling)(_draw_live_view)(job.run_id, polling, draw, images)
+
+
+def view_page(title: str, intro: str, draw: Callable[[Job], None], images: bool = False) -> None:
+    """A view page: its title, the run picker, and ``draw(job)`` of the chosen run, live
+    (``live_view``)."""
     page_header(title, intro)
-    job = pick_run()
-    if not trained_model_ready(job) or (images and not needs_images(job)):
-        return None
-    return job
+    live_view(pick_run(), draw, images)
 
 
 def view(job: Job, name: str, **options: Any) -> Any:
     """``ae_core.views.<name>`` of the job's model, cached per run, model version and options."""
+    version = _model_version(job)
+    if version == ("checkpoint", None):  # it started training since the page checked
+        st.info("This run has just started training: its model appears here in a few seconds.")
+        st.stop()
     try:
-        return _view(name, job.run_id, _model_version(job), tuple(sorted(options.items())))
+        return _view(name, job.run_id, version, tuple(sorted(options.items())))
     except StoreError as error:
-        st.error(sentence(str(error)))
-        st.button("Refresh", key=f"refresh-after-error:{name}")
+        if version[0] == "checkpoint":
+            # The run finished between the snapshot and the load (its checkpoint gives way to
+            # the final model): the fragment's next poll shows that.
+            st.info("This run has just finished: its final model appears here in a moment.")
+        else:
+            st.error(sentence(str(error)))
         st.stop()
 
 

@@ -130,6 +130,30 @@ def progress_text(snapshot: Snapshot) -> str:
     return text
 
 
+def examples_name(config: RunConfig) -> str:
+    """What the run's held-out examples are, in words, for the loss chart's legend."""
+    from ae_core.data import dataset_info
+
+    info = dataset_info(config.dataset)
+    if info.image_shape is None:
+        return "test points"
+    return "test digits" if "digit" in info.description.lower() else "test images"
+
+
+def held_out_caption(history, config: RunConfig) -> str | None:
+    """What the loss chart's dashed line is, when the history has one."""
+    measured = [point for point in history if point.get("held_out_loss") is not None]
+    if not measured:
+        return None
+    return (
+        f"Dashed: the reconstruction term on {measured[-1]['held_out_examples']:,} "
+        f"{examples_name(config)} the run never trains on (the same ones for every run of this "
+        "data), as they are, without the training noise (a variational autoencoder decodes "
+        "their mean code, so its line sits a little below the sampled training term), at evenly "
+        "spaced points. A dashed line rising above the training one is over-fitting."
+    )
+
+
 def sparsity_target(config: RunConfig) -> float | None:
     """The run's sparsity target, or None when it has no KL sparsity penalty."""
     return config.sparsity_target if config.sparsity_weight > 0 else None
@@ -209,13 +233,18 @@ def _draw_live(run_id: str, polling: float | None) -> None:
         return
     left, right = st.columns(2)
     left.plotly_chart(
-        figures.loss_curves(snapshot.history, log_y=True), key=f"loss:{run_id}", width="stretch"
+        figures.loss_curves(snapshot.history, log_y=True, examples_name=examples_name(job.config)),
+        key=f"loss:{run_id}",
+        width="stretch",
     )
     right.plotly_chart(
         figures.mean_activation_curves(snapshot.history, sparsity_target(job.config)),
         key=f"activation:{run_id}",
         width="stretch",
     )
+    caption = held_out_caption(snapshot.history, job.config)
+    if caption:
+        left.caption(caption)
 
 
 def live_run(job: Job) -> None:
