@@ -17,14 +17,23 @@ manager = ui.manager()
 
 LESSON = "lesson"
 names = lessons.names()
+
+
+def linked_lesson(text: str) -> str:
+    if text not in names:
+        raise ValueError(f"the lessons are: {', '.join(names)}")
+    return text
+
+
 name = st.selectbox(
     "Lesson",
     names,
-    key=ui.kept(LESSON, names[0]),
+    key=ui.kept(LESSON, ui.linked_view_value(LESSON, names[0], linked_lesson)),
     format_func=lambda n: f"{lessons.get(n).title} ({n})",
     help="Each lesson is a preset: python -m ae_core train --preset NAME runs the same.",
 )
 ui.keep(LESSON)
+ui.share_link(view={LESSON: name})
 lesson = lessons.get(name)
 configs = lesson.configs()
 jobs = ui.lesson_jobs(configs)
@@ -39,7 +48,7 @@ run_column.button(
     type="primary",
     disabled=all_final,
     on_click=ui.start_lesson,
-    args=(lesson,),
+    args=(LESSON,),
     help="Already trained on this server: the results are below."
     if all_final
     else "Trains this lesson's runs in the background; runs trained before are shown at once.",

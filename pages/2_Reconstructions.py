@@ -8,11 +8,12 @@ from ae_core import figures
 
 def show_reconstructions(job) -> None:
     config = job.config
-    count = st.slider("Digits", 5, 30, 10, help="How many test digits to show.")
+    count = ui.view_slider("digits", "Digits", 5, 30, 10, 1, help="How many test digits to show.")
     options = {"count": count}
     if config.noise != "none":
         maximum = 0.95 if config.noise == "dropout" else 1.5
-        options["noise_level"] = st.slider(
+        options["noise_level"] = ui.view_slider(
+            "noise_level",
             f"Noise level ({config.noise})",
             0.0,
             maximum,

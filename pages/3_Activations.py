@@ -33,7 +33,8 @@ def show_activations(job) -> None:
             "value for every test digit, so they carry nothing."
         )
     with right:
-        curve_target = st.slider(
+        curve_target = ui.view_slider(
+            "curve_target",
             "Sparsity target",
             0.01,
             0.99,

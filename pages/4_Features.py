@@ -7,7 +7,9 @@ from ae_core import figures
 
 
 def show_features(job) -> None:
-    units = st.slider("Units", 8, 200, 64, 8, help="How many first-layer units to draw.")
+    units = ui.view_slider(
+        "units", "Units", 8, 200, 64, 8, help="How many first-layer units to draw."
+    )
     result = ui.view(job, "features", units=units)
     columns = min(16, result["units"])
     st.plotly_chart(

@@ -29,7 +29,8 @@ def show_latent_space(job) -> None:
         last = codes["test_examples"] - 1
         start = left.number_input("From test digit #", 0, last, 0)
         end = right.number_input("To test digit #", 0, last, 1)
-        steps = steps_column.slider("Steps", 3, 20, 10)
+        with steps_column:
+            steps = ui.view_slider("walk_steps", "Steps", 3, 20, 10, 1)
         walk = ui.view(job, "interpolation", start=int(start), end=int(end), steps=steps)
         st.plotly_chart(
             figures.image_grid(

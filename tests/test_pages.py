@@ -549,6 +549,29 @@ def test_a_link_opens_its_settings_and_run_and_refuses_a_bad_value_in_one_senten
     assert unknown.session_state["variant"] == "stacked"
 
 
+def test_a_view_pages_link_holds_its_run_and_its_view_settings(finished_folder):
+    tied = FINISHED["tied"]
+    at = AppTest.from_file(str(REPO_ROOT / RECONSTRUCTIONS), default_timeout=60)
+    at.query_params.update({"run": tied.run_id, "digits": "17"})
+    rerun(at, finished_folder)
+    assert_clean(at, RECONSTRUCTIONS)
+    assert at.session_state[ui.SELECTED_RUN] == tied.run_id
+    assert at.slider(key="view:digits").value == 17
+    written = {k: v[0] if isinstance(v, list) else v for k, v in dict(at.query_params).items()}
+    assert written == {"run": tied.run_id, "digits": "17"}
+    at.slider(key="view:digits").set_value(12)
+    rerun(at, finished_folder)
+    written = {k: v[0] if isinstance(v, list) else v for k, v in dict(at.query_params).items()}
+    assert written["digits"] == "12"
+
+    refused = AppTest.from_file(str(REPO_ROOT / RECONSTRUCTIONS), default_timeout=60)
+    refused.query_params.update({"run": tied.run_id, "digits": "99"})
+    rerun(refused, finished_folder)
+    assert not refused.exception
+    assert mentions(refused.warning, "digits='99'", "[5, 30]")
+    assert refused.slider(key="view:digits").value == 10
+
+
 def test_pressing_train_trains_the_run_and_the_same_settings_show_it_again(finished_folder):
     manager = page_manager(finished_folder)
     config = make_config("stacked", **{**TINY, "steps": 80, "seed": 21})

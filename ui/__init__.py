@@ -12,7 +12,7 @@ Pages use the names below as ``ui.<name>``.
 """
 
 from ui.lessons import lesson_jobs, lesson_runs_live, start_lesson
-from ui.links import linked_view_value, share_link
+from ui.links import linked_view_value, share_link, view_slider
 from ui.model_views import (
     dataset_info_of,
     has_model,
@@ -96,4 +96,5 @@ __all__ = [
     "trained_model_ready",
     "view",
     "view_page",
+    "view_slider",
 ]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from ae_core import figures
+from ae_core import figures, lessons
 from ae_core.config import RunConfig
 from ae_core.jobs import Job
 from ae_core.lessons import MAIN as MAIN_ROLE
@@ -28,9 +28,11 @@ def lesson_jobs(configs: dict[str, RunConfig]) -> dict[str, Job | None]:
     return {role: manager().get(config.run_id) for role, config in configs.items()}
 
 
-def start_lesson(lesson) -> None:
-    """Submit every run of the lesson (a button's callback); its own run becomes the chosen one."""
-    configs = lesson.configs()
+def start_lesson(key: str) -> None:
+    """Submit every run of the lesson chosen in the widget ``key`` when the click is handled (a
+    button's callback: not the lesson shown when the button was drawn); its own run becomes
+    the chosen one."""
+    configs = lessons.get(st.session_state[key]).configs()
     for config in configs.values():  # the lesson's own run first, so it is queued first
         if submit(config) is None:
             return

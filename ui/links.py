@@ -18,13 +18,15 @@ import streamlit as st
 from ae_core import registry
 from ae_core.config import ConfigError, make_config, parse_setting
 from ae_core.controls import controls
-from ui.session import SELECTED_RUN, VARIANT, manager, sentence, set_kept
+from ui.session import SELECTED_RUN, VARIANT, keep, kept, manager, set_kept
 from ui.settings import current_config, setting_key
 
 RUN = "run"
 _OPENED = "link_opened"
 _PENDING = "link_pending_view_values"  # a link's view settings, until their page draws them
 _REFUSED = "link_refused"
+_VIEW_VALUES = "link_view_values"  # each view page's sliders as last drawn, for the address
+_VIEW_PAGE = "link_view_page"
 
 
 def open_link() -> None:
@@ -113,10 +115,50 @@ def linked_view_value(name: str, default: Any, check: Callable[[Any], Any]) -> A
     try:
         return check(text)
     except (ValueError, TypeError) as error:
-        st.warning(
-            sentence(f"this link's {name}={text!r} is refused ({error}); it shows {default}")
-        )
+        st.warning(f"Refused from this link: {name}={text!r} ({error}). It shows {default}.")
         return default
+
+
+def view_slider(
+    name: str,
+    label: str,
+    minimum: float,
+    maximum: float,
+    default: float,
+    step: float,
+    **widget: Any,
+) -> float:
+    """A view page's own slider (how many digits, a noise level to try, ...) whose value is in
+    the address as ``name``: a link's value when the session opened with one in range, else the
+    value it had on this page, else ``default``. It may be drawn in the page's fragment."""
+    number = type(default)
+    key = f"view:{name}"
+
+    def in_range(text: str) -> float:
+        value = number(float(text))
+        if not minimum <= value <= maximum:
+            raise ValueError(f"allowed values are in [{minimum:g}, {maximum:g}]")
+        return value
+
+    start = linked_view_value(name, default, in_range)
+    kept(key, start)
+    if not minimum <= st.session_state[key] <= maximum:  # another run's range: start again
+        st.session_state[key] = start
+    value = st.slider(label, minimum, maximum, step=step, key=key, **widget)
+    keep(key)
+    shown = st.session_state.setdefault(_VIEW_VALUES, {}).setdefault(
+        st.session_state.get(_VIEW_PAGE, ""), {}
+    )
+    shown[name] = value
+    write_link(shown, settings=False)
+    return value
+
+
+def view_values(page: str) -> dict[str, Any]:
+    """The view sliders' values last drawn on ``page``, which becomes the page whose view
+    sliders are drawn next (a view page calls it before its views)."""
+    st.session_state[_VIEW_PAGE] = page
+    return dict(st.session_state.get(_VIEW_VALUES, {}).get(page, {}))
 
 
 def write_link(view: dict[str, Any] | None, settings: bool) -> str:

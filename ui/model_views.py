@@ -128,8 +128,12 @@ def live_view(job: Job | None, draw: Callable[[Job], None], images: bool = False
 def view_page(title: str, intro: str, draw: Callable[[Job], None], images: bool = False) -> None:
     """A view page: its title, the run picker, and ``draw(job)`` of the chosen run, live
     (``live_view``)."""
+    from ui import links
+
     page_header(title, intro)
-    live_view(pick_run(), draw, images)
+    job = pick_run()
+    links.share_link(view=links.view_values(title))
+    live_view(job, draw, images)
 
 
 def view(job: Job, name: str, **options: Any) -> Any:
