@@ -66,7 +66,7 @@ MAX_WINDOWS_PER_CHUNK = 256
 # on its last (at every point, windows of 4 steps at the default settings, even 100 digits would
 # cost 13 % of the training; benchmarks/held_out_cost.py measures the chosen figures).
 HELD_OUT_EXAMPLES = 500
-HELD_OUT_POINTS_PER_PHASE = 50
+HELD_OUT_POINTS_PER_PHASE = 25
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,12 @@ Starts the app on a free local port (its own runs folder), opens N browser sessi
 chromium through Playwright), has each start a run on the Train page, and measures the server
 process's CPU time (not its workers') over a window while the runs train and the pages poll
 once a second. Prints the share of one core, in total and per session, and how many history
-points the first session's chart showed at the start and end of the window.
+points the first session's chart showed at the start and end of the window. With ``--page``,
+each session watches its run on that page instead (a view page: it follows the run's latest
+checkpoint), and the checkpoint step the first session's page showed is printed instead.
 
     AE_DATA_DIR=../shared/data/mnist AE_OFFLINE=1 python3 benchmarks/live_page_cost.py
-        [--sessions N] [--seconds S]
+        [--sessions N] [--seconds S] [--page "Latent space"]
 
 The machine is shared and noisy: compare figures measured side by side in one run.
 """
@@ -34,6 +36,18 @@ POINTS_JS = """() => {
   const plot = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
   return plot && plot._fullData && plot._fullData[0] ? plot._fullData[0].x.length : 0;
 }"""
+
+
+# The checkpoint step a view page says it shows ("... as of step 1,234 of ..."), or 0.
+CHECKPOINT_STEP_JS = """() => {
+  const found = document.body.innerText.match(/as of step ([0-9,]+)/);
+  return found ? parseInt(found[1].replace(/,/g, ''), 10) : 0;
+}"""
+
+
+# True once a view page shows a checkpoint's model and has drawn a figure of it.
+VIEW_DRAWN_JS = f"""() => ({CHECKPOINT_STEP_JS})() > 0
+  && document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot') !== null"""
 
 
 def free_port() -> int:
@@ -81,6 +95,12 @@ def main() -> int:
         help="steps of each run (the default stacked net on MNIST): enough to outlast the "
         "window, few enough that the chart gains a point every few hundred steps",
     )
+    parser.add_argument(
+        "--page",
+        default="Train",
+        help="the page each session watches while its run trains (Train, or a view page: "
+        "Reconstructions, Activations, Features, Latent space)",
+    )
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
 
@@ -105,13 +125,27 @@ def main() -> int:
             pages += [browser.new_page() for _ in range(args.sessions - 1)]
             for seed, page in enumerate(pages):
                 start_run(page, url, steps=args.steps, seed=seed)
+            if args.page != "Train":
+                for page in pages:
+                    nav = page.locator('[data-testid="stSidebarNav"]')
+                    nav.get_by_role("link", name=args.page).click()
+                    page.locator("h1").filter(has_text=args.page).wait_for()
+                    # Past the first checkpoint and the server's one import of TensorFlow (for
+                    # the first model it runs, seconds): the window measures the polling.
+                    page.wait_for_function(VIEW_DRAWN_JS, timeout=120_000)
             time.sleep(5)  # past the first compilation
+            watched = CHECKPOINT_STEP_JS if args.page != "Train" else POINTS_JS
             process = psutil.Process(server.pid)
-            points_before = pages[0].evaluate(POINTS_JS)
+            points_before = pages[0].evaluate(watched)
             cpu_before, started = process.cpu_times(), time.monotonic()
             time.sleep(args.seconds)
             cpu_after, elapsed = process.cpu_times(), time.monotonic() - started
-            points_after = pages[0].evaluate(POINTS_JS)
+            points_after = pages[0].evaluate(watched)
+            if args.page != "Train":
+                pages[0].locator('[data-testid="stSidebarNav"]').get_by_role(
+                    "link", name="Train"
+                ).click()
+                pages[0].get_by_role("button", name="Stop").wait_for()
             for page in pages:
                 stop = page.get_by_role("button", name="Stop")
                 if stop.count():
@@ -122,10 +156,16 @@ def main() -> int:
         server.wait(30)
     used = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
     share = used / elapsed
-    print(f"sessions watching a training run: {args.sessions}")
+    print(f"sessions watching a training run on the {args.page} page: {args.sessions}")
     each = share / args.sessions
     print(f"server CPU over {elapsed:.1f} s: {share:.3f} of a core ({each:.3f} a session)")
-    print(f"the first session's loss chart: {points_before} -> {points_after} points")
+    if args.page == "Train":
+        print(f"the first session's loss chart: {points_before} -> {points_after} points")
+    else:
+        print(
+            f"the first session's page showed the model of step {points_before:,} -> "
+            f"{points_after:,}"
+        )
     return 0
 
 

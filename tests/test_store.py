@@ -49,6 +49,7 @@ from ae_core.store import (
     default_runs_dir,
     history_problem,
 )
+from ae_core.trainer import HELD_OUT_POINTS_PER_PHASE
 
 TRAINED_STEPS = 50
 STORED_FILES = {CONFIG_FILE, DATA_FILE, HISTORY_FILE, MODEL_FILE, SUMMARY_FILE, LOCK_FILE}
@@ -758,7 +759,8 @@ def history_member(points: list[dict]) -> dict[str, bytes]:
 
 def test_imported_histories_may_lack_the_held_out_loss(tmp_path, exported_archive, trained):
     points = json.loads(zip_members(exported_archive)[HISTORY_FILE])["points"]
-    assert sum("held_out_loss" in point for point in points) == len(points) == TRAINED_STEPS
+    assert len(points) == TRAINED_STEPS
+    assert sum("held_out_loss" in point for point in points) == HELD_OUT_POINTS_PER_PHASE
     assert history_problem(points) is None
     # As stored before there was a held-out loss: still imported, loaded and drawn.
     older = [{k: v for k, v in p.items() if not k.startswith("held_out")} for p in points]
@@ -772,7 +774,7 @@ def test_imported_histories_may_lack_the_held_out_loss(tmp_path, exported_archiv
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        ({"held_out_loss": "0.1"}, ("point 3's held_out_loss is '0.1'", "finite number")),
+        ({"held_out_loss": "0.1"}, ("point {index}'s held_out_loss is '0.1'", "finite number")),
         ({"held_out_loss": -0.5}, ("held_out_loss is -0.5", "at least 0")),
         ({"held_out_loss": float("nan")}, ("held_out_loss is nan",)),
         ({"held_out_loss": True}, ("held_out_loss is True",)),
@@ -781,9 +783,9 @@ def test_imported_histories_may_lack_the_held_out_loss(tmp_path, exported_archiv
         ({"held_out_examples": 2.5}, ("held_out_examples is 2.5", "whole number")),
         ({"held_out_examples": None, "drop": "held_out_examples"}, ("without the other",)),
         ({"loss_terms": {"reconstruction": "low"}}, ("loss_terms",)),
-        ({"step": -3}, ("point 3's step is -3",)),
-        ({"drop": "phase"}, ("point 3 lacks phase",)),
-        ({"code": "import os"}, ("point 3 has code",)),
+        ({"step": -3}, ("point {index}'s step is -3",)),
+        ({"drop": "phase"}, ("point {index} lacks phase",)),
+        ({"code": "import os"}, ("point {index} has code",)),
     ],
     ids=[
         "text",
@@ -804,10 +806,12 @@ def test_import_refuses_a_history_that_does_not_fit_ours(
     target_store, exported_archive, change, words
 ):
     points = json.loads(zip_members(exported_archive)[HISTORY_FILE])["points"]
+    index = next(i for i, point in enumerate(points) if "held_out_loss" in point)
     change = dict(change)
     dropped = change.pop("drop", None)
-    points[3] = {k: v for k, v in {**points[3], **change}.items() if k != dropped}
+    points[index] = {k: v for k, v in {**points[index], **change}.items() if k != dropped}
     archive = crafted_archive(exported_archive, history_member(points))
+    words = [word.format(index=index) for word in words]
     assert_refused(target_store, archive, "history does not fit ours", *words)
 
 

@@ -306,13 +306,15 @@ def held_out_reconstruction(model, dataset) -> float:
 
 @pytest.mark.parametrize("variant", ["stacked", "denoising", "vae"])
 def test_the_held_out_loss_is_the_reconstruction_term_on_fixed_test_examples(digits, variant):
-    # 1,000 steps: windows of 2 steps, 500 points, a held-out measurement every 10th and the last.
+    # 1,000 steps: windows of 2 steps, 500 points, a held-out measurement on every 20th (25 of
+    # them, the last point among them).
     config = make_config(variant, **{**VARIANT_SETTINGS[variant], "steps": 1000})
     result = train(config, digits)
     measured = [p for p in result.history if p.held_out_loss is not None]
 
     assert len(result.history) == POINTS_PER_PHASE and len(measured) == HELD_OUT_POINTS_PER_PHASE
-    assert [p.step for p in measured] == list(range(20, 1001, 20))
+    spacing = 2 * POINTS_PER_PHASE // HELD_OUT_POINTS_PER_PHASE
+    assert [p.step for p in measured] == list(range(spacing, 1001, spacing))
     assert {p.held_out_examples for p in measured} == {len(digits.x_test)}  # 297 < 500
     assert measured[-1].held_out_loss == pytest.approx(
         held_out_reconstruction(result.model, digits), rel=1e-4
@@ -345,7 +347,7 @@ def test_layerwise_measures_each_phases_own_reconstruction(digits):
     config = make_config("layerwise", **{**TINY, "hidden": (48,), "steps": 600})
     result = train(config, digits)
     measured = [p for p in result.history if p.held_out_loss is not None]
-    # Each phase's last point, and its evenly spaced ones (300 steps a phase: every 6th point).
+    # Each phase's last point among its evenly spaced ones (300 steps a phase: every 12th).
     assert [p.step for p in measured if p.step % 300 == 0] == [300, 600]
     assert {p.phase_index for p in measured} == {0, 1}
     inner = registry.get("layerwise").phases(result.model)[1]

@@ -4,7 +4,7 @@ file becomes a page). Everything here lays out widgets and figures; the logic is
 - ``ui.session``: widget values kept across pages, the server's job manager, the page header;
 - ``ui.settings``: the settings form drawn from the config's metadata;
 - ``ui.runs``: describe, pick, submit and follow a run live;
-- ``ui.model_views``: the cached views of a trained model and the view pages' checks;
+- ``ui.model_views``: the cached views of a trained model and a view page's live fragment;
 - ``ui.lessons``: the Lessons page's runs;
 - ``ui.sweep_panel``: the Train page's sweep of one setting, live.
 
