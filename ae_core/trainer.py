@@ -62,9 +62,10 @@ POINTS_PER_PHASE = 500
 MAX_WINDOWS_PER_CHUNK = 256
 # The held-out set: the first this many test examples of the dataset, the same for every run of
 # it. A point's held-out loss is the reconstruction term on them with the weights at the end of
-# its window, measured on at most HELD_OUT_POINTS_PER_PHASE evenly spaced points of a phase and
-# on its last (at every point, windows of 4 steps at the default settings, even 100 digits would
-# cost 13 % of the training; benchmarks/held_out_cost.py measures the chosen figures).
+# its window, measured on at most HELD_OUT_POINTS_PER_PHASE evenly spaced points of a phase, its
+# last among them. One measurement costs about 60 % of a window's training at the default
+# sparse_kl settings (windows of 4 steps), so 25 of them add about 3 % to the run
+# (benchmarks/held_out_cost.py); every point would add 60 %.
 HELD_OUT_EXAMPLES = 500
 HELD_OUT_POINTS_PER_PHASE = 25
 
