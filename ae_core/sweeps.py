@@ -113,7 +113,7 @@ def trained_values(config: RunConfig, runs: Iterable[Job]) -> dict[str, list[Any
     found: dict[str, set] = {}
     for job in runs:
         other = job.config
-        if not job.is_final_result or other.variant != config.variant:
+        if not job.is_final_result:
             continue
         differing = []
         for name in names:
