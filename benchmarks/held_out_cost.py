@@ -11,8 +11,10 @@ of 64 MNIST digits) trained three ways on one compiled model, interleaved over s
 
 Chunks are sized as ``RunTraining`` sizes them (a first chunk of 20 steps, then about 0.3 s).
 Prints each way's median training seconds (compilation excluded) and its overhead against
-"without", and what compiling each way costs. Figures only: the machine is shared and noisy,
-so read them side by side within one run.
+"without"; the CPU time of one measurement alone; the same chunk of the steps between two
+measurements timed with and without its measurement, alternately (the figure least moved by
+other work on the machine); and what compiling each way costs. Figures only: the machine is
+shared and noisy, so read them side by side within one run.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--examples", type=int, default=trainer.HELD_OUT_EXAMPLES)
     parser.add_argument("--points", type=int, default=trainer.HELD_OUT_POINTS_PER_PHASE)
+    parser.add_argument("--pairs", type=int, default=200, help="paired chunks to time")
     args = parser.parse_args()
     trainer.HELD_OUT_EXAMPLES, trainer.HELD_OUT_POINTS_PER_PHASE = args.examples, args.points
 
@@ -128,6 +131,28 @@ def main() -> int:
         f"  one held-out measurement alone: {each * 1000:.1f} ms of CPU (median of 50), so "
         f"{measured['inside']} of them are {measured['inside'] * each / cpu_baseline:.1%} of the "
         "training's CPU time"
+    )
+    # Paired chunks, robust to a machine whose load changes from run to run: the same chunk of
+    # the steps between two measurements, with its one measurement and without, alternately.
+    compiled.start(config)
+    runner = compiled.runners[0]
+    window = max(1, math.ceil(config.steps / trainer.POINTS_PER_PHASE))
+    every, _ = trainer.held_out_schedule(config.steps, window)
+    paired: dict[str, list[float]] = {"without": [], "inside": []}
+    for _ in range(args.pairs):
+        for mode in paired:
+            started = time.process_time()
+            if mode == "inside":
+                runner.run(every * window, window, 0, every, -1)
+            else:
+                runner.run(every * window, window)
+            paired[mode].append(time.process_time() - started)
+    chunk_without, chunk_inside = (statistics.median(paired[mode]) for mode in paired)
+    extra = chunk_inside / chunk_without - 1
+    print(
+        f"  paired chunks of {every * window} steps (the steps between two measurements), median "
+        f"of {args.pairs}: {chunk_without * 1000:.1f} ms of CPU without, "
+        f"{chunk_inside * 1000:.1f} ms with its measurement ({extra:+.1%})"
     )
     print(
         f"  compiling the model's chunk (held-out inside it): {compile_seconds:.2f} s; a separate "
