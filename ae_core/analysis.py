@@ -64,22 +64,46 @@ def encoder_activations(model: Autoencoder, x: np.ndarray) -> list[np.ndarray]:
     return _batched(model.encode_layers, x)
 
 
-def dead_units(activations: np.ndarray) -> int:
-    """Units whose activation is the same for every example of the batch."""
-    spread = activations.max(axis=0) - activations.min(axis=0)
-    return int(np.sum(spread < DEAD_RANGE))
+def _unchanging(values: np.ndarray) -> np.ndarray:
+    """Columns whose value is the same for every example of the batch."""
+    return values.max(axis=0) - values.min(axis=0) < DEAD_RANGE
 
 
-def activation_summary(activations: np.ndarray, bins: int = 40) -> dict:
-    """Per-layer figures: overall mean, mean per unit, histogram, dead-unit count."""
+def dead_mask(activations: np.ndarray, targets: np.ndarray | None = None) -> np.ndarray:
+    """The units whose activation is the same for every example of the batch.
+
+    With ``targets``, what each unit should reproduce (the inputs, for the output layer), a
+    unit whose target is itself the same for every example (a pixel dark in every digit) is
+    not dead: one value is the right answer there.
+    """
+    dead = _unchanging(activations)
+    if targets is not None:
+        dead &= ~_unchanging(targets)
+    return dead
+
+
+def dead_units(activations: np.ndarray, targets: np.ndarray | None = None) -> int:
+    """How many units ``dead_mask`` finds."""
+    return int(dead_mask(activations, targets).sum())
+
+
+def activation_summary(
+    activations: np.ndarray, bins: int = 40, targets: np.ndarray | None = None
+) -> dict:
+    """Per-layer figures: overall mean, mean per unit, histogram, dead units (``dead_mask``,
+    with ``targets`` for the output layer) and how many units have a target that never
+    changes (0 without ``targets``)."""
     counts, edges = np.histogram(activations, bins=bins)
+    mask = dead_mask(activations, targets)
     return {
         "mean": float(activations.mean()),
         "unit_means": activations.mean(axis=0),
         "histogram_counts": counts,
         "histogram_edges": edges,
-        "dead_units": dead_units(activations),
+        "dead_mask": mask,
+        "dead_units": int(mask.sum()),
         "units": int(activations.shape[1]),
+        "constant_targets": 0 if targets is None else int(_unchanging(targets).sum()),
     }
 
 

@@ -7,6 +7,7 @@ stored metrics alone, and every builder can be tested by reading the figure's nu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -20,25 +21,12 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from ae_core import palette
+
 # Every figure uses the white template. Named on each figure, plotly validates the whole template
 # again (about 40 ms a figure, measured here), which the live charts would pay every second;
 # as the default it is attached without that.
 pio.templates.default = "plotly_white"
-
-# Colours in a fixed order, so a loss term or a layer keeps its colour from chart to chart.
-PALETTE = (
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#9467bd",
-    "#ff7f0e",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-)
-TOTAL_COLOUR = "#222222"
-# Ten distinct colours, one per digit class (D3's category10).
-LABEL_PALETTE = (*PALETTE[:3], PALETTE[4], PALETTE[3], *PALETTE[5:], "#7f7f7f", "#bcbd22")
 
 
 def _layout(figure: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
@@ -50,6 +38,70 @@ def _layout(figure: go.Figure, title: str, x_title: str, y_title: str) -> go.Fig
         margin={"l": 60, "r": 20, "t": 50, "b": 60},
     )
     return figure
+
+
+# A log axis's tick mantissas, sparsest first: the powers of ten, then 1-2-5 in each decade, then
+# every digit. An axis takes the sparsest that puts at least three ticks on its data.
+_LOG_MANTISSAS = ((1,), (1, 2, 5), tuple(range(1, 10)))
+# Most powers of ten labelled on one axis; over more decades every second (third, ...) one.
+_MOST_DECADES = 8
+
+
+def tick_label(value: float) -> str:
+    """A tick's whole value, grouped like the app's other numbers: "0.05", "2", "1,000"."""
+    return f"{value:,.12g}"
+
+
+def log_ticks(values) -> tuple[list[float], list[str]]:
+    """Where a log axis over the positive ``values`` puts its ticks, and their labels.
+
+    Every tick is labelled with its whole value (plotly's own minor ticks read "2" and "5" for
+    0.02 and 0.05), at 1-2-5 steps in each decade or fewer: the powers of ten alone over two
+    decades or more, every digit over less than one. A range too narrow even for that gets
+    evenly spaced ticks. Non-positive and missing values are left out (a log axis has no place
+    for them); no values, no ticks.
+    """
+    data = np.asarray(values, dtype=float).ravel()
+    data = data[np.isfinite(data) & (data > 0)]
+    if not len(data):
+        return [], []
+    low, high = float(data.min()), float(data.max())
+    decades = range(math.floor(math.log10(low)), math.floor(math.log10(high)) + 1)
+    ticks: list[float] = []
+    for mantissas in _LOG_MANTISSAS:
+        ticks = [m * 10.0**e for e in decades for m in mantissas if low <= m * 10.0**e <= high]
+        if len(ticks) >= 3:
+            break
+    if len(ticks) > _MOST_DECADES:  # powers of ten only, over many decades
+        ticks = ticks[:: math.ceil(len(ticks) / _MOST_DECADES)]
+    if len(ticks) < 2:
+        ticks = _even_ticks(low, high)
+    return ticks, [tick_label(tick) for tick in ticks]
+
+
+def _even_ticks(low: float, high: float) -> list[float]:
+    """Ticks at a round step (1, 2 or 5 times a power of ten) between ``low`` and ``high``."""
+    if high <= low:
+        return [low]
+    rough = (high - low) / 3
+    power = 10.0 ** math.floor(math.log10(rough))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
+    first = math.ceil(low / step - 1e-9)
+    return [k * step for k in range(first, math.floor(high / step + 1e-9) + 1)]
+
+
+def log_axis(values) -> dict:
+    """A log axis's settings for ``values``: ``log_ticks`` as its ticks."""
+    ticks, labels = log_ticks(values)
+    if not ticks:
+        return {"type": "log"}
+    return {"type": "log", "tickmode": "array", "tickvals": ticks, "ticktext": labels}
+
+
+def _log_y(figure: go.Figure) -> None:
+    """Put the figure's y axis on a log scale, ticked by the values of all its lines."""
+    values = [np.asarray(trace.y, dtype=float) for trace in figure.data if trace.y is not None]
+    figure.update_yaxes(**log_axis(np.concatenate(values) if values else []))
 
 
 def _phase_starts(history: Sequence[Mapping]) -> list[tuple[int, str]]:
@@ -64,7 +116,7 @@ def _phase_starts(history: Sequence[Mapping]) -> list[tuple[int, str]]:
 
 def _mark_phases(figure: go.Figure, history: Sequence[Mapping]) -> None:
     for step, phase in _phase_starts(history):
-        figure.add_vline(x=step, line_dash="dot", line_color="#888888")
+        figure.add_vline(x=step, line_dash="dot", line_color=palette.PHASE_COLOUR)
         figure.add_annotation(
             x=step, y=1, yref="paper", text=phase, showarrow=False, xanchor="left", yanchor="top"
         )
@@ -74,10 +126,6 @@ def _series(history: Sequence[Mapping], value) -> np.ndarray:
     """One number per history point (NaN where there is none, drawn as a gap). Arrays, not
     lists: plotly checks a list element by element, which the live charts pay every second."""
     return np.array([value(point) for point in history], dtype=float)
-
-
-# The held-out loss: dashed, in a lighter shade of the reconstruction term's colour (PALETTE[0]).
-HELD_OUT_COLOUR = "#6baed6"
 
 
 def loss_curves(
@@ -99,17 +147,17 @@ def loss_curves(
                 y=_series(history, lambda point: point["loss"]),
                 name="total",
                 mode="lines",
-                line={"color": TOTAL_COLOUR, "width": 3},
+                line={"color": palette.term_colour("total"), "width": 3},
             )
         )
-    for index, name in enumerate(terms):
+    for name in terms:
         figure.add_trace(
             go.Scatter(
                 x=steps,
                 y=_series(history, lambda point, name=name: point["loss_terms"].get(name)),
                 name=name,
                 mode="lines",
-                line={"color": PALETTE[index % len(PALETTE)]},
+                line={"color": palette.term_colour(name)},
             )
         )
     measured = [point for point in history if point.get("held_out_loss") is not None]
@@ -121,13 +169,13 @@ def loss_curves(
                 y=_series(measured, lambda point: point["held_out_loss"]),
                 name=f"held-out ({examples:,} {examples_name})",
                 mode="lines",
-                line={"color": HELD_OUT_COLOUR, "dash": "dash", "width": 2},
+                line={"color": palette.term_colour("held-out"), "dash": "dash", "width": 2},
             )
         )
     _mark_phases(figure, history)
     _layout(figure, title, "step", "loss (mean over each window of steps)")
     if log_y:
-        figure.update_yaxes(type="log", dtick="D2")
+        _log_y(figure)
     return figure
 
 
@@ -147,14 +195,14 @@ def mean_activation_curves(
                 name=name,
                 mode="lines",
                 connectgaps=False,  # a layer a phase does not run has no value there
-                line={"color": PALETTE[layer % len(PALETTE)]},
+                line={"color": palette.layer_colour(name)},
             )
         )
     if sparsity_target is not None:
         figure.add_hline(
             y=sparsity_target,
             line_dash="dash",
-            line_color=TOTAL_COLOUR,
+            line_color=palette.TARGET_COLOUR,
             annotation_text=f"sparsity target {sparsity_target:g}",
         )
     _mark_phases(figure, history)
@@ -171,26 +219,28 @@ def compare_loss_curves(histories: Mapping[str, Sequence[Mapping]], log_y: bool 
                 y=_series(history, lambda point: point["loss"]),
                 name=label,
                 mode="lines",
-                line={"color": PALETTE[index % len(PALETTE)]},
+                line={"color": palette.SERIES[index % len(palette.SERIES)]},
             )
         )
     _layout(figure, "Loss of each run", "step", "total loss")
     if log_y:
-        figure.update_yaxes(type="log", dtick="D2")
+        _log_y(figure)
     return figure
 
 
 def activation_histograms(layers: Mapping[str, Mapping]) -> go.Figure:
-    """One histogram per layer, from ``analysis.activation_summary`` of each."""
+    """One histogram per layer, from ``analysis.activation_summary`` of each, in the layer's
+    colour; its title counts the dead units, and for the output layer the pixels that never
+    change in the data (giving them one value is right, so they are not dead)."""
     names = list(layers)
     columns = min(3, max(1, len(names)))
     rows = -(-len(names) // columns) if names else 1
-    titles = [
-        f"{name}: mean {layers[name]['mean']:.3g}, "
-        f"{layers[name]['dead_units']}/{layers[name]['units']} dead"
-        for name in names
-    ]
-    figure = make_subplots(rows=rows, cols=columns, subplot_titles=titles or None)
+    figure = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=[_histogram_title(name, layers[name]) for name in names] or None,
+        horizontal_spacing=0.1,  # room for each histogram's own axis title
+    )
     for index, name in enumerate(names):
         edges = np.asarray(layers[name]["histogram_edges"], dtype=float)
         figure.add_trace(
@@ -199,27 +249,41 @@ def activation_histograms(layers: Mapping[str, Mapping]) -> go.Figure:
                 y=np.asarray(layers[name]["histogram_counts"]),
                 width=np.diff(edges),
                 name=name,
-                marker_color=PALETTE[index % len(PALETTE)],
+                marker_color=palette.layer_colour(name),
                 showlegend=False,
             ),
             row=index // columns + 1,
             col=index % columns + 1,
         )
+    figure.update_xaxes(title_text="activation")
+    figure.update_yaxes(title_text="count")
     figure.update_layout(
         title="Activations over a test batch",
-        height=260 * rows + 60,
+        height=300 * rows + 60,
         bargap=0,
     )
     return figure
 
 
+def _histogram_title(name: str, layer: Mapping) -> str:
+    title = f"{name}: mean {layer['mean']:.3g}, {layer['dead_units']}/{layer['units']} dead"
+    constant = layer.get("constant_targets", 0)
+    if constant:
+        title += f"<br>{constant} pixels never change: not counted"
+    return title
+
+
 def unit_means(
-    means: np.ndarray, sparsity_target: float | None = None, dead: np.ndarray | None = None
+    means: np.ndarray,
+    sparsity_target: float | None = None,
+    dead: np.ndarray | None = None,
+    layer: str = "code",
 ) -> go.Figure:
-    """Each unit's average activation, as bars (dead units in grey); the target as a line."""
+    """Each unit's average activation, as bars in the layer's colour (dead units in grey); the
+    target as a line."""
     means = np.asarray(means, dtype=float)
     dead = np.zeros(len(means), dtype=bool) if dead is None else np.asarray(dead, dtype=bool)
-    colours = np.where(dead, "#bbbbbb", PALETTE[0])
+    colours = np.where(dead, palette.DEAD_COLOUR, palette.layer_colour(layer))
     figure = go.Figure(
         go.Bar(x=np.arange(1, len(means) + 1), y=means, marker_color=colours, name="unit mean")
     )
@@ -227,10 +291,10 @@ def unit_means(
         figure.add_hline(
             y=sparsity_target,
             line_dash="dash",
-            line_color=PALETTE[1],
+            line_color=palette.TARGET_COLOUR,
             annotation_text=f"target {sparsity_target:g}",
         )
-    title = f"Average activation per unit ({int(dead.sum())} of {len(means)} dead)"
+    title = f"Average activation per unit of {layer} ({int(dead.sum())} of {len(means)} dead)"
     return _layout(figure, title, "unit", "average activation")
 
 
@@ -246,9 +310,15 @@ def kl_divergence_curve(target: float, points: int = 400) -> go.Figure:
         raise ValueError(f"the sparsity target must be in (0, 1), not {target}")
     x = np.linspace(0.001, 0.999, points)
     figure = go.Figure(
-        go.Scatter(x=x, y=kl_divergence(target, x), mode="lines", name=f"KL({target:g} || x)")
+        go.Scatter(
+            x=x,
+            y=kl_divergence(target, x),
+            mode="lines",
+            name=f"KL({target:g} || x)",
+            line={"color": palette.term_colour("sparsity")},
+        )
     )
-    figure.add_vline(x=target, line_dash="dash", line_color=PALETTE[1])
+    figure.add_vline(x=target, line_dash="dash", line_color=palette.TARGET_COLOUR)
     return _layout(
         figure,
         f"Sparsity penalty per unit: KL({target:g} || average activation)",
@@ -327,7 +397,10 @@ def codes_scatter(points: np.ndarray, labels: np.ndarray, method: str) -> go.Fig
                 y=points[chosen, 1],
                 mode="markers",
                 name=str(label),
-                marker={"size": 4, "color": LABEL_PALETTE[index % len(LABEL_PALETTE)]},
+                marker={
+                    "size": 4,
+                    "color": palette.LABEL_COLOURS[index % len(palette.LABEL_COLOURS)],
+                },
             )
         )
     axis = {"code": "code unit", "PCA": "principal component", "t-SNE": "t-SNE axis"}
@@ -386,8 +459,8 @@ def planes_3d(
                 marker={"size": 2, "color": "#555555"},
                 name="data",
             ),
-            _plane(own_center, autoencoder, extent, "autoencoder", PALETTE[0]),
-            _plane(center, pca, extent, "PCA", PALETTE[1]),
+            _plane(own_center, autoencoder, extent, "autoencoder", palette.SERIES[0]),
+            _plane(center, pca, extent, "PCA", palette.SERIES[1]),
         ]
     )
     figure.update_layout(title="The plane each method found", height=520)
@@ -406,7 +479,7 @@ def _orthonormal(rows: np.ndarray) -> np.ndarray:
 def sweep_colour(index: int) -> str:
     """The colour of a sweep's ``index``-th value: the same in each of the sweep's charts and
     around each of its pictures."""
-    return PALETTE[index % len(PALETTE)]
+    return palette.SERIES[index % len(palette.SERIES)]
 
 
 def sweep_value_label(value) -> str:
@@ -422,7 +495,7 @@ def sweep_loss_curves(
     lines = _sweep_lines(values, histories, lambda point: point["loss"])
     layout = _sweep_layout(f"Loss for each value of {field}", field, "total loss")
     if log_y:
-        layout["yaxis"].update(type="log", dtick="D2")
+        layout["yaxis"].update(log_axis(np.concatenate([[], *(line["y"] for line in lines)])))
     return go.Figure(data=lines, layout=layout)
 
 
@@ -440,7 +513,7 @@ def sweep_code_activation(
     targets = list(targets) or [None] * len(values)
     distinct = {target for target in targets if target is not None}
     if len(distinct) == 1 and None not in targets:
-        levels = [(distinct.pop(), TOTAL_COLOUR, "sparsity target")]
+        levels = [(distinct.pop(), palette.TARGET_COLOUR, "sparsity target")]
     else:
         levels = [
             (target, sweep_colour(index), "target")

@@ -105,16 +105,15 @@ def reconstructions(
 
 def activations(model: Autoencoder, dataset: Dataset, bins: int = 40) -> dict[str, dict]:
     """Per-layer figures over a test batch: histogram, mean, mean per unit and dead units, for
-    every layer from the first encoder layer to the output."""
+    every layer from the first encoder layer to the output (whose units reproduce the batch, so
+    a pixel that never changes in it is not a dead unit)."""
     batch = dataset.x_test[:ACTIVATION_EXAMPLES]
-    layers = {}
-    for name, values in analysis.layer_activations(model, batch).items():
-        spread = values.max(axis=0) - values.min(axis=0)
-        layers[name] = {
-            **analysis.activation_summary(values, bins=bins),
-            "dead_mask": spread < analysis.DEAD_RANGE,
-        }
-    return layers
+    return {
+        name: analysis.activation_summary(
+            values, bins=bins, targets=batch if name == "output" else None
+        )
+        for name, values in analysis.layer_activations(model, batch).items()
+    }
 
 
 def features(model: Autoencoder, dataset: Dataset, units: int = 64) -> dict:

@@ -24,14 +24,22 @@ def show_activations(job) -> None:
                 layers[chosen]["unit_means"],
                 target,
                 dead=layers[chosen]["dead_mask"],
+                layer=chosen,
             ),
             width="stretch",
         )
         dead = int(layers[chosen]["dead_units"])
-        st.caption(
+        caption = (
             f"{dead} of {layers[chosen]['units']} units of {chosen} are dead: they give the same "
             "value for every test digit, so they carry nothing."
         )
+        constant = layers[chosen]["constant_targets"]
+        if constant:
+            caption += (
+                f" Not counted: the {constant} pixels that are the same in every one of these "
+                "digits, where one value is the right output."
+            )
+        st.caption(caption)
     with right:
         curve_target = ui.view_slider(
             "curve_target",

@@ -136,6 +136,27 @@ def test_activation_summary():
     assert summary["dead_units"] == 2 and summary["units"] == 3
 
 
+def test_pixels_dark_in_every_digit_are_not_dead_output_units():
+    from ae_core.data import load_dataset
+    from ae_core.views import ACTIVATION_EXAMPLES
+
+    digits = load_dataset("mnist").x_test[:ACTIVATION_EXAMPLES]
+    dark = digits.max(axis=0) == 0  # the border: 0 in every one of these digits
+    assert 20 < dark.sum() < 200 and digits.shape[1] == 784
+    # A perfect reconstruction gives those pixels 0 every time: right, not dead.
+    output = digits.copy()
+    # Two units stuck at one value where the digits vary: dead.
+    stuck = np.flatnonzero(~dark)[[0, 300]]
+    output[:, stuck] = 0.5
+    summary = analysis.activation_summary(output, targets=digits)
+    assert summary["dead_units"] == analysis.dead_units(output, digits) == 2
+    np.testing.assert_array_equal(np.flatnonzero(summary["dead_mask"]), np.sort(stuck))
+    assert summary["constant_targets"] == int(dark.sum())
+    # Without targets (a hidden layer) every unit giving one value is dead.
+    assert analysis.dead_units(output) == int(dark.sum()) + 2
+    assert analysis.activation_summary(output)["constant_targets"] == 0
+
+
 # --- weights as images ----------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from ae_core import figures
+from ae_core import figures, palette
 
 
 def point(step, terms, activations, phase_index=0, phase="all layers"):
@@ -82,7 +82,7 @@ def test_loss_curves_draw_the_held_out_loss_dashed_beside_the_training_reconstru
     assert list(held_out.x) == [20, 40] and list(held_out.y) == [0.25, 0.3]
     assert list(held_out.y - training.y[[1, 3]]) == pytest.approx([-0.05, 0.2])
     assert held_out.line.dash == "dash" and training.line.dash is None
-    assert held_out.line.color == figures.HELD_OUT_COLOUR != training.line.color
+    assert held_out.line.color == palette.HELD_OUT_COLOUR != training.line.color
     assert abs(hue(held_out.line.color) - hue(training.line.color)) < 0.03, "the same family"
     points_figure = figures.loss_curves(history, examples_name="test points")
     assert points_figure.data[-1].name == "held-out (500 test points)"
@@ -112,6 +112,149 @@ def test_compare_overlays_one_line_per_run():
     assert [(trace.name, len(trace.x)) for trace in figure.data] == [("run a", 3), ("run b", 2)]
 
 
+# --- log axes: every tick labelled with its value -------------------------------------------------
+
+# A loss falling from 0.7 to 0.012: plotly's own log ticks label 0.02 and 0.05 as "2" and "5".
+FALLING = [
+    point(step, {"reconstruction": loss, "sparsity": loss / 10}, [0.3])
+    for step, loss in ((10, 0.7), (20, 0.3), (30, 0.1), (40, 0.04), (50, 0.012))
+]
+
+
+def log_loss_charts(history) -> dict:
+    """Every chart that draws a loss on a log axis: the Train and Lessons pages' loss chart,
+    Compare's and a sweep's."""
+    return {
+        "loss curves": figures.loss_curves(history, log_y=True),
+        "compare": figures.compare_loss_curves({"run a": history, "run b": history[:2]}),
+        "sweep": figures.sweep_loss_curves("learning_rate", [0.01, 0.1], [history, history[:3]]),
+    }
+
+
+def test_every_log_loss_axis_labels_each_tick_with_its_whole_value():
+    for chart, figure in log_loss_charts(FALLING).items():
+        axis = figure.layout.yaxis
+        assert axis.type == "log" and axis.dtick is None, chart
+        # The sparsity term reaches 0.0012 on the first chart; the others show the totals only.
+        low = 0.0012 if chart == "loss curves" else 0.0132
+        expected = [t for t in (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5) if t >= low]
+        assert list(axis.tickvals) == pytest.approx(expected), chart
+        assert list(axis.ticktext) == [f"{t:g}" for t in expected], chart
+        assert "0.02" in axis.ticktext and "2" not in axis.ticktext, chart
+        assert [float(text) for text in axis.ticktext] == pytest.approx(list(axis.tickvals))
+
+
+def test_log_ticks_are_fewer_over_many_decades_and_finer_over_a_narrow_range():
+    # Two decades or more: the powers of ten alone; over nine, every second one.
+    vals, text = figures.log_ticks([0.0009, 5.0])
+    assert text == ["0.001", "0.01", "0.1", "1"]
+    vals, text = figures.log_ticks([2e-7, 300.0])
+    assert text == ["1e-06", "0.0001", "0.01", "1", "100"]
+    # Within a decade: 1-2-5 if that gives three ticks, else every digit.
+    assert figures.log_ticks([0.015, 0.9])[1] == ["0.02", "0.05", "0.1", "0.2", "0.5"]
+    assert figures.log_ticks([0.11, 0.45])[1] == ["0.2", "0.3", "0.4"]
+    # Narrower still: evenly spaced round values, each labelled in full.
+    vals, text = figures.log_ticks([0.0312, 0.0338])
+    assert text == ["0.032", "0.033"] and vals == pytest.approx([0.032, 0.033])
+    # Large values are grouped like the app's other numbers.
+    assert figures.log_ticks([900, 120_000])[1] == ["1,000", "10,000", "100,000"]
+    # Nothing a log axis can show: no ticks (plotly's own).
+    assert figures.log_ticks([0.0, -1.0, np.nan]) == ([], [])
+    nothing = [point(10, {"reconstruction": 0.0}, [0.3])]
+    empty = figures.loss_curves(nothing, log_y=True).layout.yaxis
+    assert empty.type == "log" and empty.tickvals is None
+
+
+# --- one colour per meaning -----------------------------------------------------------------------
+
+
+def line_colours(figure) -> dict[str, str]:
+    return {trace.name: trace.line.color for trace in figure.data}
+
+
+def test_a_loss_term_has_one_colour_in_every_chart():
+    from ae_core.model import TERM_NAMES
+
+    runs = {  # the terms each variant family reports
+        "sparse_kl": {"reconstruction": 0.5, "sparsity": 0.2},
+        "sparse_l1": {"reconstruction": 0.5, "l1": 0.2},
+        "vae": {"reconstruction": 50.0, "latent": 5.0},
+        "stacked with L2": {"reconstruction": 0.5, "l2": 0.01},
+        "everything": {"reconstruction": 0.5, "sparsity": 0.2, "l2": 0.01, "l1": 0.1},
+    }
+    seen: dict[str, set[str]] = {}
+    for terms in runs.values():
+        history = [{**point(10, terms, [0.3]), "held_out_loss": 0.4, "held_out_examples": 500}]
+        for name, colour in line_colours(figures.loss_curves(history)).items():
+            seen.setdefault(name.split(" (")[0], set()).add(colour)
+    assert all(len(colours) == 1 for colours in seen.values()), seen
+    colours = {name: colours.pop() for name, colours in seen.items()}
+    assert len(set(colours.values())) == len(colours), "each term its own colour"
+    assert set(TERM_NAMES) <= set(colours) and {"total", "held-out"} <= set(colours)
+    assert colours == {name: palette.term_colour(name) for name in colours}
+    # The KL curve is the sparsity penalty: the sparsity term's colour.
+    assert figures.kl_divergence_curve(0.1).data[0].line.color == colours["sparsity"]
+
+
+def histogram_layer(units: int = 5) -> dict:
+    values = np.random.default_rng(0).uniform(size=(200, units))
+    counts, edges = np.histogram(values, bins=10)
+    return {
+        "mean": float(values.mean()),
+        "histogram_counts": counts,
+        "histogram_edges": edges,
+        "dead_units": 0,
+        "units": units,
+    }
+
+
+def test_a_layer_has_one_colour_in_every_chart_and_none_a_loss_term_has():
+    deep = [point(10, {"reconstruction": 0.5}, [0.4, 0.3, 0.2])]
+    shallow = [point(10, {"reconstruction": 0.5}, [0.2])]
+    charts = [
+        line_colours(figures.mean_activation_curves(deep)),  # encoder 1, encoder 2, code
+        line_colours(figures.mean_activation_curves(HISTORY)),  # encoder 1, code
+        line_colours(figures.mean_activation_curves(shallow)),  # code
+    ]
+    for names in (["encoder 1", "code", "decoder 1", "output"], ["code", "output"]):
+        histograms = figures.activation_histograms({name: histogram_layer() for name in names})
+        charts.append({bar.name: bar.marker.color for bar in histograms.data})
+    for layer in ("encoder 1", "code", "output"):
+        bars = figures.unit_means(np.array([0.1, 0.2]), layer=layer).data[0].marker.color
+        charts.append({layer: bars[0]})
+    seen: dict[str, set[str]] = {}
+    for chart in charts:
+        for name, colour in chart.items():
+            seen.setdefault(name, set()).add(colour)
+    assert seen.keys() == {"encoder 1", "encoder 2", "code", "decoder 1", "output"}
+    assert all(len(colours) == 1 for colours in seen.values()), seen
+    layer_colours = {colours.pop() for colours in seen.values()}
+    assert len(layer_colours) == 5, "each layer its own colour"
+    # The loss chart beside the activation chart: no colour means a term in one, a layer in the
+    # other.
+    assert not layer_colours & set(palette.TERM_COLOURS.values())
+    assert palette.TARGET_COLOUR not in layer_colours | set(palette.TERM_COLOURS.values())
+
+
+def test_activation_histograms_title_their_axes():
+    figure = figures.activation_histograms(
+        {name: histogram_layer() for name in ("encoder 1", "code", "decoder 1", "output")}
+    )
+    x_axes = [figure.layout[key] for key in figure.layout if key.startswith("xaxis")]
+    y_axes = [figure.layout[key] for key in figure.layout if key.startswith("yaxis")]
+    assert len(x_axes) == len(y_axes) == 6  # two rows of three
+    assert {axis.title.text for axis in x_axes} == {"activation"}
+    assert {axis.title.text for axis in y_axes} == {"count"}
+
+
+def test_the_output_histogram_says_which_pixels_it_leaves_out_of_the_dead_units():
+    output = {**histogram_layer(64), "dead_units": 1, "constant_targets": 7}
+    figure = figures.activation_histograms({"code": histogram_layer(), "output": output})
+    titles = [note.text for note in figure.layout.annotations]
+    assert titles[0] == f"code: mean {histogram_layer()['mean']:.3g}, 0/5 dead"
+    assert titles[1].endswith("1/64 dead<br>7 pixels never change: not counted")
+
+
 def test_activation_histograms_keep_the_counts_and_report_dead_units():
     rng = np.random.default_rng(0)
     values = rng.uniform(size=(200, 5))
@@ -132,7 +275,8 @@ def test_activation_histograms_keep_the_counts_and_report_dead_units():
 
 def test_unit_means_grey_out_dead_units():
     figure = figures.unit_means(np.array([0.1, 0.0, 0.3]), 0.05, dead=np.array([0, 1, 0]))
-    assert list(figure.data[0].marker.color) == [figures.PALETTE[0], "#bbbbbb", figures.PALETTE[0]]
+    code, dead = palette.layer_colour("code"), palette.DEAD_COLOUR
+    assert list(figure.data[0].marker.color) == [code, dead, code]
     assert "1 of 3 dead" in figure.layout.title.text
 
 
@@ -220,7 +364,7 @@ def test_sweep_loss_curves_draw_one_line_per_value_in_its_colour():
     histories = [HISTORY, HISTORY[:2], []]
     figure = figures.sweep_loss_curves("learning_rate", [1e-4, 0.001, 0.01], histories)
     assert [trace.name for trace in figure.data] == ["0.0001", "0.001", "0.01"]
-    assert [trace.line.color for trace in figure.data] == list(figures.PALETTE[:3])
+    assert [trace.line.color for trace in figure.data] == list(palette.SERIES[:3])
     assert list(figure.data[0].x) == [10, 20, 30]
     assert list(figure.data[1].y) == pytest.approx([0.7, 0.4])
     assert len(figure.data[2].x) == 0, "a queued run keeps its place (and colour)"
@@ -238,11 +382,11 @@ def test_sweep_code_activation_draws_the_code_layer_against_each_target():
     assert list(figure.data[0].y) == [0.3, 0.2, 0.1], "the last encoder layer: the code"
     assert list(figure.data[1].y) == [0.3]
     lines = [(shape.y0, shape.line.color, shape.line.dash) for shape in figure.layout.shapes]
-    assert lines == [(0.05, figures.PALETTE[0], "dash"), (0.2, figures.PALETTE[1], "dash")]
+    assert lines == [(0.05, palette.SERIES[0], "dash"), (0.2, palette.SERIES[1], "dash")]
     assert [note.text for note in figure.layout.annotations] == ["target 0.05", "target 0.2"]
-    # Another setting swept, one target for all: one black line.
+    # Another setting swept, one target for all: one line in the target's colour.
     shared = figures.sweep_code_activation("code_size", [8, 16], histories, [0.1, 0.1])
-    assert [(s.y0, s.line.color) for s in shared.layout.shapes] == [(0.1, figures.TOTAL_COLOUR)]
+    assert [(s.y0, s.line.color) for s in shared.layout.shapes] == [(0.1, palette.TARGET_COLOUR)]
     assert [note.text for note in shared.layout.annotations] == ["sparsity target 0.1"]
     # No sparsity penalty: no line.
     assert not figures.sweep_code_activation("code_size", [8, 16], histories).layout.shapes

@@ -217,6 +217,27 @@ def test_dead_units_are_marked_where_they_are(build_untrained, digits):
     assert layer["unit_means"][[0, 3, 5]].tolist() == [0.0, 0.0, 0.0]
 
 
+def test_the_output_layer_does_not_count_always_dark_pixels_as_dead(build_untrained, digits):
+    model, _ = build_untrained("stacked")
+    batch = digits.x_test[: views.ACTIVATION_EXAMPLES]
+    dark = np.flatnonzero(batch.max(axis=0) == 0)  # 0 in every test digit
+    varying = np.flatnonzero(batch.max(axis=0) > batch.min(axis=0))
+    assert len(dark) >= 3 and len(dark) + len(varying) == 64
+    # The model has learned the dark pixels: no weights in, a bias that makes them 0. And one
+    # pixel that varies gets no weights in either: that unit is dead.
+    last = model.decoder_layers[-1]
+    kernel, bias = last.kernel.numpy(), last.bias.numpy()
+    kernel[:, dark], bias[dark] = 0.0, -40.0
+    kernel[:, varying[0]], bias[varying[0]] = 0.0, 0.0
+    last.kernel.assign(kernel)
+    last.bias.assign(bias)
+    layer = views.activations(model, digits)["output"]
+    assert layer["unit_means"][dark].max() < 1e-12, "the dark pixels are drawn dark"
+    assert layer["unit_means"][varying[0]] == pytest.approx(0.5)
+    assert layer["dead_units"] == 1 and np.flatnonzero(layer["dead_mask"]).tolist() == [varying[0]]
+    assert layer["constant_targets"] == len(dark) and layer["units"] == 64
+
+
 def test_activations_of_a_linear_model_without_hidden_layers(linear_run, toy3d):
     layers = views.activations(linear_run.model, toy3d)
     assert list(layers) == ["code", "output"]
