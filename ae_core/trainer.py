@@ -378,7 +378,7 @@ def _non_finite_reason(term_names, values, step: int) -> str:
     name, value = broken[0]
     what = "NaN" if np.isnan(value) else "infinite"
     return (
-        f"the {name} loss became {what} at step {step}, so training stopped there "
+        f"the {name} loss became {what} at step {step:,}, so training stopped there "
         "(a smaller learning rate or loss weight usually helps)"
     )
 
@@ -451,7 +451,7 @@ class RunTraining:
             return True
         if stop_requested:
             self.status = "stopped"
-            self.reason = f"stopped by request at step {self.step} of {self.total_steps}"
+            self.reason = f"stopped by request at step {self.step:,} of {self.total_steps:,}"
             return self._finish()
         while self._phase_done >= self.phase_steps[self._phase_index]:
             if self._phase_index + 1 == len(self.phase_steps):

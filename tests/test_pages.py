@@ -388,6 +388,10 @@ def test_the_view_pages_own_widgets_change_what_they_show(finished_folder, digit
     rerun(at, finished_folder)
     assert_clean(at, ACTIVATIONS)
     assert mentions(at.caption, "of 64 units of output are dead")
+    # The pixels dark in every test digit are not counted among the output's dead units.
+    batch = digits.x_test[: views.ACTIVATION_EXAMPLES]
+    dark = int(np.sum(batch.max(axis=0) == batch.min(axis=0)))
+    assert dark > 0 and mentions(at.caption, f"Not counted: the {dark} pixels that are the same")
 
     # Latent space: t-SNE, and a walk to the last test digit.
     at = run_page(LATENT, finished_folder, chosen(FINISHED["stacked"].run_id))
@@ -720,6 +724,7 @@ def test_stop_on_the_train_page_keeps_the_model_learned_so_far(running_job):
     rerun(at, folder)
     assert_clean(at, TRAIN)
     assert mentions(at.warning, "stopped")
+    assert mentions(at.warning, f"Stopped by request at step {job.summary['steps']:,} of 1,000,000")
     assert metric_values(at)["Test MSE"] == f"{job.summary['test_mse']:.5f}"
 
     at = run_page(RECONSTRUCTIONS, folder, chosen(job.run_id))

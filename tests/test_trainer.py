@@ -203,6 +203,18 @@ def test_stop_from_another_thread_ends_within_a_chunk_and_keeps_the_model(digits
     assert after < 0.8 * before, "a stopped run keeps what it learned"
 
 
+def test_stop_messages_group_the_digits_of_their_numbers(digits):
+    config = make_config("stacked", **{**TINY, "steps": 1_000_000})
+    run = trainer.RunTraining(config, digits, CompiledCache().get(config, digits))
+    while run.step < 1000:
+        run.advance()
+    assert run.advance(stop_requested=True) and run.status == "stopped"
+    assert run.reason == f"stopped by request at step {run.step:,} of 1,000,000"
+    assert "," in f"{run.step:,}"
+    nan = trainer._non_finite_reason(("reconstruction", "sparsity"), [0.1, np.nan], 4000)
+    assert nan.startswith("the sparsity loss became NaN at step 4,000, so training stopped")
+
+
 def test_nan_in_the_data_stops_at_once_with_the_reason(digits):
     poisoned = dataclasses.replace(digits, x_train=np.full_like(digits.x_train, np.nan))
     config = make_config("stacked", **TINY)
@@ -226,7 +238,7 @@ def test_divergence_stops_the_run_before_weights_turn_nan(digits):
 
     assert result.status == "failed"
     assert 0 < result.steps_done < config.steps
-    assert "loss became" in result.reason and f"at step {result.steps_done + 1}" in result.reason
+    assert "loss became" in result.reason and f"at step {result.steps_done + 1:,}" in result.reason
     assert all(np.all(np.isfinite(np.asarray(w))) for w in result.model.weights)
 
 
