@@ -47,7 +47,7 @@ _LOG_MANTISSAS = ((1,), (1, 2, 5), tuple(range(1, 10)))
 _MOST_DECADES = 8
 
 
-def tick_label(value: float) -> str:
+def _tick_label(value: float) -> str:
     """A tick's whole value, grouped like the app's other numbers: "0.05", "2", "1,000"."""
     return f"{value:,.12g}"
 
@@ -57,9 +57,10 @@ def log_ticks(values) -> tuple[list[float], list[str]]:
 
     Every tick is labelled with its whole value (plotly's own minor ticks read "2" and "5" for
     0.02 and 0.05), at 1-2-5 steps in each decade or fewer: the powers of ten alone over two
-    decades or more, every digit over less than one. A range too narrow even for that gets
-    evenly spaced ticks. Non-positive and missing values are left out (a log axis has no place
-    for them); no values, no ticks.
+    decades or more (only every second, third, ... one over more than eight), every digit over a
+    range too narrow for three 1-2-5 ticks. A range too narrow even for that gets evenly spaced
+    ticks. Non-positive and missing values are left out (a log axis has no place for them); no
+    values, no ticks.
     """
     data = np.asarray(values, dtype=float).ravel()
     data = data[np.isfinite(data) & (data > 0)]
@@ -76,7 +77,7 @@ def log_ticks(values) -> tuple[list[float], list[str]]:
         ticks = ticks[:: math.ceil(len(ticks) / _MOST_DECADES)]
     if len(ticks) < 2:
         ticks = _even_ticks(low, high)
-    return ticks, [tick_label(tick) for tick in ticks]
+    return ticks, [_tick_label(tick) for tick in ticks]
 
 
 def _even_ticks(low: float, high: float) -> list[float]:
@@ -90,7 +91,7 @@ def _even_ticks(low: float, high: float) -> list[float]:
     return [k * step for k in range(first, math.floor(high / step + 1e-9) + 1)]
 
 
-def log_axis(values) -> dict:
+def _log_axis(values) -> dict:
     """A log axis's settings for ``values``: ``log_ticks`` as its ticks."""
     ticks, labels = log_ticks(values)
     if not ticks:
@@ -101,7 +102,7 @@ def log_axis(values) -> dict:
 def _log_y(figure: go.Figure) -> None:
     """Put the figure's y axis on a log scale, ticked by the values of all its lines."""
     values = [np.asarray(trace.y, dtype=float) for trace in figure.data if trace.y is not None]
-    figure.update_yaxes(**log_axis(np.concatenate(values) if values else []))
+    figure.update_yaxes(**_log_axis(np.concatenate(values) if values else []))
 
 
 def _phase_starts(history: Sequence[Mapping]) -> list[tuple[int, str]]:
@@ -495,7 +496,7 @@ def sweep_loss_curves(
     lines = _sweep_lines(values, histories, lambda point: point["loss"])
     layout = _sweep_layout(f"Loss for each value of {field}", field, "total loss")
     if log_y:
-        layout["yaxis"].update(log_axis(np.concatenate([[], *(line["y"] for line in lines)])))
+        layout["yaxis"].update(_log_axis(np.concatenate([[], *(line["y"] for line in lines)])))
     return go.Figure(data=lines, layout=layout)
 
 
