@@ -432,6 +432,15 @@ def test_the_chosen_run_is_remembered_across_pages_and_its_settings_go_to_train(
         assert_clean(at, page)
     assert mentions(at.caption, f"Run id `{tied.run_id}`")
     assert chart_titles(at)[1].startswith("The same weights as the decoder"), "tied"
+    # Train has no run picker, and Streamlit drops the picker's state after Train's first
+    # script run: the address still names the chosen run on the runs after it.
+    at.switch_page(TRAIN)
+    rerun(at, finished_folder)
+    rerun(at, finished_folder)
+    assert at.query_params["run"] in (tied.run_id, [tied.run_id])
+    at.switch_page(FEATURES)
+    rerun(at, finished_folder)
+    assert mentions(at.caption, f"Run id `{tied.run_id}`")
 
     next(button for button in at.button if button.label.startswith("Edit its settings")).click()
     rerun(at, finished_folder)

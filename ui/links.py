@@ -18,7 +18,7 @@ import streamlit as st
 from ae_core import registry
 from ae_core.config import ConfigError, make_config, parse_setting
 from ae_core.controls import controls
-from ui.session import SELECTED_RUN, VARIANT, keep, kept, manager, set_kept
+from ui.session import SELECTED_RUN, VARIANT, keep, kept, kept_value, manager, set_kept
 from ui.settings import current_config, setting_key
 
 RUN = "run"
@@ -168,7 +168,9 @@ def write_link(view: dict[str, Any] | None, settings: bool) -> str:
     params: dict[str, str] = {}
     if settings:
         params.update(settings_params())
-    run_id = st.session_state.get(SELECTED_RUN)
+    # Kept, not the widget's state: on a page without the run picker (Train), Streamlit drops
+    # the picker's state after one script run, and the link would lose the chosen run.
+    run_id = kept_value(SELECTED_RUN, None)
     if run_id:
         params[RUN] = str(run_id)
     for name, value in (view or {}).items():
