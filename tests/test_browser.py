@@ -15,6 +15,7 @@ Playwright's own download. Without it the test is skipped, except under CI, wher
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import signal
@@ -51,6 +52,8 @@ CLICK_STEPS = 200
 # each way.
 RESPONSIVE_SECONDS = 2.0
 RESPONSIVE_TRIES = 3
+# Moves of a view page's slider while the run trains, each timed (median and p95 printed).
+VIEW_SLIDER_MOVES = 10
 
 # The sidebar's links, in order, with each page's title (its h1) and the least number of
 # plotly charts it draws for the stopped sparse_kl run on the digits.
@@ -398,6 +401,49 @@ class Session:
         self.context.close()
 
 
+# A view slider's answer, timed inside the page: from the key press (stamped by a listener) to
+# the first frame whose Digits grid shows the wanted number of digits (its title lists them).
+KEY_STAMP_JS = """() => {
+  window.__keyAt = null;
+  window.__drawnAt = null;
+  if (!window.__stamping) {
+    window.__stamping = true;
+    document.addEventListener('keydown', () => { window.__keyAt ??= performance.now(); }, true);
+  }
+}"""
+GRID_SHOWS_JS = """(count) => {
+  const plots = [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
+    .filter((gd) => !gd.closest('[data-stale="true"]'));
+  const shown = plots.some((gd) => {
+    const title = String((gd.layout && gd.layout.title && gd.layout.title.text) || '');
+    return title.startsWith('Digits ') && title.trim().split(/\\s+/).length - 1 === count;
+  });
+  if (shown && window.__keyAt !== null) window.__drawnAt ??= performance.now();
+  return shown && window.__drawnAt !== null;
+}"""
+
+
+def _view_slider_answers(session: Session, moves: int) -> list[float]:
+    """Move the Reconstructions page's Digits slider ``moves`` times with the arrow keys:
+    seconds from each key press to the grid drawn with that many digits."""
+    slider = session.page.locator('input[type="range"][aria-label="Digits"]')
+    answers = []
+    for move in range(moves):
+        count = int(slider.input_value()) + (1 if move % 2 == 0 else -1)
+        session.page.evaluate(KEY_STAMP_JS)
+        slider.press("ArrowRight" if move % 2 == 0 else "ArrowLeft")
+        session.page.wait_for_function(GRID_SHOWS_JS, arg=count, polling="raf", timeout=30_000)
+        answers.append(session.page.evaluate("() => (__drawnAt - __keyAt) / 1000"))
+        session.page.wait_for_timeout(300)
+    return answers
+
+
+def _percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile: of 10 values, p95 is the largest."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(len(ordered) * share) - 1)]
+
+
 def _settings_tab(session: Session, tab: str) -> None:
     """Open the Train page's "More settings" and its tab ``tab`` (Data, Model, Training, ...)."""
     details = session.page.locator('[data-testid="stExpander"] details').filter(
@@ -503,6 +549,27 @@ def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
             f"a widget took {typical:.2f} s (median of {len(answers)}) to answer while a run "
             f"trained: {', '.join(f'{seconds:.2f}' for seconds in answers)}"
         )
+
+        # A view page's slider while the run trains: another session moves the Reconstructions
+        # page's Digits slider; each move redraws the grid from the run's latest checkpoint.
+        viewer = Session(browser, server, "viewer")
+        sessions.append(viewer)
+        viewer.open_home()
+        viewer.navigate("Reconstructions", "Reconstructions")
+        grid = viewer.page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+        viewer.poll(lambda: grid.count(), 60, "the Digits grid")
+        views = _view_slider_answers(viewer, VIEW_SLIDER_MOVES)
+        print(
+            "view slider while a run trains (s from the key to the grid drawn): "
+            + ", ".join(f"{seconds:.2f}" for seconds in views)
+            + f"; median {statistics.median(views):.2f}, p95 {_percentile(views, 0.95):.2f}"
+        )
+        assert first.live()["training"], "the run finished during the view-slider check"
+        viewer.assert_no_error_boxes("Reconstructions page, Digits moved while a run trains")
+        assert not viewer.errors, "viewer: " + "\n".join(viewer.errors)
+        viewer.close()
+        sessions.remove(viewer)
+        clock.lap("a view page's slider moved while the run trains")
 
         # 3. The live view, second read: more points and a new progress text, still training.
         after = first.poll(
@@ -615,9 +682,13 @@ def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
             ("Activations", "Activations"),
             ("Compare", "Compare runs"),
             ("Latent space", "Latent space"),
+            ("Train", "Train"),
             ("Reconstructions", "Reconstructions"),
         ]:
             first.navigate(link, title)
+            if link == "Train":  # no run picker; its link still names the chosen run
+                assert "run=" in first.page.url, first.page.url
+                continue
             assert picker.locator("input").input_value() == wanted, f"the chosen run on {link}"
         clock.lap("the chosen run kept across pages")
 

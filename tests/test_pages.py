@@ -28,7 +28,7 @@ from ae_core import lessons, registry, views
 from ae_core.config import RunConfig, make_config
 from ae_core.controls import controls
 from ae_core.data import load_dataset
-from ae_core.jobs import Job, JobManager
+from ae_core.jobs import Job, JobManager, Snapshot
 from ae_core.trainer import HELD_OUT_POINTS_PER_PHASE
 from ae_core.worker import CHECKPOINT_SECONDS
 
@@ -747,6 +747,36 @@ def test_stop_on_the_train_page_keeps_the_model_learned_so_far(running_job):
 FOLLOWED = make_config(
     "denoising", dataset="digits", hidden=(16,), code_size=4, steps=1_000_000, seed=9
 )
+
+
+def test_a_run_about_to_show_its_first_point_is_polled_fast_and_only_then():
+    def snapshot(state: str, points: int = 0, to_start: float | None = None) -> Snapshot:
+        history = tuple({"step": 20 * (k + 1), "loss": 0.1} for k in range(points))
+        return Snapshot(
+            run_id="run",
+            state=state,
+            queue_position=1 if state == "queued" else None,
+            step=20 * points,
+            total_steps=2000,
+            phase=None,
+            samples_per_s=None,
+            seconds_left=None,
+            elapsed=0.0,
+            history=history,
+            reason=None,
+            summary=None,
+            seconds_to_start=to_start,
+        )
+
+    starting = ui.runs.STARTING_POLL_SECONDS
+    assert starting < 0.5 < ui.runs.TRAINING_POLL_SECONDS
+    assert ui.runs.polling_interval(snapshot("queued", to_start=0.3)) == starting
+    assert ui.runs.polling_interval(snapshot("training")) == starting
+    assert ui.runs.polling_interval(snapshot("training", 1)) == ui.runs.TRAINING_POLL_SECONDS
+    long_wait = snapshot("queued", to_start=40.0)
+    assert ui.runs.polling_interval(long_wait) == ui.runs.QUEUED_POLL_SECONDS
+    assert ui.runs.polling_interval(snapshot("queued")) == ui.runs.QUEUED_POLL_SECONDS
+    assert ui.runs.polling_interval(snapshot("done", 3)) is None
 
 
 @pytest.fixture

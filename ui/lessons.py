@@ -112,7 +112,6 @@ def lesson_runs_live(
 
 
 def _lesson_polling(jobs: dict[str, Job | None]) -> float | None:
-    states = [job.snapshot().state for job in jobs.values() if job is not None]
-    intervals = [polling_interval(state) for state in states]
+    intervals = [polling_interval(job.snapshot()) for job in jobs.values() if job is not None]
     active = [interval for interval in intervals if interval is not None]
     return min(active) if active else None

@@ -14,9 +14,13 @@ from ui.session import SELECTED_RUN, keep, kept, manager, sentence, set_kept
 from ui.settings import current_config, load_settings
 
 # Polling costs the server CPU for every open page, so pages poll only while their run is
-# active, and a queued run (nothing changes but its position) less often.
+# active, and a queued run (nothing changes but its position) less often. A run about to show
+# its first point (queued to start within a poll, or training without a point yet) is polled
+# fast for that moment only: at a second's pace, the first point of a run that starts at once
+# waited up to two polls after the click.
 TRAINING_POLL_SECONDS = 1.0
 QUEUED_POLL_SECONDS = 2.0
+STARTING_POLL_SECONDS = 0.25
 
 
 def describe_run(job: Job) -> str:
@@ -219,9 +223,9 @@ def _draw_live(run_id: str, polling: float | None) -> None:
         st.warning("This run is no longer on the server.")
         return
     snapshot = job.snapshot()
-    if polling_interval(snapshot.state) != polling:
-        # Queued -> training -> finished: poll at the new pace (or stop), and let the whole
-        # page (its sidebar, its captions) show the new state.
+    if polling_interval(snapshot) != polling:
+        # Queued -> starting -> training -> finished: poll at the new pace (or stop), and let
+        # the whole page (its sidebar, its captions) show the new state.
         st.rerun(scope="app")
     _status(job, snapshot)
     if not snapshot.history:
@@ -250,9 +254,16 @@ def _draw_live(run_id: str, polling: float | None) -> None:
 def live_run(job: Job) -> None:
     """The run's status, progress, Stop button and live charts: redrawn every second while it
     trains (a fragment on a timer), drawn once when it has finished."""
-    polling = polling_interval(job.snapshot().state)
+    polling = polling_interval(job.snapshot())
     st.fragment(run_every=polling)(_draw_live)(job.run_id, polling)
 
 
-def polling_interval(state: str) -> float | None:
-    return {"training": TRAINING_POLL_SECONDS, "queued": QUEUED_POLL_SECONDS}.get(state)
+def polling_interval(snapshot: Snapshot) -> float | None:
+    """Seconds between polls of a run in this state, or None once it has finished."""
+    if snapshot.state == "training":
+        return TRAINING_POLL_SECONDS if snapshot.history else STARTING_POLL_SECONDS
+    if snapshot.state == "queued":
+        wait = snapshot.seconds_to_start
+        soon = wait is not None and wait <= QUEUED_POLL_SECONDS
+        return STARTING_POLL_SECONDS if soon else QUEUED_POLL_SECONDS
+    return None

@@ -538,8 +538,9 @@ def _generates(jobs: list[Job | None]) -> bool:
 
 
 def sweep_polling(jobs: list[Job | None]) -> float | None:
-    """Poll while a run is training (every second) or queued (every two); else not at all."""
-    intervals = [polling_interval(job.snapshot().state) for job in jobs if job is not None]
+    """Poll at the pace of the most active run (``polling_interval``); not at all once every
+    run has finished."""
+    intervals = [polling_interval(job.snapshot()) for job in jobs if job is not None]
     active = [interval for interval in intervals if interval is not None]
     return min(active) if active else None
 
