@@ -415,7 +415,8 @@ GRID_SHOWS_JS = """(count) => {
   const plots = [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
     .filter((gd) => !gd.closest('[data-stale="true"]'));
   const shown = plots.some((gd) => {
-    const title = String((gd.layout && gd.layout.title && gd.layout.title.text) || '');
+    const title = String((gd.layout && gd.layout.title && gd.layout.title.text) || '')
+      .replace(/<[^>]*>/g, '');  // the title is bold
     return title.startsWith('Digits ') && title.trim().split(/\\s+/).length - 1 === count;
   });
   if (shown && window.__keyAt !== null) window.__drawnAt ??= performance.now();
