@@ -832,6 +832,32 @@ def test_view_pages_follow_a_training_run_and_show_its_final_model_once_it_ends(
         assert fragment_timers == [None] and chart_titles(at)[0] == "Codes of test digits (PCA)"
 
 
+def test_linear_vs_pca_example_shows_its_result_when_it_is_done(tmp_path, fragment_timers):
+    """Item 18: an example's button trains it, the page polls while it trains, and the poll that
+    finds it done draws its result, with no message asking for a reload."""
+    example = make_config("linear")
+    with scenario(tmp_path / "example") as folder:
+        at = run_page(LINEAR_VS_PCA, folder)
+        assert_clean(at, LINEAR_VS_PCA)
+        next(b for b in at.button if b.label == "Train the 3-D cloud, 2 code units").click()
+        rerun(at, folder)
+        assert_clean(at, LINEAR_VS_PCA)
+        job = page_manager(folder).get(example.run_id)
+        assert job is not None and job.state in ("queued", "training")
+        assert fragment_timers and fragment_timers[-1] is not None, "it polls while it trains"
+        finished_job(job)
+        # The next poll (a whole run here: AppTest has no timers) finds it done.
+        rerun(at, folder)
+        assert_clean(at, LINEAR_VS_PCA)
+        result = job.summary
+        shown = metric_values(at)
+        assert shown["MSE ratio (autoencoder / PCA)"] == f"{result['pca_mse_ratio']:.3f}"
+        assert len(charts(at)) == 1, "the 3-D cloud with both planes"
+        assert fragment_timers[-1] is None, "a finished run is drawn once"
+        said = [*texts(at.info), *texts(at.caption), *(button.label for button in at.button)]
+        assert not [t for t in said if "refresh" in t.lower() or "reload" in t.lower()]
+
+
 # --- the Lessons page ----------------------------------------------------------------------------
 
 LESSONS_PAGE = "pages/0_Lessons.py"
