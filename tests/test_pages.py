@@ -543,6 +543,21 @@ def test_compare_names_runs_by_what_differs_and_overlays_their_reconstruction_lo
         assert table.loc["probe accuracy", name] == f"{expected['probe_accuracy']:.1%}"
         assert table.loc["test MSE", name] == f"{job.summary['test_mse']:.5f}"
 
+    # The curves shown are in the address, with the runs.
+    written = {k: v[0] if isinstance(v, list) else v for k, v in dict(at.query_params).items()}
+    assert written["loss"] == "total"
+    linked = AppTest.from_file(str(REPO_ROOT / COMPARE), default_timeout=60)
+    linked.query_params.update({"compare": written["compare"], "loss": "total"})
+    rerun(linked, compared_folder)
+    assert_clean(linked, COMPARE)
+    assert chart_titles(linked)[0] == "Total loss of each run"
+    refused = AppTest.from_file(str(REPO_ROOT / COMPARE), default_timeout=60)
+    refused.query_params.update({"loss": "sideways"})
+    rerun(refused, compared_folder)
+    assert not refused.exception
+    assert mentions(refused.warning, "loss='sideways'", "reconstruction, total")
+    assert chart_titles(refused)[0] == "Reconstruction loss of each run"
+
 
 def test_the_chosen_run_is_remembered_across_pages_and_its_settings_go_to_train(finished_folder):
     tied = FINISHED["tied"]
