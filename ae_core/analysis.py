@@ -288,6 +288,7 @@ def run_summary(result) -> dict:
         "variant": config.variant,
         "dataset": config.dataset,
         "data_source": dataset.source,
+        "data_in_words": dataset.in_words,
         "status": result.status,
         "reason": result.reason,
         "steps": result.steps_done,

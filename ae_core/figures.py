@@ -210,20 +210,28 @@ def mean_activation_curves(
     return _layout(figure, "Mean activation per layer", "step", "mean activation")
 
 
-def compare_loss_curves(histories: Mapping[str, Sequence[Mapping]], log_y: bool = True):
-    """The total objective of several runs, overlaid; keys are the runs' labels."""
+def compare_loss_curves(
+    histories: Mapping[str, Sequence[Mapping]], log_y: bool = True, total: bool = False
+):
+    """The reconstruction term of several runs, overlaid (the same measure whatever their
+    penalties), or with ``total`` their whole objective; keys are the runs' labels."""
+    loss = "total loss" if total else "reconstruction loss"
+
+    def value(point: Mapping) -> float | None:
+        return point["loss"] if total else point["loss_terms"].get("reconstruction")
+
     figure = go.Figure()
     for index, (label, history) in enumerate(histories.items()):
         figure.add_trace(
             go.Scatter(
                 x=_series(history, lambda point: point["step"]),
-                y=_series(history, lambda point: point["loss"]),
+                y=_series(history, value),
                 name=label,
                 mode="lines",
                 line={"color": palette.SERIES[index % len(palette.SERIES)]},
             )
         )
-    _layout(figure, "Loss of each run", "step", "total loss")
+    _layout(figure, f"{loss.capitalize()} of each run", "step", loss)
     if log_y:
         _log_y(figure)
     return figure

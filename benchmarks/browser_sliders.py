@@ -3,7 +3,7 @@
     AE_DATA_DIR=../shared/data/mnist AE_OFFLINE=1 python3 benchmarks/browser_sliders.py
         [--part first-point|trained|views|class|sweep ...] [--quick]
 
-The server (``streamlit run app.py`` with a fresh runs folder) runs under ``taskset -c 0``, so
+The server (``streamlit run Home.py`` with a fresh runs folder) runs under ``taskset -c 0``, so
 its training workers, which it starts, share that core; this script, the Playwright driver and
 Chromium (which the driver starts) run on core 1. Each part starts its own server and browser:
 
@@ -218,7 +218,7 @@ def start_server(runs_dir: Path, log_path: Path) -> Server:
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "AE_RUNS_DIR": str(runs_dir), "AE_OFFLINE": "1"}
     command = ["taskset", "-c", str(SERVER_CORE), sys.executable, "-m", "streamlit", "run"]
-    command += ["app.py", "--server.port", str(port), "--server.address", "127.0.0.1"]
+    command += ["Home.py", "--server.port", str(port), "--server.address", "127.0.0.1"]
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

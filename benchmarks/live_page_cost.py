@@ -109,7 +109,7 @@ def main() -> int:
     runs = tempfile.mkdtemp(prefix="ae-bench-runs-")
     environment = {**os.environ, "AE_RUNS_DIR": runs, "AE_WORKERS": str(max(1, args.sessions))}
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+        [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(port)]
         + ["--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=REPO_ROOT,
         env=environment,

@@ -5,6 +5,7 @@ import streamlit as st
 
 import ui
 from ae_core import figures, lessons
+from ae_core.data import trained_on
 from ae_core.lessons import MAIN
 
 ui.page_header(
@@ -106,8 +107,9 @@ def show_results(jobs) -> None:
     )
     main_job = jobs[MAIN]
     main_summary = (main_job.summary if main_job is not None else None) or {}
-    if main_summary.get("data_source"):
-        st.caption(f"Ours trained on: {main_summary['data_source']}")
+    data = trained_on(main_summary)
+    if data:
+        st.caption(f"Ours trained on {data}.")
 
     # Until the lesson's run has a model to show, the progress above says where it is.
     if main_job is None or not ui.has_model(main_job) or not ui.trained_model_ready(main_job):

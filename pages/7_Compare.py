@@ -7,7 +7,11 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from ae_core import figures
+from ae_core import figures, naming
+
+# The curves overlaid: the reconstruction term measures the same in every variant, while the
+# total adds each variant's own penalties (a sparse run's KL term, a VAE's latent loss).
+LOSSES = ("reconstruction", "total")
 
 ui.page_header(
     "Compare runs",
@@ -32,6 +36,19 @@ def linked_runs(text: str) -> list[str]:
     return run_ids
 
 
+def linked_loss(text: str) -> str:
+    if text not in LOSSES:
+        raise ValueError(f"allowed values are {', '.join(LOSSES)}")
+    return text
+
+
+def number(value, form: str) -> str:
+    """A figure as the table shows it; a dash where a run has none (yet)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return format(value, form)
+
+
 default = [selected.run_id] if selected else []
 default += [run_id for run_id in jobs if run_id not in default][: 3 - len(default)]
 default = ui.linked_view_value("compare", default, linked_runs)
@@ -42,11 +59,11 @@ chosen = st.multiselect(
     format_func=lambda run_id: ui.run_label(jobs[run_id]),
     help="Any runs on this server; the figures need finished ones.",
 )
-ui.share_link(view={"compare": chosen})
 if not chosen:
+    ui.share_link(view={"compare": chosen})
     st.stop()
 runs = [jobs[run_id] for run_id in chosen]
-names = {job.run_id: f"{job.config.variant} · {job.run_id.rsplit('-', 1)[-1][:6]}" for job in runs}
+names = naming.run_names({job.run_id: job.config for job in runs})
 
 st.subheader("Settings")
 settings = pd.DataFrame(
@@ -55,35 +72,46 @@ settings = pd.DataFrame(
 differing = settings.nunique(axis=1) > 1
 only_differences = st.toggle("Only the settings that differ", value=len(runs) > 1)
 shown = settings[differing] if only_differences and differing.any() else settings
-st.dataframe(shown.rename_axis("setting").reset_index(), hide_index=True)
+st.dataframe(shown.rename_axis("setting").reset_index(), hide_index=True, width="stretch")
 
 st.subheader("Loss")
+loss_key = ui.kept("view:compare_loss", ui.linked_view_value("loss", LOSSES[0], linked_loss))
+loss = st.radio(
+    "Curves",
+    LOSSES,
+    key=loss_key,
+    horizontal=True,
+    format_func=lambda name: f"{name} loss",
+    help="The reconstruction loss is the same measure for every variant, so its curves "
+    "compare; the total adds each run's own penalties (sparsity, weight decay, a VAE's KL term).",
+)
+ui.keep(loss_key)
 histories = {names[job.run_id]: job.snapshot().history for job in runs}
-st.plotly_chart(figures.compare_loss_curves(histories), width="stretch")
+st.plotly_chart(figures.compare_loss_curves(histories, total=loss == "total"), width="stretch")
+ui.share_link(view={"compare": chosen, "loss": loss})
 
 st.subheader("Figures")
-rows = []
+# A column per run, as in the settings above: the table is as wide as the runs compared.
+columns = {}
 for job in runs:
     summary = job.summary or {}
-    row = {
-        "run": names[job.run_id],
+    extra = ui.view(job, "comparison_figures") if summary.get("model") else {}
+    dead, units = summary.get("dead_units") or [], summary.get("units") or []
+    columns[names[job.run_id]] = {
         "state": job.state,
         "dataset": job.config.dataset,
-        "steps": summary.get("steps"),
-        "seconds": summary.get("seconds"),
-        "test MSE": summary.get("test_mse"),
-        "training objective": summary.get("train_loss"),
-        "mean code activation": (summary.get("mean_activation") or [math.nan])[-1],
-        "dead code units": (summary.get("dead_units") or [None])[-1],
-        "code values below 0.1": math.nan,
-        "probe accuracy": math.nan,
+        "steps": number(summary.get("steps"), ","),
+        "seconds": number(summary.get("seconds"), ".1f"),
+        "test MSE": number(summary.get("test_mse"), ".5f"),
+        "training objective": number(summary.get("train_loss"), ".4g"),
+        "mean code activation": number((summary.get("mean_activation") or [None])[-1], ".3f"),
+        "dead code units": f"{dead[-1]} of {units[-1]}" if dead and units else "—",
+        "code values below 0.1": number(extra.get("code_near_zero"), ".1%"),
+        "probe accuracy": number(extra.get("probe_accuracy"), ".1%"),
     }
-    if summary.get("model"):
-        extra = ui.view(job, "comparison_figures")
-        row["code values below 0.1"] = extra["code_near_zero"]
-        row["probe accuracy"] = extra["probe_accuracy"]
-    rows.append(row)
-st.dataframe(pd.DataFrame(rows), hide_index=True)
+st.dataframe(
+    pd.DataFrame(columns).rename_axis("figure").reset_index(), hide_index=True, width="stretch"
+)
 st.caption(
     "Code values below 0.1: the share of code activations under 0.1 on 1,000 test digits (a "
     "sparse code has most). Probe accuracy: a logistic regression from the code to the digit's "

@@ -306,6 +306,10 @@ def test_run_summary(stacked_run, digits, summary_keys):
     assert summary["run_id"] == config.run_id and summary["run_id"].startswith("stacked-")
     assert (summary["variant"], summary["dataset"], summary["steps"]) == ("stacked", "digits", 600)
     assert summary["status"] == "done" and summary["reason"] is None
+    # The data in plain words, for the app (no paths): what the Train page says it trained on.
+    assert (
+        summary["data_in_words"] == "scikit-learn's 8x8 digits, 1,500 training and 297 test digits"
+    )
     assert summary["seconds"] > 0 and summary["samples_per_s"] > 0
     assert set(summary["loss_terms"]) == {"reconstruction", "l2"}
     assert summary["train_loss"] == pytest.approx(sum(summary["loss_terms"].values()))

@@ -58,7 +58,7 @@ VIEW_SLIDER_MOVES = 10
 # The sidebar's links, in order, with each page's title (its h1) and the least number of
 # plotly charts it draws for the stopped sparse_kl run on the digits.
 PAGES = [
-    ("app", "Autoencoder Lab", 0),
+    ("Home", "Autoencoder Lab", 0),
     ("Lessons", "Lessons", 0),
     ("Train", "Train", 2),
     ("Reconstructions", "Reconstructions", 1),
@@ -201,7 +201,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "-m",
         "streamlit",
         "run",
-        "app.py",
+        "Home.py",
         "--server.port",
         str(port),
         "--server.address",
@@ -610,7 +610,7 @@ def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
                 30,
                 f"{charts} chart(s) drawn on the {link} page",
             )
-            if link not in ("app", "Lessons", "Train"):  # the pages with the run picker
+            if link not in ("Home", "Lessons", "Train"):  # the pages with the run picker
                 picked = first.page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
                 assert "sparse_kl" in picked.locator("input").first.input_value(), link
             slug = re.sub(r"\W+", "_", link.lower())

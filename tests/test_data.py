@@ -261,6 +261,64 @@ def test_mnist_without_data_or_download_uses_the_sample():
     assert "no data folder is set" in dataset.source
 
 
+# --- the data in plain words, for the app -----------------------------------------------
+
+DNS_FAILURE = "<urlopen error [Errno -3] Temporary failure in name resolution>"
+
+
+def dns_failure(name):
+    raise OSError(DNS_FAILURE)
+
+
+@needs_mnist
+def test_the_data_in_words_name_sizes_and_no_path_nor_error_text(monkeypatch):
+    monkeypatch.setattr(data, "_keras_download", dns_failure)
+    monkeypatch.setenv("AE_DATA_DIR", str(MNIST_DIR))
+    assert data.data_in_words("mnist") == (
+        "A run trains on MNIST, 8,000 training digits from its test split in this server's "
+        "data folder (the other 2,000 for testing). MNIST could not be downloaded."
+    )
+    assert DNS_FAILURE in load_dataset("mnist").source, "the logs keep what failed, and where"
+
+    monkeypatch.delenv("AE_DATA_DIR")
+    assert data.data_in_words("mnist") == (
+        "A run trains on the 5,000-digit offline sample of MNIST, 4,000 training and 1,000 test "
+        "digits (full MNIST is not on this server). MNIST could not be downloaded."
+    )
+    monkeypatch.setenv("AE_OFFLINE", "1")  # no download tried: nothing failed
+    assert data.data_in_words("mnist-sample") == (
+        "A run trains on the 5,000-digit offline sample of MNIST, 4,000 training and 1,000 test "
+        "digits."
+    )
+    assert data.data_in_words("fashion-mnist") == (
+        "Fashion-MNIST is not available on this server: a run of it fails."
+    )
+
+
+def test_the_data_in_words_of_a_download_and_of_a_full_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "_keras_download", lambda name: (fake_images(30), fake_images(10)))
+    assert load_dataset("fashion-mnist", allow_download=True).in_words == (
+        "Fashion-MNIST, 30 training and 10 test images downloaded through Keras"
+    )
+    write_idx_split(tmp_path / "mnist", "train", 50, seed=1)
+    write_idx_split(tmp_path / "mnist", "t10k", 20, seed=2)
+    folder = load_dataset("mnist", data_dir=tmp_path, allow_download=False)
+    assert folder.in_words == "MNIST, 50 training and 20 test digits in this server's data folder"
+    assert folder.download_note is None
+
+
+def test_trained_on_reads_a_runs_summary_old_or_new():
+    assert data.trained_on({"data_in_words": "MNIST, 50 training and 20 test digits"}) == (
+        "MNIST, 50 training and 20 test digits"
+    )
+    # Written before the summary held the words: the dataset and its sizes.
+    old = {"dataset": "mnist", "data_source": "MNIST from /data: ...", "train_examples": 8000}
+    assert data.trained_on({**old, "test_examples": 2000}) == (
+        "MNIST, 8,000 training and 2,000 test digits"
+    )
+    assert data.trained_on({"dataset": "mnist"}) is None
+
+
 # --- local files ----------------------------------------------------------------------------------
 
 

@@ -255,6 +255,16 @@ def test_the_output_histogram_says_which_pixels_it_leaves_out_of_the_dead_units(
     assert titles[1].endswith("1/64 dead<br>7 pixels never change: not counted")
 
 
+def test_compare_overlays_the_reconstruction_term_and_the_total_on_request():
+    # The reconstruction term is the measure every variant shares; the total adds its penalties.
+    figure = figures.compare_loss_curves({"run a": HISTORY})
+    assert list(figure.data[0].y) == pytest.approx([0.5, 0.3, 0.2])
+    assert figure.layout.yaxis.title.text == "reconstruction loss"
+    total = figures.compare_loss_curves({"run a": HISTORY}, total=True)
+    assert list(total.data[0].y) == pytest.approx([0.7, 0.4, 0.2])
+    assert total.layout.yaxis.title.text == "total loss"
+
+
 def test_activation_histograms_keep_the_counts_and_report_dead_units():
     rng = np.random.default_rng(0)
     values = rng.uniform(size=(200, 5))

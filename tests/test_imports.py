@@ -119,7 +119,7 @@ print(json.dumps({"variants": len(names), "loaded": loaded}))
 
 def app_files(repo_root) -> list:
     return [
-        repo_root / "app.py",
+        repo_root / "Home.py",
         *sorted((repo_root / "ui").glob("*.py")),
         *sorted((repo_root / "pages").glob("*.py")),
     ]

@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from streamlit.source_util import page_icon_and_name
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
 
@@ -29,16 +33,17 @@ from ae_core.config import RunConfig, make_config
 from ae_core.controls import controls
 from ae_core.data import load_dataset
 from ae_core.jobs import Job, JobManager, Snapshot
+from ae_core.naming import changed_settings
 from ae_core.trainer import HELD_OUT_POINTS_PER_PHASE
 from ae_core.worker import CHECKPOINT_SECONDS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # the pages `import ui`, as `streamlit run app.py` allows
+if str(REPO_ROOT) not in sys.path:  # the pages `import ui`, as `streamlit run Home.py` allows
     sys.path.insert(0, str(REPO_ROOT))
 
 import ui  # noqa: E402  (needs the repository on sys.path, above)
 
-HOME = "app.py"
+HOME = "Home.py"
 TRAIN = "pages/1_Train.py"
 RECONSTRUCTIONS = "pages/2_Reconstructions.py"
 ACTIVATIONS = "pages/3_Activations.py"
@@ -282,6 +287,45 @@ def test_every_page_says_there_is_nothing_yet_without_runs(empty_folder, page):
         assert mentions(at.info, "no runs yet"), texts(at.info)
 
 
+def every_text(at: AppTest) -> list[str]:
+    """Everything the page sends to the browser, element by element (its protos as text)."""
+    found = []
+
+    def walk(node) -> None:
+        if isinstance(node, Block):
+            for index in sorted(node.children):
+                walk(node.children[index])
+        else:
+            found.append(str(node.proto))
+
+    walk(at.main)
+    walk(at.sidebar)
+    return found
+
+
+def test_train_page_says_what_data_a_run_will_use_in_plain_words(empty_folder, monkeypatch):
+    from ae_core import data
+
+    def dns_failure(name):
+        raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
+
+    monkeypatch.setattr(data, "_cache", {})  # this test's loads only, the others' back after it
+    monkeypatch.setattr(data, "_keras_download", dns_failure)
+    monkeypatch.setenv("AE_OFFLINE", "0")
+    at = run_page(TRAIN, empty_folder)
+    assert_clean(at, TRAIN)
+    said = next_sibling(at, ui.setting_key(ui.DEFAULT_VARIANT, "dataset"))
+    assert said is not None and said.type == "caption"
+    assert said.value == (
+        "A run trains on MNIST, 8,000 training digits from its test split in this server's "
+        "data folder (the other 2,000 for testing). MNIST could not be downloaded."
+    )
+    page = every_text(at)
+    assert sum("could not be downloaded" in text for text in page) == 1, "once"
+    data_dir = os.environ["AE_DATA_DIR"]
+    assert not [text for text in page if data_dir in text or "Errno" in text or "resol" in text]
+
+
 # --- one finished run per variant -----------------------------------------------------------------
 
 
@@ -414,6 +458,109 @@ def test_home_page_lists_every_finished_run(finished_folder):
     for config in FINISHED.values():
         assert listed[config.run_id] == "done"
     assert len(at.get("download_button")) == 1, "a finished run can be downloaded"
+
+
+def test_home_page_is_named_home_and_lists_the_runs_in_a_sortable_table(finished_folder):
+    # With a pages/ folder, Streamlit names the entry page in the sidebar after its file.
+    assert [path.name for path in REPO_ROOT.glob("*.py")] == [HOME]
+    assert page_icon_and_name(REPO_ROOT / HOME) == ("", "Home")
+    at = run_page(HOME, finished_folder)
+    assert_clean(at, HOME)
+    table = at.dataframe[0].value
+    assert list(table.columns) == [
+        "run",
+        "variant",
+        "changed from the defaults",
+        "state",
+        "test MSE",
+        "trained",
+        "note",
+    ]
+    # Each column keeps its type, so that its header sorts it as numbers or times.
+    assert table["test MSE"].dtype == np.float64
+    assert pd.api.types.is_datetime64_any_dtype(table["trained"])
+    rows = table.set_index("run")
+    manager = page_manager(finished_folder)
+    for variant, config in FINISHED.items():
+        row, summary = rows.loc[config.run_id], manager.get(config.run_id).summary
+        assert row["variant"] == variant and row["state"] == "done"
+        changed = ", ".join(changed_settings(config)) or "nothing"
+        assert row["changed from the defaults"] == changed
+        assert row["test MSE"] == pytest.approx(summary["test_mse"])
+        trained = datetime.fromtimestamp(summary["finished_at"])
+        assert abs(row["trained"] - pd.Timestamp(trained)) < pd.Timedelta(seconds=1)
+    assert rows.loc[FINISHED["stacked"].run_id, "changed from the defaults"] == (
+        "code size 4, dataset digits, hidden layers 16, learning rate 0.005, steps 100"
+    )
+
+
+# Two runs of a sweep of beta: the Compare page names them by it.
+BETA_RUNS = [
+    make_config("sparse_kl", **{**TINY, "hidden": (), "code_size": 16, "sparsity_weight": beta})
+    for beta in (0.1, 1.0)
+]
+
+
+@pytest.fixture(scope="module")
+def compared_folder(tmp_path_factory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("compared-runs")
+    with JobManager(folder, workers=1) as trainer:
+        for config in BETA_RUNS:
+            assert finished_job(trainer.submit(config)).state == "done"
+    with scenario(folder):
+        yield folder
+
+
+def test_compare_names_runs_by_what_differs_and_overlays_their_reconstruction_loss(
+    compared_folder, digits
+):
+    at = run_page(COMPARE, compared_folder)
+    assert_clean(at, COMPARE)
+    manager = page_manager(compared_folder)
+    jobs = {f"beta {config.sparsity_weight:g}": manager.get(config.run_id) for config in BETA_RUNS}
+    settings = at.dataframe[0].value
+    assert sorted(settings.columns) == ["beta 0.1", "beta 1", "setting"]
+    assert settings["setting"].tolist() == ["sparsity_weight"], "only what differs"
+
+    # The reconstruction term, the same measure in every variant, is overlaid by default.
+    assert chart_titles(at)[0] == "Reconstruction loss of each run"
+    lines = chart_lines(charts(at)[0])
+    assert sorted(lines) == sorted(jobs)
+    for name, job in jobs.items():
+        history = job.snapshot().history
+        expected = [point["loss_terms"]["reconstruction"] for point in history]
+        np.testing.assert_allclose(lines[name]["y"], expected, rtol=1e-6)
+    next(radio for radio in at.radio if radio.label == "Curves").set_value("total")
+    rerun(at, compared_folder)
+    assert_clean(at, COMPARE)
+    assert chart_titles(at)[0] == "Total loss of each run"
+    history = jobs["beta 1"].snapshot().history
+    total = chart_lines(charts(at)[0])["beta 1"]["y"]
+    np.testing.assert_allclose(total, [point["loss"] for point in history], rtol=1e-6)
+    assert total[-1] > history[-1]["loss_terms"]["reconstruction"], "beta 1 adds its KL term"
+
+    # The figures: a column per run (as narrow as the runs compared), every figure in full.
+    table = at.dataframe[-1].value.set_index("figure")
+    assert sorted(table.columns) == sorted(jobs)
+    for name, job in jobs.items():
+        expected = views.comparison_figures(manager.model(job.run_id), digits)
+        assert table.loc["probe accuracy", name] == f"{expected['probe_accuracy']:.1%}"
+        assert table.loc["test MSE", name] == f"{job.summary['test_mse']:.5f}"
+
+    # The curves shown are in the address, with the runs.
+    written = {k: v[0] if isinstance(v, list) else v for k, v in dict(at.query_params).items()}
+    assert written["loss"] == "total"
+    linked = AppTest.from_file(str(REPO_ROOT / COMPARE), default_timeout=60)
+    linked.query_params.update({"compare": written["compare"], "loss": "total"})
+    rerun(linked, compared_folder)
+    assert_clean(linked, COMPARE)
+    assert chart_titles(linked)[0] == "Total loss of each run"
+    refused = AppTest.from_file(str(REPO_ROOT / COMPARE), default_timeout=60)
+    refused.query_params.update({"loss": "sideways"})
+    rerun(refused, compared_folder)
+    assert not refused.exception
+    assert mentions(refused.warning, "loss='sideways'", "reconstruction, total")
+    assert chart_titles(refused)[0] == "Reconstruction loss of each run"
 
 
 def test_the_chosen_run_is_remembered_across_pages_and_its_settings_go_to_train(finished_folder):
@@ -665,8 +812,8 @@ def test_every_page_loads_with_a_failed_run(failed_folder, failures, page, which
         return
     if page == COMPARE:  # no box for the chosen run: the table of figures has its state
         assert not at.error, texts(at.error)
-        figures = at.dataframe[-1].value
-        assert "failed" in figures["state"].tolist()
+        figures = at.dataframe[-1].value.set_index("figure")
+        assert "failed" in figures.loc["state"].tolist()
         return
     boxes = at.error
     if page == LINEAR_VS_PCA and which == "no data":  # not linear: the page is not for it
@@ -690,8 +837,10 @@ def test_every_page_loads_while_a_run_trains(running_job, page):
         assert any(button.label == "Stop" for button in at.button)
         (bar,) = at.get("progress")
         assert "of 1,000,000" in bar.proto.text
-    elif page in (HOME, COMPARE):  # a table with the run's state
+    elif page == HOME:  # a table with the run's state
         assert at.dataframe[-1].value["state"].tolist() == ["training"]
+    elif page == COMPARE:  # the table of figures, a column per run
+        assert at.dataframe[-1].value.set_index("figure").loc["state"].tolist() == ["training"]
     else:
         assert mentions(at.info, "training"), texts(at.info)
 
@@ -874,6 +1023,32 @@ def test_view_pages_follow_a_training_run_and_show_its_final_model_once_it_ends(
         at = run_page(LATENT, folder, chosen(job.run_id))
         assert_clean(at, LATENT)
         assert fragment_timers == [None] and chart_titles(at)[0] == "Codes of test digits (PCA)"
+
+
+def test_linear_vs_pca_example_shows_its_result_when_it_is_done(tmp_path, fragment_timers):
+    """Item 18: an example's button trains it, the page polls while it trains, and the poll that
+    finds it done draws its result, with no message asking for a reload."""
+    example = make_config("linear")
+    with scenario(tmp_path / "example") as folder:
+        at = run_page(LINEAR_VS_PCA, folder)
+        assert_clean(at, LINEAR_VS_PCA)
+        next(b for b in at.button if b.label == "Train the 3-D cloud, 2 code units").click()
+        rerun(at, folder)
+        assert_clean(at, LINEAR_VS_PCA)
+        job = page_manager(folder).get(example.run_id)
+        assert job is not None and job.state in ("queued", "training")
+        assert fragment_timers and fragment_timers[-1] is not None, "it polls while it trains"
+        finished_job(job)
+        # The next poll (a whole run here: AppTest has no timers) finds it done.
+        rerun(at, folder)
+        assert_clean(at, LINEAR_VS_PCA)
+        result = job.summary
+        shown = metric_values(at)
+        assert shown["MSE ratio (autoencoder / PCA)"] == f"{result['pca_mse_ratio']:.3f}"
+        assert len(charts(at)) == 1, "the 3-D cloud with both planes"
+        assert fragment_timers[-1] is None, "a finished run is drawn once"
+        said = [*texts(at.info), *texts(at.caption), *(button.label for button in at.button)]
+        assert not [t for t in said if "refresh" in t.lower() or "reload" in t.lower()]
 
 
 # --- the Lessons page ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The app's shared Streamlit helpers, beside ``app.py`` rather than in ``pages/`` (where every
+"""The app's shared Streamlit helpers, beside ``Home.py`` rather than in ``pages/`` (where every
 file becomes a page). Everything here lays out widgets and figures; the logic is in ``ae_core``.
 
 - ``ui.session``: widget values kept across pages, the server's job manager, the page header;

@@ -8,6 +8,7 @@ import streamlit as st
 
 from ae_core import figures
 from ae_core.config import RunConfig
+from ae_core.data import trained_on
 from ae_core.jobs import Job, Snapshot
 from ae_core.store import StoreError
 from ui.session import SELECTED_RUN, keep, kept, manager, sentence, set_kept
@@ -213,8 +214,9 @@ def summary_metrics(summary: dict) -> None:
     dead, units = summary.get("dead_units") or [], summary.get("units") or []
     if dead and units:
         columns[3].metric("Dead code units", f"{dead[-1]} of {units[-1]}")
-    if summary.get("data_source"):  # the offline fallbacks are smaller than full MNIST
-        st.caption(f"Data: {summary['data_source']}")
+    data = trained_on(summary)
+    if data:  # the offline fallbacks are smaller than full MNIST
+        st.caption(f"Trained on {data}.")
 
 
 def _draw_live(run_id: str, polling: float | None) -> None:

@@ -12,6 +12,7 @@ import streamlit as st
 from ae_core import sweeps
 from ae_core.config import ConfigError, RunConfig, make_config
 from ae_core.controls import Control, controls, in_labels, labels, settle
+from ae_core.data import data_in_words
 from ui.session import DEFAULT_VARIANT, VARIANT, keep, kept, kept_value, manager, sentence, set_kept
 
 GROUPS = {
@@ -206,6 +207,8 @@ def settings_form(
         reason = control.inactive_reason(values, labels(variant))
         if reason:
             st.caption(reason)
+        if control.name == "dataset":  # what a run will train on here, before it trains
+            st.caption(data_in_words(values["dataset"]))
         _trained_caption(trained.get(control.name, []), values[control.name])
         slots[control.name] = st.empty()
 

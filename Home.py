@@ -1,9 +1,12 @@
 """Autoencoder Lab: the home page (what is here, the runs on this server, import and export)."""
 
+from datetime import datetime
+
 import pandas as pd
 import streamlit as st
 
 import ui
+from ae_core import naming
 from ae_core.store import StoreError
 
 ui.page_header(
@@ -48,18 +51,39 @@ if jobs:
     rows = []
     for job in jobs:
         summary = job.summary or {}
+        finished_at = summary.get("finished_at")
         rows.append(
             {
                 "run": job.run_id,
                 "variant": job.config.variant,
+                "changed from the defaults": ", ".join(naming.changed_settings(job.config))
+                or "nothing",
                 "state": job.state,
-                "dataset": job.config.dataset,
-                "steps": summary.get("steps", job.config.steps),
                 "test MSE": summary.get("test_mse"),
+                "trained": datetime.fromtimestamp(finished_at) if finished_at else None,
                 "note": job.reason or "",
             }
         )
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    # Each column keeps its type (numbers, times), so a click on its header sorts it.
+    st.dataframe(
+        pd.DataFrame(rows).astype({"test MSE": float, "trained": "datetime64[ns]"}),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "run": st.column_config.TextColumn(
+                help="The run's id: the same settings on the same data are the same run."
+            ),
+            "changed from the defaults": st.column_config.TextColumn(
+                width="large", help="The settings of this run that are not its variant's defaults."
+            ),
+            "test MSE": st.column_config.NumberColumn(
+                format="%.5f", help="Mean squared error of the reconstructions of the test set."
+            ),
+            "trained": st.column_config.DatetimeColumn(
+                format="YYYY-MM-DD HH:mm", help="When it finished (this server's clock)."
+            ),
+        },
+    )
 else:
     st.info("No runs yet: start one on the **Train** page.")
 
