@@ -50,7 +50,7 @@ def open_link() -> None:
     run_id = params.pop(RUN, None)
     if run_id is not None:
         if manager().get(run_id) is not None:
-            set_kept(SELECTED_RUN, run_id)
+            st.session_state[SELECTED_RUN] = run_id
         else:
             refused.append(f"run={run_id!r} is not a run on this server")
     names = (
@@ -168,9 +168,7 @@ def write_link(view: dict[str, Any] | None, settings: bool) -> str:
     params: dict[str, str] = {}
     if settings:
         params.update(settings_params())
-    # Kept, not the widget's state: on a page without the run picker (Train), Streamlit drops
-    # the picker's state after one script run, and the link would lose the chosen run.
-    run_id = kept_value(SELECTED_RUN, None)
+    run_id = st.session_state.get(SELECTED_RUN)
     if run_id:
         params[RUN] = str(run_id)
     for name, value in (view or {}).items():
@@ -182,7 +180,7 @@ def write_link(view: dict[str, Any] | None, settings: bool) -> str:
 
 def settings_params() -> dict[str, str]:
     """The variant and the settings the form holds that differ from the variant's defaults."""
-    from ui.session import DEFAULT_VARIANT, kept_value
+    from ui.session import DEFAULT_VARIANT
 
     variant = kept_value(VARIANT, DEFAULT_VARIANT)
     defaults = make_config(variant)

@@ -11,7 +11,7 @@ from ae_core.config import RunConfig
 from ae_core.data import trained_on
 from ae_core.jobs import Job, Snapshot
 from ae_core.store import StoreError
-from ui.session import SELECTED_RUN, keep, kept, manager, sentence, set_kept
+from ui.session import SELECTED_RUN, manager, sentence
 from ui.settings import current_config, load_settings
 
 # Polling costs the server CPU for every open page, so pages poll only while their run is
@@ -50,9 +50,9 @@ def run_label(job: Job) -> str:
 
 
 def select_run(run_id: str) -> None:
-    """Make ``run_id`` the run the view pages show (from a callback or a page without the
-    run picker)."""
-    set_kept(SELECTED_RUN, run_id)
+    """Make ``run_id`` the run the view pages show (from a callback, a link or a page without
+    the run picker)."""
+    st.session_state[SELECTED_RUN] = run_id
 
 
 def submit(config: RunConfig) -> Job | None:
@@ -96,18 +96,23 @@ def pick_run(jobs: list[Job] | None = None) -> Job | None:
             st.info("No runs yet: train one on the **Train** page.")
             return None
         by_id = {job.run_id: job for job in jobs}
-        kept(SELECTED_RUN, jobs[0].run_id)
-        if st.session_state[SELECTED_RUN] not in by_id:  # deleted, or another runs folder
-            st.session_state[SELECTED_RUN] = jobs[0].run_id
-        st.selectbox(
+        run_ids = list(by_id)
+        chosen = st.session_state.get(SELECTED_RUN)
+        if chosen not in by_id:  # none yet, deleted, or another runs folder
+            chosen = run_ids[0]
+        # No widget key: the choice lives in the session's own SELECTED_RUN, which Streamlit
+        # never clears, and the picker starts at it. A keyed picker's state is Streamlit's, kept
+        # per page and dropped on pages without it, and a page came back showing an older run.
+        # The index is part of the widget's identity, so a new choice makes a new picker.
+        chosen = st.selectbox(
             "Run",
-            list(by_id),
+            run_ids,
+            index=run_ids.index(chosen),
             format_func=lambda run_id: run_label(by_id[run_id]),
-            key=SELECTED_RUN,
             help="Every run on this server, newest first; the views show the chosen one.",
         )
-        keep(SELECTED_RUN)
-        job = by_id[st.session_state[SELECTED_RUN]]
+        select_run(chosen)
+        job = by_id[chosen]
         st.caption(f"{describe_run(job)}  \nRun id `{job.run_id}`")
         if st.button("Edit its settings on Train", help="Train it again with changes."):
             load_settings(job.config)

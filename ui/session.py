@@ -24,8 +24,7 @@ def kept(key: str, default: Any) -> str:
 
     The value is set through the Session State API even when the key holds it already: the
     same key drawn on another page is another widget to Streamlit, which starts it at its
-    first option unless its value was set this way (the run picker fell back to the newest run
-    when a person went from one view page to the next)."""
+    default unless its value was set this way."""
     values = st.session_state.setdefault(_KEPT, {})
     st.session_state[key] = (
         st.session_state[key] if key in st.session_state else values.get(key, default)
