@@ -238,7 +238,10 @@ class StoreError(RuntimeError):
 
 
 class ImportRefused(StoreError):
-    """An archive that is not one of our runs; nothing was written."""
+    """An archive that is not one of our runs; nothing was written. ``problem`` is what is
+    wrong with it, in words."""
+
+    problem: str = ""
 
 
 class RunBusy(StoreError):
@@ -599,7 +602,7 @@ class RunStore:
                 f"run {run_id} has no trained model (it {record.status}: {record.reason})"
             )
         data = (record.path / MODEL_FILE).read_bytes()
-        return _model_from_keras_archive(data, record.config, f"run {run_id}")
+        return _stored_model(data, record.config, run_id, MODEL_FILE)
 
     def load_checkpoint(self, run_id: str) -> Autoencoder:
         """The model so far of a run that is training, from its latest checkpoint."""
@@ -611,7 +614,7 @@ class RunStore:
             data = path.read_bytes()
         except FileNotFoundError:  # none yet, or the run has just finished and removed it
             raise StoreError(f"run {run_id} has no checkpoint of a model in training") from None
-        return _model_from_keras_archive(data, record.config, f"run {run_id} (checkpoint)")
+        return _stored_model(data, record.config, run_id, CHECKPOINT_FILE)
 
     def _run_path(self, run_id: str) -> Path:
         if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
@@ -857,7 +860,9 @@ class RunStore:
 
 # -- archive checks --------------------------------------------------------------------------------
 def _refuse(message: str) -> ImportRefused:
-    return ImportRefused(f"refusing to import: {message}")
+    refused = ImportRefused(f"refusing to import: {message}")
+    refused.problem = message
+    return refused
 
 
 def _read_archive_bytes(archive: bytes | str | os.PathLike) -> bytes:
@@ -899,13 +904,11 @@ def _member_problem(info: zipfile.ZipInfo, allowed: frozenset[str]) -> str | Non
     return None
 
 
-def _open_zip(data: bytes, what: str) -> zipfile.ZipFile:
+def _open_zip(data: bytes, what: str, hint: str = "") -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise _refuse(
-            f"{what} is not a zip archive (a run is exported as a .zip archive)"
-        ) from None
+        raise _refuse(f"{what} is not a zip archive{hint}") from None
 
 
 @dataclass
@@ -936,7 +939,7 @@ def _check_digest(name: str, data: bytes, entry: Any) -> None:
 
 def _read_run_archive(data: bytes) -> _RunArchive:
     """The run's files but the model, checked against the manifest, and where the model is."""
-    with _open_zip(data, "the file") as archive:
+    with _open_zip(data, "the file", " (a run is exported as a .zip archive)") as archive:
         infos = archive.infolist()
         names = [info.filename for info in infos]
         if set(names) == KERAS_ARCHIVE_FILES:
@@ -1201,6 +1204,14 @@ def _build_model(config: RunConfig) -> Autoencoder:
     from ae_core.data import dataset_info
 
     return registry.get(config.variant).build(config, dataset_info(config.dataset).input_dim)
+
+
+def _stored_model(data: bytes, config: RunConfig, run_id: str, name: str) -> Autoencoder:
+    """The model of a stored run from its ``name`` file, checked as an import's is."""
+    try:
+        return _model_from_keras_archive(data, config, f"its {name}")
+    except ImportRefused as refused:
+        raise StoreError(f"the model of run {run_id} cannot be read: {refused.problem}") from None
 
 
 def _model_from_keras_archive(data: bytes, config: RunConfig, what: str) -> Autoencoder:

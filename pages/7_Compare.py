@@ -62,7 +62,7 @@ histories = {names[job.run_id]: job.snapshot().history for job in runs}
 st.plotly_chart(figures.compare_loss_curves(histories), width="stretch")
 
 st.subheader("Figures")
-rows = []
+rows, readable = [], []
 for job in runs:
     summary = job.summary or {}
     row = {
@@ -78,10 +78,11 @@ for job in runs:
         "code values below 0.1": math.nan,
         "probe accuracy": math.nan,
     }
-    if summary.get("model"):
-        extra = ui.view(job, "comparison_figures")
+    extra = ui.readable_view(job, "comparison_figures") if summary.get("model") else None
+    if extra is not None:
         row["code values below 0.1"] = extra["code_near_zero"]
         row["probe accuracy"] = extra["probe_accuracy"]
+        readable.append(job)
     rows.append(row)
 st.dataframe(pd.DataFrame(rows), hide_index=True)
 st.caption(
@@ -91,9 +92,8 @@ st.caption(
 )
 
 st.subheader("Reconstructions of the same digits")
-with_models = [job for job in runs if (job.summary or {}).get("model")]
-for dataset in dict.fromkeys(job.config.dataset for job in with_models):
-    group = [job for job in with_models if job.config.dataset == dataset]
+for dataset in dict.fromkeys(job.config.dataset for job in readable):
+    group = [job for job in readable if job.config.dataset == dataset]
     if ui.dataset_info_of(group[0]).image_shape is None:
         continue
     parts = [ui.view(job, "same_digits") for job in group]
