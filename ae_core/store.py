@@ -13,9 +13,16 @@ while its lock is held, and an interrupted run once it is not (the kernel drops 
 process that dies, even by SIGKILL).
 
 Export is a zip of exactly those files plus a manifest of their SHA-256 sums. Import never runs
-code from the archive: member names are checked against an allow-list, sizes are capped, hashes
-verified, the config validated by our own validator, the model rebuilt from our own code and only
-its weights loaded, from an HDF5 file checked to hold plain datasets alone.
+code from the archive: member names are checked against an allow-list, sizes are capped (the
+model's by the size of the model its config gives), hashes verified, the config validated by our
+own validator, the history and summary checked against what our writers write, the model rebuilt
+from our own code and only its weights loaded, from an HDF5 file checked to hold plain datasets
+alone, each the shape, dtype and size of one of the rebuilt model's weights, before any is read.
+The figures of an imported run are measured here, from its weights on this server's data; only
+its account of the training (status, reason, steps, time) is the archive's.
+
+A finished run whose summary or history does not fit our schema is skipped by a scan, with one
+sentence in ``RunStore.problems``, like any other damaged folder.
 """
 
 from __future__ import annotations
@@ -661,11 +668,11 @@ class RunStore:
             )
         try:
             summary = _read_json(summary_path)
+            if isinstance(summary, dict) and summary.get("model") is True:
+                self._check_model_file(folder, where)
             problem = summary_problem(summary)
             if problem is None and summary.get("run_id") != folder.name:
                 problem = "it does not describe this run"
-            if problem is not None and summary.get("model") is True:
-                self._check_model_file(folder, where)
             if problem is not None:
                 raise ValueError(problem)
         except (*_BAD_JSON, OSError) as error:
@@ -683,8 +690,6 @@ class RunStore:
             raise StoreError(f"{where} has a damaged {HISTORY_FILE} ({error}); skipped") from None
         status = summary["status"]
         has_model = summary.get("model") is True
-        if has_model:
-            self._check_model_file(folder, where)
         modified = summary_path.stat().st_mtime
         return RunRecord(
             folder.name,
