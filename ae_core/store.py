@@ -40,6 +40,7 @@ import secrets
 import shutil
 import stat
 import tempfile
+import threading
 import time
 import zipfile
 import zlib
@@ -1165,6 +1166,7 @@ class _WeightsLayout:
 
 # Weights layouts by the shape signature of the config they are for (it decides every shape).
 _LAYOUTS: dict[tuple, _WeightsLayout] = {}
+_LAYOUTS_LOCK = threading.Lock()  # the app loads models from several threads
 _MAX_LAYOUTS = 64
 # What a weights file may hold beyond the file Keras writes here for the same model (HDF5
 # metadata of another version); a model description is at most this big (ours are about 1 KB).
@@ -1184,18 +1186,18 @@ def _weights_layout(model: Autoencoder) -> _WeightsLayout:
             path = Path(scratch) / "expected.weights.h5"
             model.save_weights(path)
             datasets = {}
+
+            def note(name: str, item) -> None:
+                if isinstance(item, h5py.Dataset):
+                    datasets[name] = (item.shape, item.dtype)
+
             with h5py.File(path, "r") as weights:
-                weights.visititems(
-                    lambda name, item: (
-                        datasets.__setitem__(name, (item.shape, item.dtype))
-                        if isinstance(item, h5py.Dataset)
-                        else None
-                    )
-                )
+                weights.visititems(note)
             layout = _WeightsLayout(datasets, path.stat().st_size)
-        if len(_LAYOUTS) >= _MAX_LAYOUTS:
-            _LAYOUTS.pop(next(iter(_LAYOUTS)))
-        _LAYOUTS[key] = layout
+        with _LAYOUTS_LOCK:
+            if len(_LAYOUTS) >= _MAX_LAYOUTS:
+                _LAYOUTS.pop(next(iter(_LAYOUTS)))
+            _LAYOUTS[key] = layout
     return layout
 
 
