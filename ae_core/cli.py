@@ -195,13 +195,18 @@ def _train(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
 
-    summaries, failure = {}, None
+    from ae_core.store import StoreError
+
+    summaries, failure, not_saved = {}, None, None
     for role, config in configs.items():
         if lesson is not None:
             print(f"lesson {lesson.name}: the run '{role}'", file=sys.stderr)
         result, summary = train_and_summarise(config, datasets[config.dataset])
         if args.save:
-            _save_run(args.runs_dir, result, summary)
+            try:
+                _save_run(args.runs_dir, result, summary)
+            except StoreError as error:  # the figures are printed all the same, below
+                not_saved = not_saved or str(error)
         summaries[role] = summary
         if result.status == "failed":
             failure = failure or result.reason
@@ -217,10 +222,10 @@ def _train(args: argparse.Namespace) -> int:
         _print_summary(summaries[lessons.MAIN])
         if lesson is not None:
             _print_lesson(output["lesson"])
-    if failure is not None:
-        print(f"error: {failure}", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    for problem in (failure, not_saved):
+        if problem is not None:
+            print(f"error: {problem}", file=sys.stderr)
+    return EXIT_FAILED if failure is not None or not_saved is not None else EXIT_OK
 
 
 def lesson_figures(lesson: lessons.Lesson, summaries: dict[str, dict]) -> dict[str, Any]:

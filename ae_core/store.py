@@ -13,9 +13,16 @@ while its lock is held, and an interrupted run once it is not (the kernel drops 
 process that dies, even by SIGKILL).
 
 Export is a zip of exactly those files plus a manifest of their SHA-256 sums. Import never runs
-code from the archive: member names are checked against an allow-list, sizes are capped, hashes
-verified, the config validated by our own validator, the model rebuilt from our own code and only
-its weights loaded, from an HDF5 file checked to hold plain datasets alone.
+code from the archive: member names are checked against an allow-list, sizes are capped (the
+model's by the size of the model its config gives), hashes verified, the config validated by our
+own validator, the history and summary checked against what our writers write, the model rebuilt
+from our own code and only its weights loaded, from an HDF5 file checked to hold plain datasets
+alone, each the shape, dtype and size of one of the rebuilt model's weights, before any is read.
+The figures of an imported run are measured here, from its weights on this server's data; only
+its account of the training (status, reason, steps, time) is the archive's.
+
+A finished run whose summary or history does not fit our schema is skipped by a scan, with one
+sentence in ``RunStore.problems``, like any other damaged folder.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import secrets
 import shutil
 import stat
 import tempfile
+import threading
 import time
 import zipfile
 import zlib
@@ -85,9 +93,47 @@ RunStatus = Literal["done", "stopped", "failed", "interrupted", "training"]
 FINISHED_STATUSES = ("done", "stopped", "failed")
 
 
-# A history point's fields and what each must hold (``ae_core.trainer.Progress.to_dict()``); an
-# imported history is checked against it point by point.
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# What a field of a stored record may hold, in words, and the check of it; the history's and the
+# summary's fields below name one of these.
 _COUNT, _NUMBER, _TEXT = "a whole number of at least 0", "a number", "a text"
+_NUMBER_OR_NULL, _TEXT_OR_NULL = "a number or null", "a text or null"
+_NUMBERS_BY_NAME = "a record of numbers by term name"
+_EXPECTATIONS: dict[str, Callable[[Any], bool]] = {
+    _COUNT: _is_count,
+    _NUMBER: _is_number,
+    _TEXT: lambda value: isinstance(value, str),
+    _NUMBER_OR_NULL: lambda value: value is None or _is_number(value),
+    _TEXT_OR_NULL: lambda value: value is None or isinstance(value, str),
+    _NUMBERS_BY_NAME: lambda value: (
+        isinstance(value, dict)
+        and all(isinstance(name, str) and _is_number(term) for name, term in value.items())
+    ),
+    "a list of numbers": lambda value: isinstance(value, list) and all(map(_is_number, value)),
+    "a list of numbers or nulls": lambda value: (
+        isinstance(value, list) and all(v is None or _is_number(v) for v in value)
+    ),
+    "a list of whole numbers of at least 0": lambda value: (
+        isinstance(value, list) and all(map(_is_count, value))
+    ),
+    "a finite number of at least 0": lambda value: (
+        _is_number(value) and math.isfinite(value) and value >= 0
+    ),
+    "a whole number of at least 1": lambda value: _is_count(value) and value >= 1,
+    "true or false": lambda value: isinstance(value, bool),
+    "a record": lambda value: isinstance(value, dict),
+}
+
+# A history point's fields and what each must hold (``ae_core.trainer.Progress.to_dict()``); an
+# imported history, and the history of every finished run read from the store, is checked
+# against it point by point.
 HISTORY_FIELDS = {
     "step": _COUNT,
     "total_steps": _COUNT,
@@ -95,7 +141,7 @@ HISTORY_FIELDS = {
     "phase_index": _COUNT,
     "phase_count": _COUNT,
     "loss": _NUMBER,
-    "loss_terms": "a record of numbers by term name",
+    "loss_terms": _NUMBERS_BY_NAME,
     "mean_activation": "a list of numbers or nulls",
     "samples_per_s": _NUMBER,
     "elapsed": _NUMBER,
@@ -106,28 +152,43 @@ OPTIONAL_HISTORY_FIELDS = {
     "held_out_examples": "a whole number of at least 1",
 }
 
+# What the fields of a summary hold, as ``analysis.run_summary`` and ``failure_summary`` write
+# them (a failed run measures no figures; a variant's own figures are numbers or lists of them).
+SUMMARY_FIELDS = {
+    "run_id": _TEXT,
+    "status": _TEXT,
+    "reason": _TEXT_OR_NULL,
+    "model": "true or false",
+    "finished_at": _NUMBER,
+    "variant": _TEXT,
+    "dataset": _TEXT,
+    "data_source": _TEXT,
+    "data_in_words": _TEXT,
+    "steps": _COUNT,
+    "total_steps": _COUNT,
+    "seconds": "a finite number of at least 0",
+    "samples_per_s": _NUMBER_OR_NULL,
+    "train_loss": _NUMBER,
+    "loss_terms": _NUMBERS_BY_NAME,
+    "test_loss": _NUMBER,
+    "test_mse": _NUMBER,
+    "recent_train_loss": _NUMBER_OR_NULL,
+    "mean_activation": "a list of numbers",
+    "dead_units": "a list of whole numbers of at least 0",
+    "units": "a list of whole numbers of at least 0",
+    "code_near_zero": _NUMBER,
+    "parameters": _COUNT,
+    "train_examples": _COUNT,
+    "test_examples": _COUNT,
+    "config": "a record",
+}
+# The figures every summary of a run with a model has (the ones the pages show).
+SUMMARY_FIGURES = ("train_loss", "loss_terms", "test_mse", "mean_activation", "dead_units")
+_VARIANT_FIGURE = "a number, a list of numbers or null"
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
-
-def _fits(field_name: str, value: Any) -> bool:
-    """Whether ``value`` is what HISTORY_FIELDS / OPTIONAL_HISTORY_FIELDS ask of the field."""
-    if field_name == "phase":
-        return isinstance(value, str)
-    if field_name == "loss_terms":
-        return isinstance(value, dict) and all(
-            isinstance(name, str) and _is_number(term) for name, term in value.items()
-        )
-    if field_name == "mean_activation":
-        return isinstance(value, list) and all(v is None or _is_number(v) for v in value)
-    if field_name == "held_out_loss":
-        return _is_number(value) and math.isfinite(value) and value >= 0
-    if field_name == "held_out_examples":
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-    if HISTORY_FIELDS[field_name] == _COUNT:
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    return _is_number(value)
+def _fits(expected: str, value: Any) -> bool:
+    return _EXPECTATIONS[expected](value)
 
 
 def history_problem(points: Any) -> str | None:
@@ -146,9 +207,38 @@ def history_problem(points: Any) -> str | None:
         if held_out and len(held_out) != len(OPTIONAL_HISTORY_FIELDS):
             return f"point {index} has {held_out[0]} without the other held-out field"
         for name, value in point.items():
-            if not _fits(name, value):
-                expected = {**HISTORY_FIELDS, **OPTIONAL_HISTORY_FIELDS}[name]
+            expected = {**HISTORY_FIELDS, **OPTIONAL_HISTORY_FIELDS}[name]
+            if not _fits(expected, value):
                 return f"point {index}'s {name} is {value!r:.40}, not {expected}"
+    return None
+
+
+def summary_problem(summary: Any) -> str | None:
+    """What is wrong with a run's summary, in words, or None when it fits what our writers
+    write (every field the right kind of value; a run with a model has its figures, and a
+    finished ("done") run has a model)."""
+    if not isinstance(summary, dict):
+        return "it is not a record"
+    if summary.get("status") not in FINISHED_STATUSES:
+        return (
+            f"its status is {summary.get('status')!r:.40}, not one of "
+            f"{', '.join(FINISHED_STATUSES)}"
+        )
+    for name, value in summary.items():
+        if name in SUMMARY_FIELDS:
+            expected = SUMMARY_FIELDS[name]
+            fits = _fits(expected, value)
+        else:
+            expected = _VARIANT_FIGURE
+            fits = _fits(_NUMBER_OR_NULL, value) or _fits("a list of numbers", value)
+        if not fits:
+            return f"its {name} is {value!r:.40}, not {expected}"
+    if summary.get("model") is True:
+        missing = [name for name in SUMMARY_FIGURES if name not in summary]
+        if missing:
+            return f"it has a model but lacks {', '.join(missing)}"
+    elif summary.get("status") == "done":
+        return "it says the run is done but it has no model"
     return None
 
 
@@ -157,11 +247,26 @@ class StoreError(RuntimeError):
 
 
 class ImportRefused(StoreError):
-    """An archive that is not one of our runs; nothing was written."""
+    """An archive that is not one of our runs; nothing was written. ``problem`` is what is
+    wrong with it, in words."""
+
+    problem: str = ""
 
 
 class RunBusy(StoreError):
     """Another process (another server on the same runs folder) is training this run now."""
+
+
+class RunNotSaved(StoreError):
+    """A run's files could not be written (a full disk, a read-only folder); the message names
+    the folder and the system's error. What could be recorded of why is in the run's folder."""
+
+
+def _not_saved(run_id: str, folder: Path, error: OSError) -> RunNotSaved:
+    # The system's words without the file: the temporary name Keras or HDF5 was writing tells
+    # a person less than the run's folder does.
+    cause = f"[Errno {error.errno}] {error.strerror}" if error.errno else str(error)
+    return RunNotSaved(f"run {run_id} could not be saved in {folder} ({cause})")
 
 
 class RunFinished(StoreError):
@@ -330,7 +435,7 @@ class RunWriter:
             if error.errno in (errno.ENOTEMPTY, errno.EEXIST):
                 # Another process made the run's folder between our check and our rename.
                 raise RunBusy(f"run {self.run_id} is being trained by another process") from None
-            raise
+            raise _not_saved(self.run_id, store.root, error) from error
         except BaseException:
             self._release()
             shutil.rmtree(staging, ignore_errors=True)
@@ -346,15 +451,42 @@ class RunWriter:
 
     def finish(self, model: Autoencoder | None, points: list[dict], summary: dict) -> dict:
         """Store the model (when there is one) and the history, then the summary, last; returns
-        the summary as written (with ``model``: whether there is one, and ``finished_at``)."""
-        if model is not None:
-            _atomic_save_model(model, self.path / MODEL_FILE)
-        self.write_history(points)
-        written = {**summary, "model": model is not None, "finished_at": time.time()}
-        atomic_write_json(self.path / SUMMARY_FILE, written)
+        the summary as written (with ``model``: whether there is one, and ``finished_at``).
+
+        When a file cannot be written (OSError), the run is recorded as failed with the reason,
+        when even that can be written, and RunNotSaved names the folder."""
+        try:
+            if model is not None:
+                _atomic_save_model(model, self.path / MODEL_FILE)
+            self.write_history(points)
+            written = {**summary, "model": model is not None, "finished_at": time.time()}
+            atomic_write_json(self.path / SUMMARY_FILE, written)
+        except OSError as error:
+            failure = _not_saved(self.run_id, self.path, error)
+            self._record_save_failure(str(failure), points, summary.get("steps", 0))
+            raise failure from error
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path / CHECKPOINT_FILE)
         return written
+
+    def _record_save_failure(self, reason: str, points: list[dict], steps: int) -> None:
+        """Make the folder say why the run is not there: a failed run, so it trains again when
+        asked. The models go first (without a summary nothing reads them, and on a full disk
+        their space is what the record needs); a folder that cannot even say that is removed,
+        rather than left to look like a run whose process died."""
+        for name in (MODEL_FILE, CHECKPOINT_FILE):
+            with contextlib.suppress(OSError):
+                os.unlink(self.path / name)
+        with contextlib.suppress(OSError):
+            self.write_history(points)
+        summary = failure_summary(self.config, self.run_id, reason, steps)
+        try:
+            atomic_write_json(
+                self.path / SUMMARY_FILE, {**summary, "model": False, "finished_at": time.time()}
+            )
+        except OSError:
+            with contextlib.suppress(OSError):
+                self.store._discard(self.path)
 
     def fail(self, reason: str, points: list[dict], steps: int = 0) -> dict:
         """Mark the run failed before it had a model; returns the summary written."""
@@ -393,7 +525,7 @@ def _finished_signature(folder: Path) -> tuple | None:
     """The size and change time of each file a finished run's record is read from, or None when
     the run has no summary yet (its state then depends on a lock, not on its files)."""
     signature = []
-    for name in (SUMMARY_FILE, CONFIG_FILE, DATA_FILE, MODEL_FILE):
+    for name in (SUMMARY_FILE, CONFIG_FILE, DATA_FILE, MODEL_FILE, HISTORY_FILE):
         try:
             stat = (folder / name).stat()
         except FileNotFoundError:
@@ -479,7 +611,7 @@ class RunStore:
                 f"run {run_id} has no trained model (it {record.status}: {record.reason})"
             )
         data = (record.path / MODEL_FILE).read_bytes()
-        return _model_from_keras_archive(data, record.config, f"run {run_id}")
+        return _stored_model(data, record.config, run_id, MODEL_FILE)
 
     def load_checkpoint(self, run_id: str) -> Autoencoder:
         """The model so far of a run that is training, from its latest checkpoint."""
@@ -491,7 +623,7 @@ class RunStore:
             data = path.read_bytes()
         except FileNotFoundError:  # none yet, or the run has just finished and removed it
             raise StoreError(f"run {run_id} has no checkpoint of a model in training") from None
-        return _model_from_keras_archive(data, record.config, f"run {run_id} (checkpoint)")
+        return _stored_model(data, record.config, run_id, CHECKPOINT_FILE)
 
     def _run_path(self, run_id: str) -> Path:
         if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
@@ -538,14 +670,28 @@ class RunStore:
             )
         try:
             summary = _read_json(summary_path)
-            status = summary["status"]
-            if status not in FINISHED_STATUSES or summary.get("run_id") != folder.name:
-                raise ValueError("it does not describe this run")
+            if isinstance(summary, dict) and summary.get("model") is True:
+                self._check_model_file(folder, where)
+            problem = summary_problem(summary)
+            if problem is None and summary.get("run_id") != folder.name:
+                problem = "it does not describe this run"
+            if problem is not None:
+                raise ValueError(problem)
         except (*_BAD_JSON, OSError) as error:
             raise StoreError(f"{where} has a damaged {SUMMARY_FILE} ({error}); skipped") from None
-        has_model = bool(summary.get("model"))
-        if has_model and not (folder / MODEL_FILE).is_file():
-            raise StoreError(f"{where} says it has a model but {MODEL_FILE} is missing; skipped")
+        # The pages draw a finished run's history as it is: one that does not fit ours would
+        # break them, so such a run is skipped here like any other damaged one.
+        try:
+            points = _read_json(folder / HISTORY_FILE)["points"]
+            problem = history_problem(points)
+            if problem is not None:
+                raise ValueError(problem)
+        except FileNotFoundError:
+            pass
+        except (*_BAD_JSON, OSError) as error:
+            raise StoreError(f"{where} has a damaged {HISTORY_FILE} ({error}); skipped") from None
+        status = summary["status"]
+        has_model = summary.get("model") is True
         modified = summary_path.stat().st_mtime
         return RunRecord(
             folder.name,
@@ -558,6 +704,11 @@ class RunStore:
             modified,
             data,
         )
+
+    @staticmethod
+    def _check_model_file(folder: Path, where: str) -> None:
+        if not (folder / MODEL_FILE).is_file():
+            raise StoreError(f"{where} says it has a model but {MODEL_FILE} is missing; skipped")
 
     # -- writing -------------------------------------------------------------------------------
     def begin(self, config: RunConfig, data: dict | None = None) -> RunWriter:
@@ -661,23 +812,31 @@ class RunStore:
         return buffer.getvalue()
 
     def import_run(self, archive: bytes | str | os.PathLike) -> RunRecord:
-        """Add an exported run to the store; refuses (ImportRefused) anything that is not one."""
-        files, claimed_run_id = _read_run_archive(_read_archive_bytes(archive))
-        config, summary = _validate_run_files(files, claimed_run_id)
-        run_id = claimed_run_id
+        """Add an exported run to the store; refuses (ImportRefused) anything that is not one.
+
+        Only the archive's config, history and account of the training (status, reason, steps,
+        time) are kept; the model is rebuilt by our code from the config, its weights checked
+        against that model before any is read, and every figure measured here."""
+        opened = _read_run_archive(_read_archive_bytes(archive))
+        run = _validate_run_files(opened)
+        run_id = opened.run_id
         existing = self.get(run_id)
         if existing is not None and existing.status in FINISHED_STATUSES:
             return existing
         if existing is not None and existing.status == "training":
             raise StoreError(f"run {run_id} is training here; stop it before importing")
-        model_bytes = None
-        if MODEL_FILE in files:
-            model = _model_from_keras_archive(files[MODEL_FILE], config, "the archive's model")
+        model, model_bytes = None, None
+        if opened.model_info is not None:
+            model = _build_model(run.config)
+            model_file = opened.model_file(_model_file_limit(_weights_layout(model)))
+            _load_keras_archive(model, model_file, "the archive's model")
             # What goes into the store is our own serialisation of the model, not the upload.
             with tempfile.TemporaryDirectory() as scratch:
                 saved = Path(scratch) / MODEL_FILE
                 model.save(saved)
                 model_bytes = saved.read_bytes()
+        summary = _measure_imported(run, run_id, model)
+        files = opened.files
         staging = self.root / f".import-{run_id}-{secrets.token_hex(4)}"
         staging.mkdir()
         try:
@@ -687,7 +846,10 @@ class RunStore:
             atomic_write_bytes(staging / HISTORY_FILE, files[HISTORY_FILE])
             if model_bytes is not None:
                 atomic_write_bytes(staging / MODEL_FILE, model_bytes)
-            atomic_write_json(staging / SUMMARY_FILE, {**summary, "model": model_bytes is not None})
+            atomic_write_json(
+                staging / SUMMARY_FILE,
+                {**summary, "model": model_bytes is not None, "finished_at": time.time()},
+            )
             target = self.root / run_id
             if target.exists():  # an interrupted attempt, or a damaged folder get() skipped
                 if _lock_is_held(target / LOCK_FILE):
@@ -705,7 +867,9 @@ class RunStore:
 
 # -- archive checks --------------------------------------------------------------------------------
 def _refuse(message: str) -> ImportRefused:
-    return ImportRefused(f"refusing to import: {message}")
+    refused = ImportRefused(f"refusing to import: {message}")
+    refused.problem = message
+    return refused
 
 
 def _read_archive_bytes(archive: bytes | str | os.PathLike) -> bytes:
@@ -747,18 +911,42 @@ def _member_problem(info: zipfile.ZipInfo, allowed: frozenset[str]) -> str | Non
     return None
 
 
-def _open_zip(data: bytes, what: str) -> zipfile.ZipFile:
+def _open_zip(data: bytes, what: str, hint: str = "") -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise _refuse(
-            f"{what} is not a zip archive (a run is exported as a .zip archive)"
-        ) from None
+        raise _refuse(f"{what} is not a zip archive{hint}") from None
 
 
-def _read_run_archive(data: bytes) -> tuple[dict[str, bytes], str]:
-    """The run's files, checked against the manifest, and the run id the manifest claims."""
-    with _open_zip(data, "the file") as archive:
+@dataclass
+class _RunArchive:
+    """A run archive whose other files were read and checked against its manifest; its model
+    is read on demand, once the run's config says how large it can be."""
+
+    data: bytes
+    files: dict[str, bytes]  # every file but the model
+    run_id: str  # the one the manifest claims
+    manifest_entries: dict[str, Any]
+    model_info: zipfile.ZipInfo | None
+
+    def model_file(self, limit: int) -> bytes | None:
+        """The model file (None when the run has none), read with a cap of ``limit`` bytes."""
+        if self.model_info is None:
+            return None
+        with _open_zip(self.data, "the file") as archive:
+            data = _read_member(archive, self.model_info, limit)
+        _check_digest(MODEL_FILE, data, self.manifest_entries[MODEL_FILE])
+        return data
+
+
+def _check_digest(name: str, data: bytes, entry: Any) -> None:
+    if not isinstance(entry, dict) or entry.get("sha256") != hashlib.sha256(data).hexdigest():
+        raise _refuse(f"{name} does not match its SHA-256 in the manifest (altered or damaged)")
+
+
+def _read_run_archive(data: bytes) -> _RunArchive:
+    """The run's files but the model, checked against the manifest, and where the model is."""
+    with _open_zip(data, "the file", " (a run is exported as a .zip archive)") as archive:
         infos = archive.infolist()
         names = [info.filename for info in infos]
         if set(names) == KERAS_ARCHIVE_FILES:
@@ -782,6 +970,7 @@ def _read_run_archive(data: bytes) -> tuple[dict[str, bytes], str]:
         files = {
             info.filename: _read_member(archive, info, MAX_MEMBER_BYTES[info.filename])
             for info in infos
+            if info.filename != MODEL_FILE
         }
     try:
         manifest = json.loads(files[MANIFEST_FILE])
@@ -795,17 +984,28 @@ def _read_run_archive(data: bytes) -> tuple[dict[str, bytes], str]:
             f"it was made by archive version {manifest.get('version')!r} and this is version "
             f"{ARCHIVE_VERSION}"
         )
-    if set(listed) != set(files) - {MANIFEST_FILE}:
+    if set(listed) != set(names) - {MANIFEST_FILE}:
         raise _refuse("the manifest does not list exactly the files in the archive")
-    for name, entry in listed.items():
-        digest = hashlib.sha256(files[name]).hexdigest()
-        if not isinstance(entry, dict) or entry.get("sha256") != digest:
-            raise _refuse(f"{name} does not match its SHA-256 in the manifest (altered or damaged)")
     del files[MANIFEST_FILE]
-    return files, str(manifest.get("run_id", ""))
+    for name, member in files.items():
+        _check_digest(name, member, listed[name])
+    model_info = next((info for info in infos if info.filename == MODEL_FILE), None)
+    return _RunArchive(data, files, str(manifest.get("run_id", "")), listed, model_info)
 
 
-def _validate_run_files(files: dict[str, bytes], claimed: str) -> tuple[RunConfig, dict]:
+@dataclass(frozen=True)
+class _ImportedRun:
+    """What an archive says of its run, checked: the config, its data record (None for runs
+    stored before there was one), the history's points and the summary it came with."""
+
+    config: RunConfig
+    data: dict | None
+    points: list[dict]
+    summary: dict
+
+
+def _validate_run_files(archive: _RunArchive) -> _ImportedRun:
+    files, has_model = archive.files, archive.model_info is not None
     try:
         config_values = json.loads(files[CONFIG_FILE])
         config = RunConfig.from_dict(config_values)
@@ -818,10 +1018,10 @@ def _validate_run_files(files: dict[str, bytes], claimed: str) -> tuple[RunConfi
     except _BAD_JSON as error:
         raise _refuse(f"its {DATA_FILE} cannot be read ({error})") from None
     run_id = run_id_for(config, data["identity"] if data else None)
-    if claimed != run_id:
+    if archive.run_id != run_id:
         raise _refuse(
-            f"the archive says run {claimed} but its config and data are run {run_id} here (made "
-            "by another version of the engine, or edited)"
+            f"the archive says run {archive.run_id} but its config and data are run {run_id} "
+            "here (made by another version of the engine, or edited)"
         )
     try:
         summary = json.loads(files[SUMMARY_FILE])
@@ -833,11 +1033,55 @@ def _validate_run_files(files: dict[str, bytes], claimed: str) -> tuple[RunConfi
     problem = history_problem(history["points"])
     if problem is not None:
         raise _refuse(f"its history does not fit ours: {problem}")
-    if summary.get("status") not in FINISHED_STATUSES or summary.get("run_id") != run_id:
-        raise _refuse("its summary.json does not describe a finished run of this config")
-    if bool(summary.get("model")) != (MODEL_FILE in files):
+    problem = summary_problem(summary)
+    if problem is not None:
+        raise _refuse(f"its {SUMMARY_FILE} does not fit ours: {problem}")
+    if summary.get("run_id") != run_id:
+        raise _refuse(f"its {SUMMARY_FILE} does not describe a finished run of this config")
+    if summary.get("model", False) != has_model:
         raise _refuse("its summary and its files disagree about whether there is a model")
-    return config, summary
+    if summary.get("steps", 0) > config.steps:
+        raise _refuse(
+            f"its {SUMMARY_FILE} says {summary['steps']:,} steps of a run of {config.steps:,}"
+        )
+    return _ImportedRun(config, data, history["points"], summary)
+
+
+def _measure_imported(run: _ImportedRun, run_id: str, model: Autoencoder | None) -> dict:
+    """The summary stored for an imported run: the archive's account of its training (status,
+    reason, steps, time) with every figure measured here, from its weights on this server's
+    data, as ``analysis.run_summary`` measures a run that has just trained."""
+    archived, config = run.summary, run.config
+    if model is None:
+        reason = archived.get("reason") or "it failed before it had a model"
+        return failure_summary(config, run_id, reason, archived.get("steps", 0))
+    from ae_core.analysis import run_summary
+    from ae_core.data import DataError, load_dataset
+    from ae_core.trainer import Progress, TrainResult
+
+    try:
+        dataset = load_dataset(config.dataset)
+    except DataError as error:
+        raise _refuse(f"its figures cannot be measured here: {error}") from None
+    if run.data is not None and run.data["identity"] != dataset.identity:
+        raise _refuse(
+            f"it was trained on other {config.dataset} data ({run.data['source'] or 'elsewhere'})"
+            f" than this server has ({dataset.source}), so its figures cannot be measured here"
+        )
+    samples_per_s = archived.get("samples_per_s")
+    result = TrainResult(
+        config=config,
+        model=model,
+        dataset=dataset,
+        status=archived["status"],
+        reason=archived.get("reason"),
+        steps_done=archived.get("steps", 0),
+        seconds=archived.get("seconds", 0.0),
+        samples_per_s=math.nan if samples_per_s is None else samples_per_s,
+        history=[Progress(**point) for point in run.points],
+    )
+    # A run stored before its data was part of its id keeps the id it was trained under.
+    return {**run_summary(result), "run_id": run_id}
 
 
 def _class_names(value: Any) -> Iterator[str]:
@@ -851,8 +1095,10 @@ def _class_names(value: Any) -> Iterator[str]:
             yield from _class_names(item)
 
 
-def _check_plain_hdf5(data: bytes, what: str) -> None:
-    """Refuse HDF5 files that reach outside themselves (links, external storage, virtual data)."""
+def _check_plain_hdf5(data: bytes, what: str, layout: _WeightsLayout | None = None) -> None:
+    """Refuse HDF5 files that reach outside themselves (links, external storage, virtual data)
+    and, given the ``layout`` of the model they are for, any dataset that is not one of its
+    weights as Keras writes it. Only the file's metadata is read, never a dataset's data."""
     import h5py
 
     problems: list[str] = []
@@ -866,41 +1112,145 @@ def _check_plain_hdf5(data: bytes, what: str) -> None:
             if not isinstance(link, h5py.HardLink):
                 problems.append(f"{name} is a {type(link).__name__}")
 
+        datasets: dict[str, h5py.Dataset] = {}
+
         def check_object(name: str, item) -> None:
             if isinstance(item, h5py.Dataset):
                 if item.external or item.is_virtual:
                     problems.append(f"{name} stores its data outside the file")
                 elif item.dtype.kind not in "fiub":
                     problems.append(f"{name} holds {item.dtype} values, not numbers")
+                datasets[name] = item
 
         weights.visititems_links(check_link)
         if not problems:
             weights.visititems(check_object)
-    if problems:
-        raise _refuse(f"{what} is not a plain weights file: {problems[0]}")
+        if problems:
+            raise _refuse(f"{what} is not a plain weights file: {problems[0]}")
+        problem = _layout_problem(datasets, layout) if layout is not None else None
+    if problem:
+        raise _refuse(f"{what} does not fit this run's model: {problem}")
 
 
-def _model_from_keras_archive(data: bytes, config: RunConfig, what: str) -> Autoencoder:
-    """Our model for ``config``, built by our code, with the weights from a ``.keras`` archive.
+def _layout_problem(datasets: dict, layout: _WeightsLayout) -> str | None:
+    """What in a weights file's datasets differs from the weights of the model they are for:
+    names, shapes, dtypes, filters (Keras writes plain contiguous data) and the bytes stored
+    against those the shape declares."""
+    for name, item in datasets.items():
+        if name not in layout.datasets:
+            return f"{name} is not one of its weights"
+        shape, dtype = layout.datasets[name]
+        if item.shape != shape or item.dtype != dtype:
+            return (
+                f"{name} is declared as {item.dtype} of shape {item.shape} ({item.nbytes:,} "
+                f"bytes), where the model has {dtype} of shape {shape}"
+            )
+        if item.id.get_create_plist().get_nfilters() or item.chunks is not None:
+            return f"{name} is stored chunked or filtered (compressed), which Keras never writes"
+        stored = item.id.get_storage_size()
+        if stored != item.nbytes:
+            return f"{name} stores {stored:,} bytes of the {item.nbytes:,} its shape declares"
+    missing = sorted(set(layout.datasets) - set(datasets))
+    if missing:
+        return f"it lacks {missing[0]}"
+    return None
 
-    The archive's own model description is only compared with ours, never deserialised.
-    """
+
+@dataclass(frozen=True)
+class _WeightsLayout:
+    """The weights file Keras writes for a model: each dataset's shape and dtype, by path, and
+    the file's size."""
+
+    datasets: dict[str, tuple[tuple[int, ...], Any]]  # shape, numpy dtype
+    file_size: int
+
+
+# Weights layouts by the shape signature of the config they are for (it decides every shape).
+_LAYOUTS: dict[tuple, _WeightsLayout] = {}
+_LAYOUTS_LOCK = threading.Lock()  # the app loads models from several threads
+_MAX_LAYOUTS = 64
+# What a weights file may hold beyond the file Keras writes here for the same model (HDF5
+# metadata of another version); a model description is at most this big (ours are about 1 KB).
+_WEIGHTS_SLACK = 64 * 1024
+_DESCRIPTION_LIMIT = 64 * 1024
+
+
+def _weights_layout(model: Autoencoder) -> _WeightsLayout:
+    """The layout of ``model``'s weights file, from a save of it by Keras (freshly built models
+    of one shape signature share it, so it is made once per signature)."""
+    import h5py
+
+    key = model.run_config.shape_signature
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "expected.weights.h5"
+            model.save_weights(path)
+            datasets = {}
+
+            def note(name: str, item) -> None:
+                if isinstance(item, h5py.Dataset):
+                    datasets[name] = (item.shape, item.dtype)
+
+            with h5py.File(path, "r") as weights:
+                weights.visititems(note)
+            layout = _WeightsLayout(datasets, path.stat().st_size)
+        with _LAYOUTS_LOCK:
+            if len(_LAYOUTS) >= _MAX_LAYOUTS:
+                _LAYOUTS.pop(next(iter(_LAYOUTS)))
+            _LAYOUTS[key] = layout
+    return layout
+
+
+def _model_file_limit(layout: _WeightsLayout) -> int:
+    """The most bytes a ``.keras`` file of a model with this layout may hold."""
+    return min(layout.file_size + _WEIGHTS_SLACK + _DESCRIPTION_LIMIT, MAX_MEMBER_BYTES[MODEL_FILE])
+
+
+def _build_model(config: RunConfig) -> Autoencoder:
     from ae_core import registry
     from ae_core.data import dataset_info
 
+    return registry.get(config.variant).build(config, dataset_info(config.dataset).input_dim)
+
+
+def _stored_model(data: bytes, config: RunConfig, run_id: str, name: str) -> Autoencoder:
+    """The model of a stored run from its ``name`` file, checked as an import's is."""
+    try:
+        return _model_from_keras_archive(data, config, f"its {name}")
+    except ImportRefused as refused:
+        raise StoreError(f"the model of run {run_id} cannot be read: {refused.problem}") from None
+
+
+def _model_from_keras_archive(data: bytes, config: RunConfig, what: str) -> Autoencoder:
+    """Our model for ``config``, built by our code, with the weights from a ``.keras`` archive."""
+    model = _build_model(config)
+    _load_keras_archive(model, data, what)
+    return model
+
+
+def _load_keras_archive(model: Autoencoder, data: bytes, what: str) -> None:
+    """Load into ``model`` (built by our code) the weights of a ``.keras`` archive.
+
+    The archive's own model description is only compared with ours, never deserialised; every
+    dataset of its weights file is checked against ``model``'s weights before any is read.
+    """
+    config = model.run_config
+    layout = _weights_layout(model)
     with _open_zip(data, what) as archive:
         infos = archive.infolist()
         if {info.filename for info in infos} != KERAS_ARCHIVE_FILES or len(infos) != 3:
             raise _refuse(f"{what} is not a Keras model file of the expected layout")
         by_name = {info.filename: info for info in infos}
-        description = _read_member(archive, by_name["config.json"], 1024 * 1024)
-        weights = _read_member(archive, by_name["model.weights.h5"], MAX_MEMBER_BYTES[MODEL_FILE])
+        description = _read_member(archive, by_name["config.json"], _DESCRIPTION_LIMIT)
+        weights = _read_member(
+            archive, by_name["model.weights.h5"], layout.file_size + _WEIGHTS_SLACK
+        )
     try:
         described = json.loads(description)
     except _BAD_JSON:
         raise _refuse(f"{what} has an unreadable model description") from None
     foreign = sorted(set(_class_names(described)) - {"Autoencoder", "VariationalAutoencoder"})
-    model = registry.get(config.variant).build(config, dataset_info(config.dataset).input_dim)
     expected = {
         "module": type(model).__module__,
         "class_name": type(model).__name__,
@@ -921,13 +1271,13 @@ def _model_from_keras_archive(data: bytes, config: RunConfig, what: str) -> Auto
         raise _refuse(f"{what} is not an Autoencoder Lab model: it contains {layers}{lambda_note}")
     if seen != expected:
         raise _refuse(f"{what} does not describe the model of this run's config")
-    _check_plain_hdf5(weights, what)
+    _check_plain_hdf5(weights, what, layout)
     with tempfile.TemporaryDirectory() as scratch:
         weights_path = Path(scratch) / "model.weights.h5"
         weights_path.write_bytes(weights)
+        del weights
         try:
             model.load_weights(weights_path)
         except (ValueError, KeyError, OSError) as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
             raise _refuse(f"{what} does not fit this run's model ({first_line})") from None
-    return model

@@ -192,9 +192,11 @@ def _begin(run: _OpenRun, store, channel: _Channel, cache) -> bool | None:
 def _fail(run: _OpenRun, error: BaseException, channel: _Channel) -> None:
     reason = _one_sentence(error)
     steps = run.points[-1]["step"] if run.points else 0
+    from ae_core.store import StoreError
+
     try:
         summary = run.writer.fail(reason, run.points, steps)
-    except OSError as write_error:
+    except (OSError, StoreError) as write_error:
         summary = None
         reason = f"{reason}; the failure could not be recorded either: {write_error}"
     finally:

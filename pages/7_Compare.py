@@ -92,10 +92,13 @@ ui.share_link(view={"compare": chosen, "loss": loss})
 
 st.subheader("Figures")
 # A column per run, as in the settings above: the table is as wide as the runs compared.
-columns = {}
+columns, readable = {}, []
 for job in runs:
     summary = job.summary or {}
-    extra = ui.view(job, "comparison_figures") if summary.get("model") else {}
+    extra = ui.readable_view(job, "comparison_figures") if summary.get("model") else None
+    if extra is not None:
+        readable.append(job)
+    extra = extra or {}
     dead, units = summary.get("dead_units") or [], summary.get("units") or []
     columns[names[job.run_id]] = {
         "state": job.state,
@@ -119,9 +122,8 @@ st.caption(
 )
 
 st.subheader("Reconstructions of the same digits")
-with_models = [job for job in runs if (job.summary or {}).get("model")]
-for dataset in dict.fromkeys(job.config.dataset for job in with_models):
-    group = [job for job in with_models if job.config.dataset == dataset]
+for dataset in dict.fromkeys(job.config.dataset for job in readable):
+    group = [job for job in readable if job.config.dataset == dataset]
     if ui.dataset_info_of(group[0]).image_shape is None:
         continue
     parts = [ui.view(job, "same_digits") for job in group]

@@ -7,6 +7,7 @@ trains in a subprocess.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -213,6 +214,49 @@ def test_a_saved_run_is_listed_exported_imported_and_deleted(tmp_path, capsys):
     assert cli.main(["runs", "--runs-dir", store_dir, "delete", trained["run_id"]]) == 0
     assert cli.main(["runs", "--runs-dir", store_dir, "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["runs"] == []
+
+
+@pytest.mark.parametrize(
+    "full_for",
+    [("model.keras",), ("model.keras", "history.json", "summary.json")],
+    ids=["the-model", "every-file"],
+)
+def test_a_full_disk_names_the_folder_prints_the_figures_and_says_why(
+    tmp_path, capsys, monkeypatch, full_for
+):
+    from ae_core import store
+    from ae_core.store import RunStore
+
+    write = store._atomic_write
+
+    def disk_full_for_the_run(path, fill):
+        # The run's own folder only: its staging folder (config, data) is written as usual.
+        if path.name in full_for and not path.parent.name.startswith("."):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        write(path, fill)
+
+    monkeypatch.setattr(store, "_atomic_write", disk_full_for_the_run)
+    runs = tmp_path / "runs"
+    args = ["train", "--variant", "linear", "--steps", "40", "--json", "--save"]
+    assert cli.main([*args, "--runs-dir", str(runs)]) == 1
+    captured = capsys.readouterr()
+    figures = single_json_object(captured.out)  # printed all the same
+    assert figures["steps"] == 40 and 0 < figures["test_mse"] < 1
+    run_id = figures["run_id"]
+    error = captured.err.strip().splitlines()[-1]
+    assert error == (
+        f"error: run {run_id} could not be saved in {runs.absolute() / run_id} "
+        "([Errno 28] No space left on device)"
+    )
+    stored = RunStore(runs)
+    if len(full_for) == 1:  # the record of why fits where the model did not
+        record = stored.get(run_id)
+        assert (record.status, record.has_model, record.is_final) == ("failed", False, False)
+        assert record.reason == error.removeprefix("error: ")
+        assert not (record.path / "model.keras").exists()
+    else:  # not even that: no folder left to pass for a run whose process died
+        assert stored.scan() == [] and stored.problems == []
+        assert list(runs.iterdir()) == []
 
 
 @pytest.mark.parametrize(

@@ -769,6 +769,71 @@ def test_pressing_train_trains_the_run_and_the_same_settings_show_it_again(finis
     assert manager.stats["trained"] == trained + 1, "served from the store, not trained again"
 
 
+# --- stored runs the pages cannot read -----------------------------------------------------------
+
+# Four trained runs, stored and then made odd straight in the runs folder (the good one last, so
+# it is the newest and the one a page falls back to).
+ODD = {
+    name: make_config("stacked", **{**TINY, "seed": seed})
+    for seed, name in enumerate(("text figure", "no step", "broken model", "good"), start=11)
+}
+
+
+@pytest.fixture(scope="module")
+def odd_folder(tmp_path_factory, train_config) -> Iterator[Path]:
+    from ae_core.analysis import run_summary
+    from ae_core.store import RunStore
+
+    folder = tmp_path_factory.mktemp("odd-runs")
+    store = RunStore(folder)
+    for config in ODD.values():
+        result = train_config(config)
+        with store.begin(config) as writer:
+            points = [point.to_dict() for point in result.history]
+            writer.finish(result.model, points, run_summary(result))
+    summary_path = folder / ODD["text figure"].run_id / "summary.json"
+    summary_path.write_text(json.dumps({**json.loads(summary_path.read_text()), "test_mse": "0.1"}))
+    history_path = folder / ODD["no step"].run_id / "history.json"
+    points = json.loads(history_path.read_text())["points"]
+    del points[1]["step"]
+    history_path.write_text(json.dumps({"points": points}))
+    (folder / ODD["broken model"].run_id / "model.keras").write_bytes(b"not a model")
+    with scenario(folder):
+        yield folder
+
+
+def one_warning_naming(at: AppTest, run_id: str) -> str:
+    said = [text for text in texts(at.warning) if run_id in text]
+    assert len(said) == 1, texts(at.warning)
+    assert said[0].count(". ") == 0 and said[0].endswith("."), said[0]
+    return said[0]
+
+
+@pytest.mark.parametrize("page", [HOME, RECONSTRUCTIONS, ACTIVATIONS, FEATURES, COMPARE])
+def test_a_stored_run_the_pages_cannot_read_is_named_and_skipped(odd_folder, page):
+    # The link chose the run with the text figure: it is not there, so the newest is shown.
+    at = run_page(page, odd_folder, chosen(ODD["text figure"].run_id))
+    assert not at.exception, f"{page}: {texts(at.exception)}"
+    assert not at.error, texts(at.error)
+    said = one_warning_naming(at, ODD["text figure"].run_id)
+    assert "test_mse is '0.1', not a number" in said and "skipped" in said
+    said = one_warning_naming(at, ODD["no step"].run_id)
+    assert "point 1 lacks step" in said and "skipped" in said
+    if page == HOME:
+        listed = set(at.dataframe[0].value["run"])
+        assert listed == {ODD["good"].run_id, ODD["broken model"].run_id}
+        return
+    assert at.session_state[ui.SELECTED_RUN] == ODD["good"].run_id
+    assert len(charts(at)) >= expected_charts(page, ODD["good"])
+    if page == COMPARE:  # the good run and the one whose model cannot be read
+        said = one_warning_naming(at, ODD["broken model"].run_id)
+        assert "cannot be read" in said and "left out here" in said
+        figures = at.dataframe[-1].value
+        assert figures["state"].tolist() == ["done", "done"]
+        assert figures["probe accuracy"].isna().tolist() == [False, True]
+        assert len(charts(at)) == 2, "the losses, and the good run's same digits"
+
+
 # --- failed runs ----------------------------------------------------------------------------------
 
 

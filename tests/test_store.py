@@ -17,6 +17,7 @@ import pickle
 import re
 import stat
 import time
+import tracemalloc
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy as np
 import pytest
 
 from ae_core import analysis, figures
-from ae_core.config import RunConfig, make_config
+from ae_core.config import RunConfig, make_config, run_id_for
 from ae_core.store import (
     CONFIG_FILE,
     DATA_FILE,
@@ -183,11 +184,17 @@ def make_zip(
     return buffer.getvalue()
 
 
-def crafted_archive(archive: bytes, replacements: dict[str, bytes]) -> bytes:
-    """``archive`` with some members replaced and a manifest whose sums fit the new members, so
-    only the checks after the manifest's can catch what was changed."""
+def crafted_archive(
+    archive: bytes, replacements: dict[str, bytes | None], run_id: str | None = None
+) -> bytes:
+    """``archive`` with some members replaced (None: removed) and a manifest whose sums fit the
+    new members (and that claims ``run_id``, when given), so only the checks after the
+    manifest's can catch what was changed."""
     members = {**zip_members(archive), **replacements}
+    members = {name: data for name, data in members.items() if data is not None}
     manifest = json.loads(members[MANIFEST_FILE])
+    if run_id is not None:
+        manifest["run_id"] = run_id
     manifest["files"] = {
         name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
         for name, data in members.items()
@@ -368,6 +375,17 @@ def claim_a_missing_model(folder: Path) -> None:
     write_json_file(folder / SUMMARY_FILE, {**summary, "model": True})
 
 
+def give_the_summary_a_text_figure(folder: Path) -> None:
+    summary = read_json_file(folder / SUMMARY_FILE)
+    write_json_file(folder / SUMMARY_FILE, {**summary, "test_mse": "0.1"})
+
+
+def drop_a_points_step(folder: Path) -> None:
+    points = read_json_file(folder / HISTORY_FILE)["points"]
+    del points[1]["step"]
+    write_json_file(folder / HISTORY_FILE, {"points": points})
+
+
 def replace_summary_with_a_folder(folder: Path) -> None:
     (folder / SUMMARY_FILE).unlink()
     (folder / SUMMARY_FILE).mkdir()
@@ -382,8 +400,19 @@ def replace_summary_with_a_folder(folder: Path) -> None:
         (rename_folder, ("stacked-000000000000", "whose id is now")),
         (claim_a_missing_model, ("says it has a model", "model.keras is missing")),
         (replace_summary_with_a_folder, ("summary.json",)),
+        (give_the_summary_a_text_figure, ("damaged summary.json", "test_mse is '0.1'")),
+        (drop_a_points_step, ("damaged history.json", "point 1 lacks step")),
     ],
-    ids=["truncated-summary", "no-config", "invalid-config", "renamed", "no-model", "summary-dir"],
+    ids=[
+        "truncated-summary",
+        "no-config",
+        "invalid-config",
+        "renamed",
+        "no-model",
+        "summary-dir",
+        "text-figure",
+        "point-without-step",
+    ],
 )
 def test_damaged_folder_is_reported_and_skipped(tmp_path, damage, words):
     store = RunStore(tmp_path)
@@ -523,7 +552,10 @@ def test_import_into_an_empty_store(tmp_path, exported_archive, trained, trained
 
     assert record.run_id == trained.config.run_id and record.config == trained.config
     assert record.status == "done" and record.is_final and record.has_model
-    assert record.summary == json.loads(zip_members(exported_archive)[SUMMARY_FILE])
+    # Measured here again from the weights (the same numbers), finished when it was imported.
+    archived = json.loads(zip_members(exported_archive)[SUMMARY_FILE])
+    assert record.summary["finished_at"] > archived["finished_at"]
+    assert {**record.summary, "finished_at": 0} == {**archived, "finished_at": 0}
     assert {key: record.summary[key] for key in trained_summary} == json.loads(
         json.dumps(trained_summary)
     )
@@ -785,6 +817,7 @@ def test_imported_histories_may_lack_the_held_out_loss(tmp_path, exported_archiv
         ({"loss_terms": {"reconstruction": "low"}}, ("loss_terms",)),
         ({"step": -3}, ("point {index}'s step is -3",)),
         ({"drop": "phase"}, ("point {index} lacks phase",)),
+        ({"drop": "step"}, ("point {index} lacks step",)),
         ({"code": "import os"}, ("point {index} has code",)),
     ],
     ids=[
@@ -799,6 +832,7 @@ def test_imported_histories_may_lack_the_held_out_loss(tmp_path, exported_archiv
         "term-text",
         "negative-step",
         "missing-field",
+        "missing-step",
         "unknown-field",
     ],
 )
@@ -813,6 +847,147 @@ def test_import_refuses_a_history_that_does_not_fit_ours(
     archive = crafted_archive(exported_archive, history_member(points))
     words = [word.format(index=index) for word in words]
     assert_refused(target_store, archive, "history does not fit ours", *words)
+
+
+# -- a run's figures and files are ours, not the archive's ------------------------------------
+KERNEL = "encoder_layers/dense/vars/0"  # the first encoder layer's kernel: (64, 32) float32
+# Python objects of building the model and reading the archive (an import of the good archive
+# peaks at about 0.8 MB of them, the recomputed figures included).
+IMPORT_OVERHEAD_BYTES = 2 * 2**20
+HUGE_SHAPE = (2**26,)  # 256 MiB of float32, declared and never written
+
+
+def replace_kernel(**dataset_options) -> Callable[[Path], None]:
+    def change(weights_path: Path) -> None:
+        with h5py.File(weights_path, "a") as weights:
+            values = weights[KERNEL][()]
+            del weights[KERNEL]
+            if dataset_options:
+                options = {"shape": values.shape, "dtype": values.dtype, **dataset_options}
+                if options.pop("keep_values", False):
+                    options["data"] = values.astype(options["dtype"])
+                weights.create_dataset(KERNEL, **options)
+
+    return change
+
+
+def add_dataset(weights_path: Path) -> None:
+    with h5py.File(weights_path, "a") as weights:
+        weights.create_dataset("layers/extra/vars/0", shape=HUGE_SHAPE, dtype="float32")
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (replace_kernel(shape=HUGE_SHAPE), (KERNEL, "268,435,456 bytes", "(64, 32)")),
+        (add_dataset, ("layers/extra/vars/0 is not one of its weights",)),
+        (replace_kernel(shape=(64, 32)), (KERNEL, "stores 0 bytes of the 8,192")),
+        (replace_kernel(dtype="float64", keep_values=True), (KERNEL, "float64")),
+        (replace_kernel(keep_values=True, compression="gzip"), (KERNEL, "filtered")),
+        (replace_kernel(), (f"lacks {KERNEL}",)),
+    ],
+    ids=["huge-kernel", "huge-extra", "never-written", "float64", "compressed", "missing"],
+)
+def test_import_checks_every_weight_against_the_model_before_reading_any(
+    tmp_path, target_store, exported_archive, trained, change, words
+):
+    archive = archive_with_changed_weights(exported_archive, change, tmp_path)
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        message = assert_refused(target_store, archive, "does not fit this run's model", *words)
+        seconds = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert message.count(". ") == 0, message
+    model_bytes = sum(weight.nbytes for weight in trained.model.get_weights())
+    assert peak < 2 * len(archive) + model_bytes + IMPORT_OVERHEAD_BYTES, peak
+    assert seconds < 10
+
+
+def test_import_reads_no_more_of_a_model_file_than_the_model_can_hold(
+    target_store, exported_archive
+):
+    # 32 MB of zeros: 32 KB deflated, well under the cap of any model file, but a thousand
+    # times this run's model.
+    archive = crafted_archive(exported_archive, {MODEL_FILE: bytes(32 * 2**20)})
+    assert len(archive) < 100_000
+    tracemalloc.start()
+    try:
+        assert_refused(target_store, archive, "model.keras is larger than")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * len(archive) + IMPORT_OVERHEAD_BYTES, peak
+
+
+def summary_member(archive: bytes, **changes) -> dict[str, bytes]:
+    summary = {**json.loads(zip_members(archive)[SUMMARY_FILE]), **changes}
+    return {SUMMARY_FILE: json.dumps(summary).encode()}
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"test_mse": "0.1"}, ("test_mse is '0.1', not a number",)),
+        ({"dead_units": [-1]}, ("dead_units is [-1]",)),
+        ({"seconds": -5}, ("seconds is -5",)),
+        ({"steps": 10**9}, ("1,000,000,000 steps of a run of 50",)),
+        ({"status": "done", "model": False}, ("done but it has no model",)),
+    ],
+    ids=["text-figure", "negative-count", "negative-time", "more-steps", "done-no-model"],
+)
+def test_import_refuses_a_summary_that_does_not_fit_ours(
+    target_store, exported_archive, changes, words
+):
+    replacements: dict[str, bytes | None] = summary_member(exported_archive, **changes)
+    if changes.get("model") is False:
+        replacements[MODEL_FILE] = None  # a "done" run without its model
+    archive = crafted_archive(exported_archive, replacements)
+    assert_refused(target_store, archive, *words)
+
+
+def test_a_done_run_without_its_model_is_refused_and_its_config_still_trains(
+    tmp_path, exported_archive, trained
+):
+    archive = crafted_archive(
+        exported_archive, {**summary_member(exported_archive, model=False), MODEL_FILE: None}
+    )
+    store = RunStore(tmp_path)
+    with pytest.raises(ImportRefused, match="done but it has no model"):
+        store.import_run(archive)
+    assert store.get(trained.config.run_id) is None  # so submitting the config trains it
+
+
+def test_an_imported_runs_figures_are_measured_here(
+    tmp_path, exported_archive, trained, trained_summary
+):
+    made_up = {"test_mse": 1e-9, "train_loss": 1e-9, "dead_units": [0], "code_near_zero": 0.0}
+    archive = crafted_archive(exported_archive, summary_member(exported_archive, **made_up))
+    store = RunStore(tmp_path)
+    record = store.import_run(archive)
+    for name in made_up:
+        assert record.summary[name] == trained_summary[name] != made_up[name]
+    assert record.summary["test_mse"] == pytest.approx(
+        analysis.reconstruction_mse(trained.model, trained.dataset.x_test)
+    )
+    # The account of its training is the archive's: that cannot be measured here.
+    assert record.summary["seconds"] == trained_summary["seconds"]
+
+
+def test_import_refuses_a_run_trained_on_other_data(target_store, exported_archive):
+    members = zip_members(exported_archive)
+    data = json.loads(members[DATA_FILE])
+    data["identity"]["sha256"] = "0" * 64
+    config = RunConfig.from_dict(json.loads(members[CONFIG_FILE]))
+    run_id = run_id_for(config, data["identity"])
+    replacements = {
+        DATA_FILE: json.dumps(data).encode(),
+        **summary_member(exported_archive, run_id=run_id),
+    }
+    archive = crafted_archive(exported_archive, replacements, run_id=run_id)
+    assert_refused(target_store, archive, "trained on other digits data", "cannot be measured")
 
 
 def test_import_refuses_deeply_nested_json(target_store, exported_archive):

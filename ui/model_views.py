@@ -159,6 +159,16 @@ def view(job: Job, name: str, **options: Any) -> Any:
         st.stop()
 
 
+def readable_view(job: Job, name: str, **options: Any) -> Any | None:
+    """``view`` for a page of several finished runs: a run whose model cannot be read is named
+    in one sentence and None returned, so the page goes on with the other runs."""
+    try:
+        return _view(name, job.run_id, _model_version(job), tuple(sorted(options.items())))
+    except StoreError as error:
+        st.warning(sentence(f"{error}; it is left out here"))
+        return None
+
+
 def dataset_info_of(job: Job):
     from ae_core.data import dataset_info
 
