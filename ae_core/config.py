@@ -394,6 +394,12 @@ def run_id_for(config: RunConfig, data: dict[str, Any] | None) -> str:
     return f"{config.variant}-{digest}"
 
 
+def short_run_id(run_id: str) -> str:
+    """The start of a run id's hash, enough to tell runs apart where their names are equal
+    (``stacked-0123456789ab`` -> ``012345``)."""
+    return run_id.rsplit("-", 1)[-1][:6]
+
+
 def make_config(variant: str = "stacked", /, **settings: Any) -> RunConfig:
     """A config for ``variant``: the variant's defaults, then ``settings`` on top (which may
     repeat the variant, not name another)."""
