@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from ae_core import lessons, registry
-from ae_core.config import ConfigError, RunConfig, field_spec, make_config, parse_setting
+from ae_core.config import RunConfig, field_spec, make_config, parse_setting
+from ae_core.errors import ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_SETTING = 0, 1, 2
 

@@ -14,10 +14,11 @@ import hashlib
 import json
 import math
 import numbers
-import re
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from ae_core.errors import ConfigError, shown_value
 
 # Bump when a change to the engine would make results stored under an old run id wrong, so a
 # cache keyed by run id never serves stale numbers. Version 3 made the data part of the id.
@@ -33,38 +34,6 @@ MAX_SEED = 2**31 - 1
 MAX_DEPTH = 6
 
 Activation = Literal["sigmoid", "relu", "elu", "linear"]
-
-
-class ConfigError(ValueError):
-    """A setting a user can get wrong; the message is one sentence naming the field and the rule
-    (a long value in it is cut: a pasted 100,000-character value does not come back whole)."""
-
-    def __init__(self, field_name: str, message: str):
-        super().__init__(_cut_long_values(message))
-        self.field = field_name
-
-
-# A value longer than this is shown as its start, an ellipsis and its length.
-SHOWN_VALUE_CHARS = 40
-_QUOTED_OR_WORD = re.compile(r"(?:[\w.]+=)?(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\S+)")
-
-
-def shown_value(value: Any) -> str:
-    """``repr(value)``, cut to about SHOWN_VALUE_CHARS characters for a message."""
-    text = repr(value)
-    if len(text) <= SHOWN_VALUE_CHARS:
-        return text
-    return f"{text[:SHOWN_VALUE_CHARS]}… ({len(text):,} characters)"
-
-
-def _cut_long_values(message: str) -> str:
-    def cut(match: re.Match) -> str:
-        text = match.group()
-        if len(text) <= SHOWN_VALUE_CHARS * 2:
-            return text
-        return f"{text[:SHOWN_VALUE_CHARS]}… ({len(text):,} characters)"
-
-    return _QUOTED_OR_WORD.sub(cut, message)
 
 
 def _param(default: Any, label: str, help: str, **limits: Any) -> Any:

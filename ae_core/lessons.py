@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ae_core.config import ConfigError, RunConfig, make_config
+from ae_core.config import RunConfig, make_config
+from ae_core.errors import ConfigError
 
 # The role of a lesson's own run among its runs.
 MAIN = "lesson"

@@ -13,7 +13,7 @@ import pkgutil
 import threading
 from typing import TYPE_CHECKING, TypeVar
 
-from ae_core.config import ConfigError
+from ae_core.errors import ConfigError
 
 if TYPE_CHECKING:
     from ae_core.variants.base import Variant

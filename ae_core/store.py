@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ae_core.config import ConfigError, RunConfig, run_id_for
-from ae_core.errors import first_line
+from ae_core.config import RunConfig, run_id_for
+from ae_core.errors import ConfigError, first_line
 
 if TYPE_CHECKING:
     from ae_core.model import Autoencoder

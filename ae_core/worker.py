@@ -95,9 +95,8 @@ def _read_commands(commands: queue.Queue, stops: dict[str, threading.Event]) -> 
 
 
 def _one_sentence(error: BaseException) -> str:
-    from ae_core.config import ConfigError
     from ae_core.data import DataError
-    from ae_core.errors import first_line
+    from ae_core.errors import ConfigError, first_line
     from ae_core.store import StoreError
 
     text = first_line(error)

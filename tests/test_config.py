@@ -13,7 +13,6 @@ import pytest
 from ae_core import registry
 from ae_core.config import (
     MAX_SEED,
-    ConfigError,
     RunConfig,
     field_names,
     field_spec,
@@ -21,6 +20,7 @@ from ae_core.config import (
     parse_setting,
     short_run_id,
 )
+from ae_core.errors import ConfigError
 
 RUN_ID = re.compile(r"^(?P<variant>[a-z0-9_]+)-(?P<digest>[0-9a-f]{12})$")
 

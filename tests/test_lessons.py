@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ae_core import cli, lessons
-from ae_core.config import ConfigError
+from ae_core.errors import ConfigError
 from ae_core.lessons import MAIN, Epochs
 from ae_core.store import RunStore
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from ae_core import registry
-from ae_core.config import ConfigError, field_names, make_config
+from ae_core.config import field_names, make_config
+from ae_core.errors import ConfigError
 from ae_core.variants.base import Variant
 
 EXPECTED = ["denoising", "layerwise", "linear", "sparse_kl", "sparse_l1", "stacked", "tied", "vae"]
