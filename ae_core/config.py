@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ae_core.errors import ConfigError, shown_value
+from ae_core.registry import DEFAULT_VARIANT
 
 # Bump when a change to the engine would make results stored under an old run id wrong, so a
 # cache keyed by run id never serves stale numbers. Version 3 made the data part of the id.
@@ -58,7 +59,9 @@ def _param(default: Any, label: str, help: str, **limits: Any) -> Any:
 class RunConfig:
     """Everything that decides a training run; equal configs give equal run ids and results."""
 
-    variant: str = _param("stacked", "Variant", "Which kind of autoencoder to train.", group="data")
+    variant: str = _param(
+        DEFAULT_VARIANT, "Variant", "Which kind of autoencoder to train.", group="data"
+    )
     dataset: str = _param("mnist", "Dataset", "The data to reconstruct.", group="data")
     hidden: tuple[int, ...] = _param(
         (256,),
@@ -369,7 +372,7 @@ def short_run_id(run_id: str) -> str:
     return run_id.rsplit("-", 1)[-1][:6]
 
 
-def make_config(variant: str = "stacked", /, **settings: Any) -> RunConfig:
+def make_config(variant: str = DEFAULT_VARIANT, /, **settings: Any) -> RunConfig:
     """A config for ``variant``: the variant's defaults, then ``settings`` on top (which may
     repeat the variant, not name another)."""
     from ae_core import registry
