@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ae_core.config import RunConfig, run_id_for
-from ae_core.errors import ConfigError, first_line
+from ae_core.errors import ConfigError
 
 if TYPE_CHECKING:
     from ae_core.model import Autoencoder
@@ -933,5 +933,6 @@ def _model_from_keras_archive(data: bytes, config: RunConfig, what: str) -> Auto
         try:
             model.load_weights(weights_path)
         except (ValueError, KeyError, OSError) as error:
-            raise _refuse(f"{what} does not fit this run's model ({first_line(error)})") from None
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise _refuse(f"{what} does not fit this run's model ({first_line})") from None
     return model

@@ -39,7 +39,7 @@ with form:
     variant = st.selectbox(
         "Variant",
         registry.available(),
-        key=ui.kept(ui.VARIANT, registry.DEFAULT_VARIANT),
+        key=ui.kept(ui.VARIANT, ui.DEFAULT_VARIANT),
         help="The kind of autoencoder; each shows only the settings it uses.",
     )
     ui.keep(ui.VARIANT)

@@ -314,7 +314,7 @@ def test_train_page_says_what_data_a_run_will_use_in_plain_words(empty_folder, m
     monkeypatch.setenv("AE_OFFLINE", "0")
     at = run_page(TRAIN, empty_folder)
     assert_clean(at, TRAIN)
-    said = next_sibling(at, ui.setting_key(registry.DEFAULT_VARIANT, "dataset"))
+    said = next_sibling(at, ui.setting_key(ui.DEFAULT_VARIANT, "dataset"))
     assert said is not None and said.type == "caption"
     assert said.value == (
         "A run trains on MNIST, 8,000 training digits from its test split in this server's "

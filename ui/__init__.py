@@ -36,6 +36,7 @@ from ui.runs import (
     trained_before,
 )
 from ui.session import (
+    DEFAULT_VARIANT,
     SELECTED_RUN,
     VARIANT,
     keep,
@@ -56,6 +57,7 @@ from ui.settings import (
 from ui.sweep_panel import sweep_panel
 
 __all__ = [
+    "DEFAULT_VARIANT",
     "SELECTED_RUN",
     "VARIANT",
     "current_config",

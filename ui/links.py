@@ -183,9 +183,9 @@ def write_link(view: dict[str, Any] | None, settings: bool) -> str:
 
 def settings_params() -> dict[str, str]:
     """The variant and the settings the form holds that differ from the variant's defaults."""
-    from ui.session import kept_value
+    from ui.session import DEFAULT_VARIANT, kept_value
 
-    variant = kept_value(VARIANT, registry.DEFAULT_VARIANT)
+    variant = kept_value(VARIANT, DEFAULT_VARIANT)
     defaults = make_config(variant)
     params = {"variant": variant}
     config, _ = current_config(variant)

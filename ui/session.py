@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from ae_core.jobs import JobManager
+from ae_core.registry import DEFAULT_VARIANT as DEFAULT_VARIANT  # where a new session starts
 
 SELECTED_RUN = "selected_run"
 VARIANT = "variant"

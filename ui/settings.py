@@ -14,8 +14,7 @@ from ae_core.config import RunConfig, make_config
 from ae_core.controls import Control, controls, in_labels, labels, settle
 from ae_core.data import data_in_words
 from ae_core.errors import ConfigError
-from ae_core.registry import DEFAULT_VARIANT
-from ui.session import VARIANT, keep, kept, kept_value, manager, sentence, set_kept
+from ui.session import DEFAULT_VARIANT, VARIANT, keep, kept, kept_value, manager, sentence, set_kept
 
 GROUPS = {
     "data": "Data",

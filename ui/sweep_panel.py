@@ -37,7 +37,7 @@ from ae_core.sweeps import (
     sweep_configs,
 )
 from ui.runs import duration_text, polling_interval, select_run, sparsity_target, summary_metrics
-from ui.session import VARIANT, keep, kept, kept_value, manager, sentence
+from ui.session import DEFAULT_VARIANT, VARIANT, keep, kept, kept_value, manager, sentence
 from ui.settings import current_config
 
 # Session state: the sweep shown, as {"field", "values", "run_ids", "shown"} (plain data only).
@@ -176,7 +176,7 @@ def _said(error: Exception, variant: str) -> str:
 
 def _current() -> tuple[RunConfig | None, str | None, str]:
     """The config the settings widgets hold now (or None and why), and the variant chosen."""
-    variant = kept_value(VARIANT, registry.DEFAULT_VARIANT)
+    variant = kept_value(VARIANT, DEFAULT_VARIANT)
     config, problem = current_config(variant)
     return config, problem, variant
 
