@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from ae_core import lessons, registry
-from ae_core.config import ConfigError, RunConfig, field_spec, make_config, parse_setting
+from ae_core.config import RunConfig, field_spec, make_config, parse_setting
+from ae_core.data import DATASETS
+from ae_core.errors import ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_SETTING = 0, 1, 2
 
@@ -50,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_settings_option(
         train, "a configuration setting, e.g. hidden=300,100 or learning_rate=0.01 (repeatable)"
     )
-    train.add_argument("--dataset", help="mnist, mnist-sample, fashion-mnist, digits or toy3d")
+    *others, last = DATASETS
+    train.add_argument("--dataset", help=f"{', '.join(others)} or {last}")
     train.add_argument("--steps", help="optimisation steps")
     train.add_argument("--data-dir", help="local data folder (default: $AE_DATA_DIR)")
     train.add_argument("--json", action="store_true", help="print one JSON object on stdout")

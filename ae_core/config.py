@@ -14,10 +14,12 @@ import hashlib
 import json
 import math
 import numbers
-import re
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from ae_core.errors import ConfigError, shown_value
+from ae_core.registry import DEFAULT_VARIANT
 
 # Bump when a change to the engine would make results stored under an old run id wrong, so a
 # cache keyed by run id never serves stale numbers. Version 3 made the data part of the id.
@@ -33,38 +35,6 @@ MAX_SEED = 2**31 - 1
 MAX_DEPTH = 6
 
 Activation = Literal["sigmoid", "relu", "elu", "linear"]
-
-
-class ConfigError(ValueError):
-    """A setting a user can get wrong; the message is one sentence naming the field and the rule
-    (a long value in it is cut: a pasted 100,000-character value does not come back whole)."""
-
-    def __init__(self, field_name: str, message: str):
-        super().__init__(_cut_long_values(message))
-        self.field = field_name
-
-
-# A value longer than this is shown as its start, an ellipsis and its length.
-SHOWN_VALUE_CHARS = 40
-_QUOTED_OR_WORD = re.compile(r"(?:[\w.]+=)?(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\S+)")
-
-
-def shown_value(value: Any) -> str:
-    """``repr(value)``, cut to about SHOWN_VALUE_CHARS characters for a message."""
-    text = repr(value)
-    if len(text) <= SHOWN_VALUE_CHARS:
-        return text
-    return f"{text[:SHOWN_VALUE_CHARS]}… ({len(text):,} characters)"
-
-
-def _cut_long_values(message: str) -> str:
-    def cut(match: re.Match) -> str:
-        text = match.group()
-        if len(text) <= SHOWN_VALUE_CHARS * 2:
-            return text
-        return f"{text[:SHOWN_VALUE_CHARS]}… ({len(text):,} characters)"
-
-    return _QUOTED_OR_WORD.sub(cut, message)
 
 
 def _param(default: Any, label: str, help: str, **limits: Any) -> Any:
@@ -89,7 +59,9 @@ def _param(default: Any, label: str, help: str, **limits: Any) -> Any:
 class RunConfig:
     """Everything that decides a training run; equal configs give equal run ids and results."""
 
-    variant: str = _param("stacked", "Variant", "Which kind of autoencoder to train.", group="data")
+    variant: str = _param(
+        DEFAULT_VARIANT, "Variant", "Which kind of autoencoder to train.", group="data"
+    )
     dataset: str = _param("mnist", "Dataset", "The data to reconstruct.", group="data")
     hidden: tuple[int, ...] = _param(
         (256,),
@@ -394,7 +366,13 @@ def run_id_for(config: RunConfig, data: dict[str, Any] | None) -> str:
     return f"{config.variant}-{digest}"
 
 
-def make_config(variant: str = "stacked", /, **settings: Any) -> RunConfig:
+def short_run_id(run_id: str) -> str:
+    """The start of a run id's hash, enough to tell runs apart where their names are equal
+    (``stacked-0123456789ab`` -> ``012345``)."""
+    return run_id.rsplit("-", 1)[-1][:6]
+
+
+def make_config(variant: str = DEFAULT_VARIANT, /, **settings: Any) -> RunConfig:
     """A config for ``variant``: the variant's defaults, then ``settings`` on top (which may
     repeat the variant, not name another)."""
     from ae_core import registry

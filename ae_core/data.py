@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ae_core.errors import first_line
+
 __all__ = [
     "DATASETS",
     "DataError",
@@ -367,8 +369,8 @@ def _count(n: int) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    line = first_line(exc)
+    text = f"{type(exc).__name__}: {line}" if line else type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ae_core.config import RunConfig
-from ae_core.store import RunRecord, RunStore, StoreError
+from ae_core.store import RunRecord, RunStore, StoreError, is_final_result
 from ae_core.warm import SpeedBook
 
 if TYPE_CHECKING:
@@ -156,11 +156,8 @@ class Job:
 
     @property
     def is_final_result(self) -> bool:
-        """Done, or failed on a non-finite loss with its model kept: training again would give
-        the same, so a new submission is served from this result."""
-        return self._state == "done" or (
-            self._state == "failed" and bool((self._summary or {}).get("model"))
-        )
+        """A new submission is served from this result (``store.is_final_result``)."""
+        return is_final_result(self._state, bool((self._summary or {}).get("model")))
 
     def snapshot(self) -> Snapshot:
         """The metrics so far; cheap when nothing changed since the last call."""

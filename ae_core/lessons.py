@@ -14,14 +14,20 @@ today's Keras differs from the one it used) are stated in each lesson's ``notes`
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from ae_core.config import ConfigError, RunConfig, make_config
+from ae_core.config import RunConfig, make_config
+from ae_core.errors import ConfigError
 
 # The role of a lesson's own run among its runs.
 MAIN = "lesson"
+
+# What the Lessons page and the results report can draw of a lesson's runs (``Lesson.show``).
+LessonView = Literal["generated", "reconstructions", "activations", "latent", "linear-pca"]
+LESSON_VIEWS: tuple[str, ...] = typing.get_args(LessonView)
 
 # Summaries of a lesson's runs by role -> our value of one figure (None while a run is missing).
 Measure = Callable[[Mapping[str, dict]], "float | str | None"]
@@ -103,7 +109,15 @@ class Lesson:
     # Further runs to compare with: role -> the settings of that run.
     others: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # What the app and the results page show of our runs, in this order (views by name).
-    show: tuple[str, ...] = ("reconstructions",)
+    show: tuple[LessonView, ...] = ("reconstructions",)
+
+    def __post_init__(self) -> None:
+        unknown = [view for view in self.show if view not in LESSON_VIEWS]
+        if unknown:
+            raise ValueError(
+                f"lesson {self.name!r} shows {', '.join(map(repr, unknown))}; the views a lesson "
+                f"can show are: {', '.join(LESSON_VIEWS)}"
+            )
 
     def config(self, role: str = MAIN, **overrides: Any) -> RunConfig:
         settings = dict(self.settings if role == MAIN else self.others[role])

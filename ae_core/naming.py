@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ae_core.config import RunConfig, field_spec, make_config
+from ae_core.config import RunConfig, field_spec, make_config, short_run_id
 from ae_core.controls import controls
 
 __all__ = ["changed_settings", "run_names", "setting_name", "setting_text"]
@@ -81,6 +81,6 @@ def run_names(configs: Mapping[str, RunConfig]) -> dict[str, str]:
         names[run_id] = ", ".join(parts) or alone
     shared = {name for name in names.values() if list(names.values()).count(name) > 1}
     return {
-        run_id: f"{name} ({run_id.rsplit('-', 1)[-1][:6]})" if name in shared else name
+        run_id: f"{name} ({short_run_id(run_id)})" if name in shared else name
         for run_id, name in names.items()
     }

@@ -4,6 +4,7 @@ Nothing else lists the variants one by one:
 
     registry.get("sparse_kl")      # the Variant instance, or a ConfigError naming the known ones
     registry.available()           # sorted names
+    registry.DEFAULT_VARIANT       # the variant a new config starts from
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import pkgutil
 import threading
 from typing import TYPE_CHECKING, TypeVar
 
-from ae_core.config import ConfigError
+from ae_core.errors import ConfigError
 
 if TYPE_CHECKING:
     from ae_core.variants.base import Variant
+
+# The variant a bare RunConfig(), make_config() and a new session of the app start from.
+DEFAULT_VARIANT = "stacked"
 
 _VARIANTS: dict[str, Variant] = {}
 _loaded = False

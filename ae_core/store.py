@@ -49,7 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ae_core.config import ConfigError, RunConfig, run_id_for
+from ae_core.config import RunConfig, run_id_for
+from ae_core.errors import ConfigError
 
 if TYPE_CHECKING:
     from ae_core.model import Autoencoder
@@ -384,10 +385,14 @@ class RunRecord:
 
     @property
     def is_final(self) -> bool:
-        """True when training the same config again would give the same outcome: a finished run,
-        or one that failed on a non-finite loss (deterministic for its config) and kept its model.
-        Stopped, interrupted and crashed runs are trained again when submitted again."""
-        return self.status == "done" or (self.status == "failed" and self.has_model)
+        return is_final_result(self.status, self.has_model)
+
+
+def is_final_result(status: str, has_model: bool) -> bool:
+    """True when training the same config again would give the same outcome: a finished run,
+    or one that failed on a non-finite loss (deterministic for its config) and kept its model.
+    Stopped, interrupted and crashed runs are trained again when submitted again."""
+    return status == "done" or (status == "failed" and has_model)
 
 
 def _lock_is_held(lock_path: Path) -> bool:

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 from ae_core import registry
 from ae_core.config import (
-    ConfigError,
     RunConfig,
     field_choices,
     field_names,
@@ -35,6 +34,7 @@ from ae_core.config import (
     field_type,
     parse_setting,
 )
+from ae_core.errors import ConfigError
 
 if TYPE_CHECKING:
     from ae_core.jobs import Job, JobManager, Snapshot

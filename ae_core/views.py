@@ -25,8 +25,6 @@ from ae_core.model import corrupt as corrupt_inputs
 ACTIVATION_EXAMPLES = 1000
 LATENT_EXAMPLES = 2000
 PROBE_TRAIN_EXAMPLES = 4000
-# A code value counts as "near zero" below this, for the comparison's sparsity column.
-NEAR_ZERO = 0.1
 
 
 def is_image_data(dataset: Dataset) -> bool:
@@ -213,7 +211,7 @@ def comparison_figures(model: Autoencoder, dataset: Dataset, seed: int = 0) -> d
     code is and how linearly separable the labels are from it (a logistic-regression probe)."""
     code = analysis.encode(model, dataset.x_test[:ACTIVATION_EXAMPLES])
     figures = {
-        "code_near_zero": float(np.mean(np.abs(code) < NEAR_ZERO)),
+        "code_near_zero": analysis.share_near_zero(code),
         "probe_accuracy": math.nan,
     }
     if len(np.unique(dataset.y_train)) > 1:

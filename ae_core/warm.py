@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ae_core import lessons
-from ae_core.config import ConfigError, RunConfig, field_spec, make_config
+from ae_core.config import RunConfig, field_spec, make_config
+from ae_core.errors import ConfigError
 from ae_core.store import RunRecord
 from ae_core.sweeps import check_sweep_field, parse_sweep_values, sweep_configs
 

@@ -108,10 +108,11 @@ def _read_commands(commands: queue.Queue, stops: dict[str, threading.Event]) -> 
 
 
 def _one_sentence(error: BaseException) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    from ae_core.config import ConfigError
     from ae_core.data import DataError
+    from ae_core.errors import ConfigError, first_line
     from ae_core.store import StoreError
+
+    text = first_line(error)
 
     if isinstance(error, (ConfigError, DataError, StoreError)):
         return text

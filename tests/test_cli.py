@@ -156,6 +156,19 @@ def test_bad_setting_exits_2_with_one_error_line(repo_root, arguments, fragments
     assert_single_error_line(result.stderr, *fragments)
 
 
+def test_the_dataset_help_lists_the_datasets_table(monkeypatch, capsys):
+    from ae_core import data
+
+    assert list(data.DATASETS) == ["mnist", "mnist-sample", "fashion-mnist", "digits", "toy3d"]
+    monkeypatch.setitem(data.DATASETS, "cifar10", data.DATASETS["mnist"])  # a dataset added
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--dataset DATASET mnist, mnist-sample, fashion-mnist, digits, toy3d or cifar10" in (
+        help_text
+    )
+
+
 def test_unknown_variant_exits_2(repo_root):
     result = run_cli(repo_root, "train", "--variant", "resnet", "--steps", "10")
     assert result.returncode == 2

@@ -13,13 +13,14 @@ import pytest
 from ae_core import registry
 from ae_core.config import (
     MAX_SEED,
-    ConfigError,
     RunConfig,
     field_names,
     field_spec,
     make_config,
     parse_setting,
+    short_run_id,
 )
+from ae_core.errors import ConfigError
 
 RUN_ID = re.compile(r"^(?P<variant>[a-z0-9_]+)-(?P<digest>[0-9a-f]{12})$")
 
@@ -92,6 +93,22 @@ def test_run_id_shape_and_prefix():
     for name in registry.available():
         match = RUN_ID.match(make_config(name).run_id)
         assert match is not None and match["variant"] == name
+
+
+def test_the_short_run_id_is_the_start_of_the_hash_built_in_one_place(repo_root):
+    for name in registry.available():
+        run_id = make_config(name).run_id
+        assert short_run_id(run_id) == RUN_ID.match(run_id)["digest"][:6]
+    assert short_run_id("sparse_kl-0123456789ab") == "012345"
+    sources = [repo_root / "Home.py"]
+    for folder in ("ae_core", "ui", "pages"):
+        sources += sorted((repo_root / folder).rglob("*.py"))
+    built_here = [
+        path.name
+        for path in sources
+        if "rsplit(\"-\"" in path.read_text() or "rsplit('-'" in path.read_text()
+    ]
+    assert built_here == ["config.py"]
 
 
 def test_run_id_is_stable_for_equal_configs():

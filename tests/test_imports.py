@@ -1,11 +1,18 @@
 """Import hygiene, checked in fresh interpreters: the engine never imports Streamlit, and the light
-modules (config, registry, variants) do not pull in TensorFlow."""
+modules (config, registry, variants) do not pull in TensorFlow; and, read from the source, no
+ae_core module imports itself through others."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
+import pkgutil
 import subprocess
 import sys
+from pathlib import Path
+
+import ae_core
 
 ENGINE_MODULES = [
     "ae_core",
@@ -150,3 +157,106 @@ import ui
 print(json.dumps([m for m in ("tensorflow", "keras") if m in sys.modules]))
 """
     assert run_python(repo_root, code) == []
+
+
+# --- no import cycle among the engine's modules ---------------------------------------------------
+
+PACKAGE_DIR = Path(ae_core.__file__).resolve().parent
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(source: str, known: set[str]) -> set[str]:
+    """The modules of ``known`` that ``source`` imports when it runs: at the top or inside a
+    function alike, but not under ``if TYPE_CHECKING:`` (annotations only, never run).
+    ``from a import b`` counts as importing ``a.b`` when that is a module, else ``a``."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            node.body = []
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "ae_core imports by absolute names"
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                found.add(submodule if submodule in known else node.module)
+    return found & known
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each ae_core module and the ae_core modules it imports. The registry's loading of the
+    variant modules by name at run time is not an import here: each variant imports the
+    registry to register itself, so that pair is how registration works, not a cycle."""
+    paths = {module_name(path): path for path in PACKAGE_DIR.rglob("*.py")}
+    known = set(paths)
+    return {
+        name: imported_modules(path.read_text(encoding="utf-8"), known) - {name}
+        for name, path in paths.items()
+    }
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle as the modules along it (first and last the same), or [] if none."""
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> list[str]:
+        if name in path:
+            return path[path.index(name) :] + [name]
+        if name in done:
+            return []
+        for imported in sorted(graph.get(name, ())):
+            cycle = visit(imported, [*path, name])
+            if cycle:
+                return cycle
+        done.add(name)
+        return []
+
+    for name in sorted(graph):
+        cycle = visit(name, [])
+        if cycle:
+            return cycle
+    return []
+
+
+def test_the_scan_sees_imports_inside_functions_and_skips_type_checking_ones():
+    known = {"ae_core.config", "ae_core.registry", "ae_core.model", "ae_core.errors"}
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "from ae_core.errors import ConfigError\n"
+        "if TYPE_CHECKING:\n    from ae_core.model import Autoencoder\n"
+        "def make():\n    from ae_core import registry\n"
+    )
+    assert imported_modules(source, known) == {"ae_core.errors", "ae_core.registry"}
+    planted = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert find_cycle(planted) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set(), "d": {"a", "b"}}) == []
+
+
+def test_the_scan_covers_every_engine_module_and_each_imports():
+    graph = import_graph()
+    walked = {info.name for info in pkgutil.walk_packages(ae_core.__path__, "ae_core.")}
+    assert set(graph) == walked | {"ae_core"}
+    assert "ae_core.registry" in graph["ae_core.config"], "config asks the registry (in a function)"
+    for name in sorted(set(graph) - {"ae_core.__main__"}):  # importing it runs the command line
+        importlib.import_module(name)
+
+
+def test_no_engine_module_imports_itself_through_others():
+    cycle = find_cycle(import_graph())
+    assert cycle == [], "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_bottom_modules_import_no_engine_module_above_them():
+    # errors is imported by every layer; the registry, which config asks, needs nothing of config;
+    # the variants' base knows the config's field names but takes a RunConfig for its
+    # annotations only.
+    graph = import_graph()
+    assert graph["ae_core.errors"] == set()
+    assert graph["ae_core.registry"] == {"ae_core.errors", "ae_core.variants"}  # the package
+    assert graph["ae_core.variants.base"] == {"ae_core.config", "ae_core.model"}

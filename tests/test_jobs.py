@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from ae_core.config import make_config
-from ae_core.jobs import JobManager
-from ae_core.store import RunStore
+from ae_core.jobs import Job, JobManager
+from ae_core.store import RunRecord, RunStore, is_final_result
 
 TINY = {"dataset": "digits", "hidden": (16,), "code_size": 4, "steps": 60}
 # Long enough that it is still training when the test acts on it; stopped well before the end.
@@ -212,6 +212,21 @@ def test_a_non_finite_loss_fails_the_run_with_its_reason_and_the_worker_goes_on(
 
     after = wait_done(manager.submit(tiny(600)))
     assert after.state == "done"
+
+
+class _NoManager:
+    """A job made from a record is only read here: no manager is needed."""
+
+
+@pytest.mark.parametrize("status", ["done", "stopped", "failed", "interrupted"])
+@pytest.mark.parametrize("has_model", [True, False])
+def test_a_job_and_its_stored_run_agree_on_a_final_result(tmp_path, status, has_model):
+    summary = {"status": status, "model": has_model}
+    record = RunRecord("stacked-0", tiny(650), status, None, summary, has_model, tmp_path)
+    owner = _NoManager()
+    job = Job._from_record(owner, record)
+    final = status == "done" or (status == "failed" and has_model)
+    assert record.is_final is job.is_final_result is is_final_result(status, has_model) is final
 
 
 def test_missing_data_fails_the_run_in_one_sentence_and_the_worker_survives(manager):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ae_core import cli, lessons
-from ae_core.config import ConfigError
+from ae_core.errors import ConfigError
 from ae_core.lessons import MAIN, Epochs
 from ae_core.store import RunStore
 
@@ -243,3 +243,46 @@ def test_the_report_is_written_from_the_stored_runs(tmp_path, capsys):
     # Written again from the same store without training: the same figures.
     assert cli.main(rewrite) == 0
     assert output.read_text().split("\n## ", 1)[1] == text.split("\n## ", 1)[1]
+
+
+# --- what a lesson shows --------------------------------------------------------------------------
+
+
+def views_read_in(source: str) -> set[str]:
+    """The view names a file tests a lesson's ``show`` for (``"latent" in lesson.show``)."""
+    import ast
+
+    return {
+        node.left.value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Compare)
+        and isinstance(node.left, ast.Constant)
+        and any(isinstance(c, ast.Attribute) and c.attr == "show" for c in node.comparators)
+    }
+
+
+@pytest.mark.parametrize("name", lessons.names())
+def test_every_lesson_shows_only_views_that_exist(name):
+    show = lessons.get(name).show
+    assert show and set(show) <= set(lessons.LESSON_VIEWS)
+    assert len(set(show)) == len(show)
+
+
+def test_a_lesson_showing_an_unknown_view_is_refused_naming_the_views():
+    import dataclasses
+
+    lesson = lessons.get("plain-sigmoid")
+    with pytest.raises(ValueError) as caught:
+        dataclasses.replace(lesson, show=("reconstructions", "reconstruction"))
+    assert str(caught.value) == (
+        "lesson 'plain-sigmoid' shows 'reconstruction'; the views a lesson can show are: "
+        "generated, reconstructions, activations, latent, linear-pca"
+    )
+
+
+def test_the_lessons_page_and_the_report_read_only_views_that_exist(repo_root):
+    page = views_read_in((repo_root / "pages" / "0_Lessons.py").read_text())
+    report = views_read_in((repo_root / "ae_core" / "results.py").read_text())
+    assert page == set(lessons.LESSON_VIEWS), "the page draws every view a lesson can show"
+    assert report == {"generated", "reconstructions"} <= set(lessons.LESSON_VIEWS)
+    assert views_read_in("x = 'latnet' in lesson.show\n") == {"latnet"}  # the scan sees a typo

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from ae_core import registry
-from ae_core.config import ConfigError, field_names, make_config
+from ae_core.config import RunConfig, field_names, make_config
+from ae_core.errors import ConfigError
 from ae_core.variants.base import Variant
 
 EXPECTED = ["denoising", "layerwise", "linear", "sparse_kl", "sparse_l1", "stacked", "tied", "vae"]
@@ -97,6 +98,29 @@ def test_registering_a_duplicate_name_raises_and_keeps_the_original():
         registry.register(Impostor)
     assert registry.get("stacked") is original
     assert registry.available() == EXPECTED
+
+
+def files_naming(value: str, paths: list[Path]) -> list[str]:
+    """The files among ``paths`` with the string literal ``value`` (exactly) in their code."""
+    return [
+        path.name
+        for path in paths
+        if any(
+            isinstance(node, ast.Constant) and node.value == value
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        )
+    ]
+
+
+def test_the_default_variant_is_named_once_in_the_registry():
+    assert registry.DEFAULT_VARIANT in registry.available()
+    assert RunConfig().variant == make_config().variant == registry.DEFAULT_VARIANT
+    root = PACKAGE_DIR.parent
+    app_files = [root / "Home.py", *sorted(root.glob("ui/*.py")), *sorted(root.glob("pages/*.py"))]
+    # The lessons name the variant of each classic experiment: data, not a default.
+    named = files_naming(registry.DEFAULT_VARIANT, modules_outside_variants() + app_files)
+    assert named == ["lessons.py"]
+    assert files_naming(registry.DEFAULT_VARIANT, [PACKAGE_DIR / "registry.py"]) == ["registry.py"]
 
 
 # --- defaults and options -------------------------------------------------------------------------

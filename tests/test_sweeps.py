@@ -22,7 +22,8 @@ from test_cli import single_json_object
 from test_jobs import wait_until
 
 from ae_core import cli, lessons
-from ae_core.config import ConfigError, make_config
+from ae_core.config import make_config
+from ae_core.errors import ConfigError
 from ae_core.jobs import JobManager
 from ae_core.store import RunStore
 from ae_core.sweeps import (

@@ -16,8 +16,9 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from ae_core import registry
-from ae_core.config import ConfigError, make_config, parse_setting
+from ae_core.config import make_config, parse_setting
 from ae_core.controls import controls
+from ae_core.errors import ConfigError
 from ui.session import SELECTED_RUN, VARIANT, keep, kept, kept_value, manager, set_kept
 from ui.settings import current_config, setting_key
 

@@ -7,7 +7,7 @@ import math
 import streamlit as st
 
 from ae_core import figures
-from ae_core.config import RunConfig
+from ae_core.config import RunConfig, short_run_id
 from ae_core.data import trained_on
 from ae_core.jobs import Job, Snapshot
 from ae_core.store import StoreError
@@ -34,7 +34,7 @@ def describe_run(job: Job) -> str:
         parts.append(f"test MSE {summary['test_mse']:.4f}")
     else:
         parts.append(job.state)
-    return " · ".join(parts) + f" · {job.run_id.rsplit('-', 1)[-1][:6]}"
+    return " · ".join(parts) + f" · {short_run_id(job.run_id)}"
 
 
 def run_label(job: Job) -> str:
@@ -46,7 +46,7 @@ def run_label(job: Job) -> str:
     if config.hidden:
         parts.append("hidden " + ",".join(map(str, config.hidden)))
     parts.append(f"{config.steps:,} steps")
-    return " · ".join(parts) + f" · {job.run_id.rsplit('-', 1)[-1][:6]}"
+    return " · ".join(parts) + f" · {short_run_id(job.run_id)}"
 
 
 def select_run(run_id: str) -> None:

@@ -9,10 +9,10 @@ from typing import Any
 import streamlit as st
 
 from ae_core.jobs import JobManager
+from ae_core.registry import DEFAULT_VARIANT as DEFAULT_VARIANT  # where a new session starts
 
 SELECTED_RUN = "selected_run"
 VARIANT = "variant"
-DEFAULT_VARIANT = "stacked"
 # Widget values kept for the whole session: Streamlit forgets a widget's value when a page that
 # does not draw it runs, so every page's choices are copied here and restored when drawn again.
 _KEPT = "kept_widget_values"

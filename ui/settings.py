@@ -10,9 +10,10 @@ from typing import Any
 import streamlit as st
 
 from ae_core import sweeps
-from ae_core.config import ConfigError, RunConfig, make_config
+from ae_core.config import RunConfig, make_config
 from ae_core.controls import Control, controls, in_labels, labels, settle
 from ae_core.data import data_in_words
+from ae_core.errors import ConfigError
 from ui.session import DEFAULT_VARIANT, VARIANT, keep, kept, kept_value, manager, sentence, set_kept
 
 GROUPS = {

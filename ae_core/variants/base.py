@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ae_core.config import RunConfig, field_names
+from ae_core.config import field_names
 
 if TYPE_CHECKING:
+    from ae_core.config import RunConfig
     from ae_core.data import DatasetInfo
     from ae_core.model import Autoencoder, Phase
 

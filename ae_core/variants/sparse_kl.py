@@ -1,4 +1,4 @@
-from ae_core.config import ConfigError
+from ae_core.errors import ConfigError
 from ae_core.registry import register
 from ae_core.variants.base import Variant
 
