@@ -512,34 +512,8 @@ class RunTraining:
         chunk = runner.run(count, window, self._phase_done // window, every, last_window)
         seconds = time.perf_counter() - chunk_started
         self.training_seconds += seconds
-        elapsed = time.perf_counter() - self.started
-        model = self.compiled.model
-        for slot in np.flatnonzero(chunk.counts):
-            steps = chunk.counts[slot]
-            self.step += int(steps)
-            terms = {
-                name: float(total / steps)
-                for name, total in zip(phase.term_names, chunk.term_sums[slot], strict=True)
-            }
-            layer_means = iter(chunk.activation_sums[slot] / steps)
-            measured = bool(np.isfinite(chunk.held_out[slot]))
-            progress = Progress(
-                step=self.step,
-                total_steps=self.total_steps,
-                phase=phase.name,
-                phase_index=self._phase_index,
-                phase_count=len(self.phase_steps),
-                loss=float(sum(terms.values())),
-                loss_terms=terms,
-                mean_activation=[
-                    float(next(layer_means)) if i in phase.reported_layers else None
-                    for i in range(model.encoder_depth)
-                ],
-                samples_per_s=chunk.completed * self.samples_per_step / max(seconds, 1e-9),
-                elapsed=elapsed,
-                held_out_loss=float(chunk.held_out[slot]) if measured else None,
-                held_out_examples=self.held_out_examples if measured else None,
-            )
+        for progress in self._chunk_points(phase, chunk, seconds):
+            self.step = progress.step
             self.history.append(progress)
             if self.on_progress is not None:
                 self.on_progress(progress)
@@ -549,7 +523,7 @@ class RunTraining:
             self.reason = _non_finite_reason(phase.term_names, chunk.bad_terms, self.step + 1)
             return self._finish()
         if self.on_chunk is not None and self._phase_done < phase_steps:
-            self.on_chunk(model, self.step)
+            self.on_chunk(self.compiled.model, self.step)
         per_window = seconds / max(count / window, 1e-9)
         self._windows_per_chunk = int(
             min(MAX_WINDOWS_PER_CHUNK, max(1, self.chunk_seconds / max(per_window, 1e-9)))
@@ -557,6 +531,42 @@ class RunTraining:
         if self._phase_done >= phase_steps and self._phase_index + 1 == len(self.phase_steps):
             return self._finish()
         return False
+
+    def _chunk_points(self, phase: Phase, chunk: _ChunkState, seconds: float) -> list[Progress]:
+        """The history points of a chunk of ``phase`` that took ``seconds``: one per window it
+        ran, each the means over that window's steps, their steps counted on from the run's."""
+        elapsed = time.perf_counter() - self.started
+        encoder_depth = self.compiled.model.encoder_depth
+        points, step = [], self.step
+        for slot in np.flatnonzero(chunk.counts):
+            steps = chunk.counts[slot]
+            step += int(steps)
+            terms = {
+                name: float(total / steps)
+                for name, total in zip(phase.term_names, chunk.term_sums[slot], strict=True)
+            }
+            layer_means = iter(chunk.activation_sums[slot] / steps)
+            measured = bool(np.isfinite(chunk.held_out[slot]))
+            points.append(
+                Progress(
+                    step=step,
+                    total_steps=self.total_steps,
+                    phase=phase.name,
+                    phase_index=self._phase_index,
+                    phase_count=len(self.phase_steps),
+                    loss=float(sum(terms.values())),
+                    loss_terms=terms,
+                    mean_activation=[
+                        float(next(layer_means)) if i in phase.reported_layers else None
+                        for i in range(encoder_depth)
+                    ],
+                    samples_per_s=chunk.completed * self.samples_per_step / max(seconds, 1e-9),
+                    elapsed=elapsed,
+                    held_out_loss=float(chunk.held_out[slot]) if measured else None,
+                    held_out_examples=self.held_out_examples if measured else None,
+                )
+            )
+        return points
 
     def _finish(self) -> bool:
         if not self.finished:
