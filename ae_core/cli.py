@@ -308,6 +308,7 @@ def _save_run(runs_dir: str | None, result, summary: dict) -> None:
 
 
 def _runs(args: argparse.Namespace) -> int:
+    from ae_core import archives
     from ae_core.store import RunStore
 
     store = RunStore(args.runs_dir)
@@ -341,10 +342,10 @@ def _runs(args: argparse.Namespace) -> int:
         print(f"deleted {args.run_id}", file=sys.stderr)
     elif action == "export":
         output = Path(args.output or f"{args.run_id}.zip")
-        output.write_bytes(store.export_run(args.run_id))
+        output.write_bytes(archives.export_run(store, args.run_id))
         print(f"exported {args.run_id} to {output}", file=sys.stderr)
     else:
-        record = store.import_run(args.archive)
+        record = archives.import_run(store, args.archive)
         print(f"imported {record.run_id} ({record.status}) into {store.root}", file=sys.stderr)
     return EXIT_OK
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ae_core import archives
 from ae_core.config import RunConfig
 from ae_core.store import RunRecord, RunStore, StoreError, is_final_result
 from ae_core.warm import SpeedBook
@@ -629,7 +630,7 @@ class JobManager:
             self._models.pop(run_id, None)
 
     def import_run(self, archive: bytes | str | os.PathLike) -> Job:
-        record = self.store.import_run(archive)
+        record = archives.import_run(self.store, archive)
         with self._lock:
             self._finished.pop(record.run_id, None)
             self._models.pop(record.run_id, None)
@@ -638,7 +639,7 @@ class JobManager:
         return job
 
     def export_run(self, run_id: str) -> bytes:
-        return self.store.export_run(run_id)
+        return archives.export_run(self.store, run_id)
 
     # -- workers ---------------------------------------------------------------------------------
     def worker_pids(self) -> list[int]:

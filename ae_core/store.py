@@ -12,14 +12,8 @@ the final name, then the folder is fsynced. A folder without ``summary.json`` is
 while its lock is held, and an interrupted run once it is not (the kernel drops the lock of a
 process that dies, even by SIGKILL).
 
-Export is a zip of exactly those files plus a manifest of their SHA-256 sums. Import never runs
-code from the archive: member names are checked against an allow-list, sizes are capped (the
-model's by the size of the model its config gives), hashes verified, the config validated by our
-own validator, the history and summary checked against what our writers write, the model rebuilt
-from our own code and only its weights loaded, from an HDF5 file checked to hold plain datasets
-alone, each the shape, dtype and size of one of the rebuilt model's weights, before any is read.
-The figures of an imported run are measured here, from its weights on this server's data; only
-its account of the training (status, reason, steps, time) is the archive's.
+Exporting a run as one archive and importing one, checked, is ``ae_core.archives``'s work; a
+stored model is read with the same checks of its weights as an imported one.
 
 A finished run whose summary or history does not fit our schema is skipped by a scan, with one
 sentence in ``RunStore.problems``, like any other damaged folder.
@@ -30,27 +24,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
-import io
 import json
 import logging
 import math
 import os
 import secrets
 import shutil
-import stat
-import tempfile
-import threading
 import time
-import zipfile
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ae_core.config import RunConfig, run_id_for
-from ae_core.errors import ConfigError
 
 if TYPE_CHECKING:
     from ae_core.model import Autoencoder
@@ -67,23 +53,7 @@ SUMMARY_FILE = "summary.json"
 LOCK_FILE = "training.lock"
 # The model so far of a run still training, so the app can show it; removed when it finishes.
 CHECKPOINT_FILE = "checkpoint.keras"
-MANIFEST_FILE = "manifest.json"
 RUN_FILES = (CONFIG_FILE, DATA_FILE, HISTORY_FILE, MODEL_FILE, SUMMARY_FILE)
-ARCHIVE_FORMAT = "autoencoder-lab-run"
-ARCHIVE_VERSION = 1
-# The files of a Keras 3 ``.keras`` archive, which is itself a zip.
-KERAS_ARCHIVE_FILES = frozenset({"metadata.json", "config.json", "model.weights.h5"})
-
-# Caps for imports: an exported run is a few MB, so anything far bigger is refused unread.
-MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
-MAX_MEMBER_BYTES = {
-    MANIFEST_FILE: 64 * 1024,
-    CONFIG_FILE: 64 * 1024,
-    DATA_FILE: 4 * 1024,
-    SUMMARY_FILE: 1024 * 1024,
-    HISTORY_FILE: 16 * 1024 * 1024,
-    MODEL_FILE: 60 * 1024 * 1024,
-}
 # Temporary folders older than this belong to no live writer and are cleaned up by a scan.
 STALE_TEMP_SECONDS = 600
 
@@ -245,13 +215,6 @@ def summary_problem(summary: Any) -> str | None:
 
 class StoreError(RuntimeError):
     """Something about stored runs a user can cause; the message is one sentence saying what."""
-
-
-class ImportRefused(StoreError):
-    """An archive that is not one of our runs; nothing was written. ``problem`` is what is
-    wrong with it, in words."""
-
-    problem: str = ""
 
 
 class RunBusy(StoreError):
@@ -545,7 +508,8 @@ def _finished_signature(folder: Path) -> tuple | None:
 
 
 class RunStore:
-    """The runs folder: list, read, delete, export and import runs; ``begin`` starts writing one."""
+    """The runs folder: list, read and delete runs; ``begin`` starts writing one (export and
+    import are ``ae_core.archives``)."""
 
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = (Path(root).expanduser() if root is not None else default_runs_dir()).absolute()
@@ -787,502 +751,13 @@ class RunStore:
                 with contextlib.suppress(OSError):
                     temporary.unlink()
 
-    # -- export and import ---------------------------------------------------------------------
-    def export_run(self, run_id: str) -> bytes:
-        """The run as one zip archive: its files plus a manifest of their SHA-256 sums."""
-        record = self.get(run_id)
-        if record is None:
-            raise StoreError(f"there is no stored run {run_id!r} to export")
-        if record.status not in FINISHED_STATUSES:
-            raise StoreError(f"run {run_id} is {record.status}; only finished runs can be exported")
-        files = {
-            name: (record.path / name).read_bytes()
-            for name in RUN_FILES
-            if (record.path / name).is_file()
-        }
-        manifest = {
-            "format": ARCHIVE_FORMAT,
-            "version": ARCHIVE_VERSION,
-            "run_id": run_id,
-            "files": {
-                name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-                for name, data in files.items()
-            },
-        }
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(MANIFEST_FILE, json.dumps(manifest, indent=1, sort_keys=True))
-            for name, data in files.items():
-                archive.writestr(name, data)
-        return buffer.getvalue()
-
-    def import_run(self, archive: bytes | str | os.PathLike) -> RunRecord:
-        """Add an exported run to the store; refuses (ImportRefused) anything that is not one.
-
-        Only the archive's config, history and account of the training (status, reason, steps,
-        time) are kept; the model is rebuilt by our code from the config, its weights checked
-        against that model before any is read, and every figure measured here."""
-        opened = _read_run_archive(_read_archive_bytes(archive))
-        run = _validate_run_files(opened)
-        run_id = opened.run_id
-        existing = self.get(run_id)
-        if existing is not None and existing.status in FINISHED_STATUSES:
-            return existing
-        if existing is not None and existing.status == "training":
-            raise StoreError(f"run {run_id} is training here; stop it before importing")
-        model, model_bytes = None, None
-        if opened.model_info is not None:
-            model = _build_model(run.config)
-            model_file = opened.model_file(_model_file_limit(_weights_layout(model)))
-            _load_keras_archive(model, model_file, "the archive's model")
-            # What goes into the store is our own serialisation of the model, not the upload.
-            with tempfile.TemporaryDirectory() as scratch:
-                saved = Path(scratch) / MODEL_FILE
-                model.save(saved)
-                model_bytes = saved.read_bytes()
-        summary = _measure_imported(run, run_id, model)
-        files = opened.files
-        staging = self.root / f".import-{run_id}-{secrets.token_hex(4)}"
-        staging.mkdir()
-        try:
-            atomic_write_bytes(staging / CONFIG_FILE, files[CONFIG_FILE])
-            if DATA_FILE in files:
-                atomic_write_bytes(staging / DATA_FILE, files[DATA_FILE])
-            atomic_write_bytes(staging / HISTORY_FILE, files[HISTORY_FILE])
-            if model_bytes is not None:
-                atomic_write_bytes(staging / MODEL_FILE, model_bytes)
-            atomic_write_json(
-                staging / SUMMARY_FILE,
-                {**summary, "model": model_bytes is not None, "finished_at": time.time()},
-            )
-            target = self.root / run_id
-            if target.exists():  # an interrupted attempt, or a damaged folder get() skipped
-                if _lock_is_held(target / LOCK_FILE):
-                    raise StoreError(f"run {run_id} is training here; try again later")
-                self._discard(target)
-            os.rename(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        _fsync_dir(self.root)
-        record = self.get(run_id)
-        assert record is not None
-        return record
-
-
-# -- archive checks --------------------------------------------------------------------------------
-def _refuse(message: str) -> ImportRefused:
-    refused = ImportRefused(f"refusing to import: {message}")
-    refused.problem = message
-    return refused
-
-
-def _read_archive_bytes(archive: bytes | str | os.PathLike) -> bytes:
-    if isinstance(archive, (bytes, bytearray, memoryview)):
-        data = bytes(archive)
-    else:
-        with open(archive, "rb") as handle:
-            data = handle.read(MAX_ARCHIVE_BYTES + 1)
-    if len(data) > MAX_ARCHIVE_BYTES:
-        raise _refuse(f"the file is larger than {MAX_ARCHIVE_BYTES // 2**20} MB; a run is a few MB")
-    return data
-
-
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    # read() would inflate whatever the header claims; a capped stream read cannot be bombed.
-    try:
-        with archive.open(info) as member:
-            data = member.read(limit + 1)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
-        # Bad CRC, broken deflate data, an unsupported compression or an encrypted member.
-        raise _refuse(f"{info.filename} cannot be read from the archive ({error})") from None
-    if len(data) > limit:
-        raise _refuse(f"{info.filename} is larger than the {limit // 1024} KB a run's file can be")
-    return data
-
-
-def _member_problem(info: zipfile.ZipInfo, allowed: frozenset[str]) -> str | None:
-    name = info.filename
-    parts = name.replace("\\", "/").split("/")
-    if name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":"):
-        return f"the member {name!r} would be written outside the runs folder"
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return f"the member {name!r} is a symbolic link"
-    if name not in allowed:
-        return (
-            f"{name!r} is not a file of an Autoencoder Lab run (a run archive holds only "
-            f"{', '.join(sorted(allowed))})"
-        )
-    return None
-
-
-def _open_zip(data: bytes, what: str, hint: str = "") -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise _refuse(f"{what} is not a zip archive{hint}") from None
-
-
-@dataclass
-class _RunArchive:
-    """A run archive whose other files were read and checked against its manifest; its model
-    is read on demand, once the run's config says how large it can be."""
-
-    data: bytes
-    files: dict[str, bytes]  # every file but the model
-    run_id: str  # the one the manifest claims
-    manifest_entries: dict[str, Any]
-    model_info: zipfile.ZipInfo | None
-
-    def model_file(self, limit: int) -> bytes | None:
-        """The model file (None when the run has none), read with a cap of ``limit`` bytes."""
-        if self.model_info is None:
-            return None
-        with _open_zip(self.data, "the file") as archive:
-            data = _read_member(archive, self.model_info, limit)
-        _check_digest(MODEL_FILE, data, self.manifest_entries[MODEL_FILE])
-        return data
-
-
-def _check_digest(name: str, data: bytes, entry: Any) -> None:
-    if not isinstance(entry, dict) or entry.get("sha256") != hashlib.sha256(data).hexdigest():
-        raise _refuse(f"{name} does not match its SHA-256 in the manifest (altered or damaged)")
-
-
-def _read_run_archive(data: bytes) -> _RunArchive:
-    """The run's files but the model, checked against the manifest, and where the model is."""
-    with _open_zip(data, "the file", " (a run is exported as a .zip archive)") as archive:
-        infos = archive.infolist()
-        names = [info.filename for info in infos]
-        if set(names) == KERAS_ARCHIVE_FILES:
-            raise _refuse(
-                "this is a bare Keras model file, not an Autoencoder Lab run archive; models are "
-                "never loaded from uploaded Keras files (they can carry code, e.g. Lambda layers)"
-            )
-        allowed = frozenset({MANIFEST_FILE, *RUN_FILES})
-        for info in infos:
-            problem = _member_problem(info, allowed)
-            if problem:
-                raise _refuse(problem)
-        if len(set(names)) != len(names):
-            raise _refuse("the archive names the same file twice")
-        for required in (MANIFEST_FILE, CONFIG_FILE, HISTORY_FILE, SUMMARY_FILE):
-            if required not in names:
-                raise _refuse(f"the archive has no {required}, so it is not an exported run")
-        total = sum(info.file_size for info in infos)
-        if total > MAX_ARCHIVE_BYTES:
-            raise _refuse("its files add up to more than a run can hold")
-        files = {
-            info.filename: _read_member(archive, info, MAX_MEMBER_BYTES[info.filename])
-            for info in infos
-            if info.filename != MODEL_FILE
-        }
-    try:
-        manifest = json.loads(files[MANIFEST_FILE])
-        listed = manifest["files"]
-        if manifest.get("format") != ARCHIVE_FORMAT or not isinstance(listed, dict):
-            raise ValueError
-    except _BAD_JSON:
-        raise _refuse("its manifest.json is not an Autoencoder Lab run manifest") from None
-    if manifest.get("version") != ARCHIVE_VERSION:
-        raise _refuse(
-            f"it was made by archive version {manifest.get('version')!r} and this is version "
-            f"{ARCHIVE_VERSION}"
-        )
-    if set(listed) != set(names) - {MANIFEST_FILE}:
-        raise _refuse("the manifest does not list exactly the files in the archive")
-    del files[MANIFEST_FILE]
-    for name, member in files.items():
-        _check_digest(name, member, listed[name])
-    model_info = next((info for info in infos if info.filename == MODEL_FILE), None)
-    return _RunArchive(data, files, str(manifest.get("run_id", "")), listed, model_info)
-
-
-@dataclass(frozen=True)
-class _ImportedRun:
-    """What an archive says of its run, checked: the config, its data record (None for runs
-    stored before there was one), the history's points and the summary it came with."""
-
-    config: RunConfig
-    data: dict | None
-    points: list[dict]
-    summary: dict
-
-
-def _validate_run_files(archive: _RunArchive) -> _ImportedRun:
-    files, has_model = archive.files, archive.model_info is not None
-    try:
-        config_values = json.loads(files[CONFIG_FILE])
-        config = RunConfig.from_dict(config_values)
-    except ConfigError as error:
-        raise _refuse(f"its config is not valid here: {error}") from None
-    except _BAD_JSON as error:
-        raise _refuse(f"its config.json cannot be read ({error})") from None
-    try:
-        data = _parse_data_record(files[DATA_FILE]) if DATA_FILE in files else None
-    except _BAD_JSON as error:
-        raise _refuse(f"its {DATA_FILE} cannot be read ({error})") from None
-    run_id = run_id_for(config, data["identity"] if data else None)
-    if archive.run_id != run_id:
-        raise _refuse(
-            f"the archive says run {archive.run_id} but its config and data are run {run_id} "
-            "here (made by another version of the engine, or edited)"
-        )
-    try:
-        summary = json.loads(files[SUMMARY_FILE])
-        history = json.loads(files[HISTORY_FILE])
-        if not isinstance(summary, dict) or not isinstance(history.get("points"), list):
-            raise ValueError("unexpected layout")
-    except (*_BAD_JSON, AttributeError) as error:
-        raise _refuse(f"its summary or history cannot be read ({error})") from None
-    problem = history_problem(history["points"])
-    if problem is not None:
-        raise _refuse(f"its history does not fit ours: {problem}")
-    problem = summary_problem(summary)
-    if problem is not None:
-        raise _refuse(f"its {SUMMARY_FILE} does not fit ours: {problem}")
-    if summary.get("run_id") != run_id:
-        raise _refuse(f"its {SUMMARY_FILE} does not describe a finished run of this config")
-    if summary.get("model", False) != has_model:
-        raise _refuse("its summary and its files disagree about whether there is a model")
-    if summary.get("steps", 0) > config.steps:
-        raise _refuse(
-            f"its {SUMMARY_FILE} says {summary['steps']:,} steps of a run of {config.steps:,}"
-        )
-    return _ImportedRun(config, data, history["points"], summary)
-
-
-def _measure_imported(run: _ImportedRun, run_id: str, model: Autoencoder | None) -> dict:
-    """The summary stored for an imported run: the archive's account of its training (status,
-    reason, steps, time) with every figure measured here, from its weights on this server's
-    data, as ``analysis.run_summary`` measures a run that has just trained."""
-    archived, config = run.summary, run.config
-    if model is None:
-        reason = archived.get("reason") or "it failed before it had a model"
-        return failure_summary(config, run_id, reason, archived.get("steps", 0))
-    from ae_core.analysis import run_summary
-    from ae_core.data import DataError, load_dataset
-    from ae_core.trainer import Progress, TrainResult
-
-    try:
-        dataset = load_dataset(config.dataset)
-    except DataError as error:
-        raise _refuse(f"its figures cannot be measured here: {error}") from None
-    if run.data is not None and run.data["identity"] != dataset.identity:
-        raise _refuse(
-            f"it was trained on other {config.dataset} data ({run.data['source'] or 'elsewhere'})"
-            f" than this server has ({dataset.source}), so its figures cannot be measured here"
-        )
-    samples_per_s = archived.get("samples_per_s")
-    result = TrainResult(
-        config=config,
-        model=model,
-        dataset=dataset,
-        status=archived["status"],
-        reason=archived.get("reason"),
-        steps_done=archived.get("steps", 0),
-        seconds=archived.get("seconds", 0.0),
-        samples_per_s=math.nan if samples_per_s is None else samples_per_s,
-        history=[Progress(**point) for point in run.points],
-    )
-    # A run stored before its data was part of its id keeps the id it was trained under.
-    return {**run_summary(result), "run_id": run_id}
-
-
-def _class_names(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        if isinstance(value.get("class_name"), str):
-            yield value["class_name"]
-        for item in value.values():
-            yield from _class_names(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _class_names(item)
-
-
-def _check_plain_hdf5(data: bytes, what: str, layout: _WeightsLayout | None = None) -> None:
-    """Refuse HDF5 files that reach outside themselves (links, external storage, virtual data)
-    and, given the ``layout`` of the model they are for, any dataset that is not one of its
-    weights as Keras writes it. Only the file's metadata is read, never a dataset's data."""
-    import h5py
-
-    problems: list[str] = []
-    try:
-        weights = h5py.File(io.BytesIO(data), "r")
-    except OSError:
-        raise _refuse(f"{what} has no readable HDF5 weights file") from None
-    with weights:
-
-        def check_link(name: str, link) -> None:
-            if not isinstance(link, h5py.HardLink):
-                problems.append(f"{name} is a {type(link).__name__}")
-
-        datasets: dict[str, h5py.Dataset] = {}
-
-        def check_object(name: str, item) -> None:
-            if isinstance(item, h5py.Dataset):
-                if item.external or item.is_virtual:
-                    problems.append(f"{name} stores its data outside the file")
-                elif item.dtype.kind not in "fiub":
-                    problems.append(f"{name} holds {item.dtype} values, not numbers")
-                datasets[name] = item
-
-        weights.visititems_links(check_link)
-        if not problems:
-            weights.visititems(check_object)
-        if problems:
-            raise _refuse(f"{what} is not a plain weights file: {problems[0]}")
-        problem = _layout_problem(datasets, layout) if layout is not None else None
-    if problem:
-        raise _refuse(f"{what} does not fit this run's model: {problem}")
-
-
-def _layout_problem(datasets: dict, layout: _WeightsLayout) -> str | None:
-    """What in a weights file's datasets differs from the weights of the model they are for:
-    names, shapes, dtypes, filters (Keras writes plain contiguous data) and the bytes stored
-    against those the shape declares."""
-    for name, item in datasets.items():
-        if name not in layout.datasets:
-            return f"{name} is not one of its weights"
-        shape, dtype = layout.datasets[name]
-        if item.shape != shape or item.dtype != dtype:
-            return (
-                f"{name} is declared as {item.dtype} of shape {item.shape} ({item.nbytes:,} "
-                f"bytes), where the model has {dtype} of shape {shape}"
-            )
-        if item.id.get_create_plist().get_nfilters() or item.chunks is not None:
-            return f"{name} is stored chunked or filtered (compressed), which Keras never writes"
-        stored = item.id.get_storage_size()
-        if stored != item.nbytes:
-            return f"{name} stores {stored:,} bytes of the {item.nbytes:,} its shape declares"
-    missing = sorted(set(layout.datasets) - set(datasets))
-    if missing:
-        return f"it lacks {missing[0]}"
-    return None
-
-
-@dataclass(frozen=True)
-class _WeightsLayout:
-    """The weights file Keras writes for a model: each dataset's shape and dtype, by path, and
-    the file's size."""
-
-    datasets: dict[str, tuple[tuple[int, ...], Any]]  # shape, numpy dtype
-    file_size: int
-
-
-# Weights layouts by the shape signature of the config they are for (it decides every shape).
-_LAYOUTS: dict[tuple, _WeightsLayout] = {}
-_LAYOUTS_LOCK = threading.Lock()  # the app loads models from several threads
-_MAX_LAYOUTS = 64
-# What a weights file may hold beyond the file Keras writes here for the same model (HDF5
-# metadata of another version); a model description is at most this big (ours are about 1 KB).
-_WEIGHTS_SLACK = 64 * 1024
-_DESCRIPTION_LIMIT = 64 * 1024
-
-
-def _weights_layout(model: Autoencoder) -> _WeightsLayout:
-    """The layout of ``model``'s weights file, from a save of it by Keras (freshly built models
-    of one shape signature share it, so it is made once per signature)."""
-    import h5py
-
-    key = model.run_config.shape_signature
-    layout = _LAYOUTS.get(key)
-    if layout is None:
-        with tempfile.TemporaryDirectory() as scratch:
-            path = Path(scratch) / "expected.weights.h5"
-            model.save_weights(path)
-            datasets = {}
-
-            def note(name: str, item) -> None:
-                if isinstance(item, h5py.Dataset):
-                    datasets[name] = (item.shape, item.dtype)
-
-            with h5py.File(path, "r") as weights:
-                weights.visititems(note)
-            layout = _WeightsLayout(datasets, path.stat().st_size)
-        with _LAYOUTS_LOCK:
-            if len(_LAYOUTS) >= _MAX_LAYOUTS:
-                _LAYOUTS.pop(next(iter(_LAYOUTS)))
-            _LAYOUTS[key] = layout
-    return layout
-
-
-def _model_file_limit(layout: _WeightsLayout) -> int:
-    """The most bytes a ``.keras`` file of a model with this layout may hold."""
-    return min(layout.file_size + _WEIGHTS_SLACK + _DESCRIPTION_LIMIT, MAX_MEMBER_BYTES[MODEL_FILE])
-
-
-def _build_model(config: RunConfig) -> Autoencoder:
-    from ae_core import registry
-    from ae_core.data import dataset_info
-
-    return registry.get(config.variant).build(config, dataset_info(config.dataset).input_dim)
-
 
 def _stored_model(data: bytes, config: RunConfig, run_id: str, name: str) -> Autoencoder:
     """The model of a stored run from its ``name`` file, checked as an import's is."""
+    # Imported here: ae_core.archives, which holds the checks, is built on this module.
+    from ae_core.archives import ImportRefused, _model_from_keras_archive
+
     try:
         return _model_from_keras_archive(data, config, f"its {name}")
     except ImportRefused as refused:
         raise StoreError(f"the model of run {run_id} cannot be read: {refused.problem}") from None
-
-
-def _model_from_keras_archive(data: bytes, config: RunConfig, what: str) -> Autoencoder:
-    """Our model for ``config``, built by our code, with the weights from a ``.keras`` archive."""
-    model = _build_model(config)
-    _load_keras_archive(model, data, what)
-    return model
-
-
-def _load_keras_archive(model: Autoencoder, data: bytes, what: str) -> None:
-    """Load into ``model`` (built by our code) the weights of a ``.keras`` archive.
-
-    The archive's own model description is only compared with ours, never deserialised; every
-    dataset of its weights file is checked against ``model``'s weights before any is read.
-    """
-    config = model.run_config
-    layout = _weights_layout(model)
-    with _open_zip(data, what) as archive:
-        infos = archive.infolist()
-        if {info.filename for info in infos} != KERAS_ARCHIVE_FILES or len(infos) != 3:
-            raise _refuse(f"{what} is not a Keras model file of the expected layout")
-        by_name = {info.filename: info for info in infos}
-        description = _read_member(archive, by_name["config.json"], _DESCRIPTION_LIMIT)
-        weights = _read_member(
-            archive, by_name["model.weights.h5"], layout.file_size + _WEIGHTS_SLACK
-        )
-    try:
-        described = json.loads(description)
-    except _BAD_JSON:
-        raise _refuse(f"{what} has an unreadable model description") from None
-    foreign = sorted(set(_class_names(described)) - {"Autoencoder", "VariationalAutoencoder"})
-    expected = {
-        "module": type(model).__module__,
-        "class_name": type(model).__name__,
-        "run_config": config.to_dict(),
-        "input_dim": model.input_dim,
-    }
-    if not isinstance(described, dict) or not isinstance(described.get("config"), dict):
-        described = {"config": {}}
-    seen = {
-        "module": described.get("module"),
-        "class_name": described.get("class_name"),
-        "run_config": described["config"].get("run_config"),
-        "input_dim": described["config"].get("input_dim"),
-    }
-    if foreign:
-        layers = ", ".join(foreign[:5])
-        lambda_note = " (a Lambda layer runs arbitrary code)" if "Lambda" in foreign else ""
-        raise _refuse(f"{what} is not an Autoencoder Lab model: it contains {layers}{lambda_note}")
-    if seen != expected:
-        raise _refuse(f"{what} does not describe the model of this run's config")
-    _check_plain_hdf5(weights, what, layout)
-    with tempfile.TemporaryDirectory() as scratch:
-        weights_path = Path(scratch) / "model.weights.h5"
-        weights_path.write_bytes(weights)
-        del weights
-        try:
-            model.load_weights(weights_path)
-        except (ValueError, KeyError, OSError) as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            raise _refuse(f"{what} does not fit this run's model ({first_line})") from None

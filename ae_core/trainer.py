@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 import keras
 import numpy as np
@@ -148,6 +148,36 @@ def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
     return optimizers[config.optimizer](learning_rate=config.learning_rate)
 
 
+class _WindowState(NamedTuple):
+    """The state of the loop over one window's steps, in the compiled chunk."""
+
+    term_sums: tf.Tensor  # each loss term, summed over the window's steps so far
+    activation_sums: tf.Tensor  # each reported layer's mean activation, summed likewise
+    done: tf.Tensor  # steps done in the window
+    finite: tf.Tensor  # every step of the chunk so far kept its loss terms finite
+    bad_terms: tf.Tensor  # the loss terms of the first step that did not (zeros until then)
+
+
+class _ChunkState(NamedTuple):
+    """The state of the loop over a chunk's windows, a row of the tables per window: tensors in
+    the compiled chunk, NumPy arrays (``completed`` an int, ``finite`` a bool) once returned."""
+
+    term_sums: Any  # a window's loss terms, summed over its steps
+    activation_sums: Any  # a window's reported mean activations, summed over its steps
+    counts: Any  # the steps each window did (0 for the rows no window reached)
+    held_out: Any  # the held-out loss after each window; NaN where it was not measured
+    completed: Any  # steps done in the chunk
+    finite: Any  # every step kept its loss terms finite
+    bad_terms: Any  # the loss terms of the first step that did not (zeros until then)
+
+
+def _while(condition: Callable, body: Callable, state: tuple) -> tuple:
+    """``tf.while_loop`` over one NamedTuple ``state``: ``condition(state)`` and ``body(state)``
+    see it whole (tf.while_loop passes the fields of its loop variables as separate arguments)."""
+    [final] = tf.while_loop(condition, lambda current: (body(current),), (state,))
+    return final
+
+
 class _ChunkRunner:
     """One phase's compiled chunk of steps, with its own optimizer (as greedy training does).
 
@@ -177,7 +207,7 @@ class _ChunkRunner:
         # gradient descent), not a draw with replacement.
         full_batch = batch_size >= example_count
 
-        def step(term_sums, activation_sums, done, finite, bad_terms):
+        def step(state: _WindowState) -> _WindowState:
             """One optimisation step; once a loss term is non-finite, no further update happens."""
             if full_batch:
                 batch = data
@@ -189,23 +219,21 @@ class _ChunkRunner:
                 values = tf.stack([terms[name] for name in term_names])
                 total = tf.reduce_sum(values)
             gradients = tape.gradient(total, variables)
-            healthy = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(values)))
+            healthy = tf.logical_and(state.finite, tf.reduce_all(tf.math.is_finite(values)))
 
             def update():
                 optimizer.apply(gradients, variables)
                 activations = tf.stack([means[i] for i in reported])
-                return (
-                    term_sums + values,
-                    activation_sums + activations,
-                    done + 1,
-                    finite,
-                    bad_terms,
+                return state._replace(
+                    term_sums=state.term_sums + values,
+                    activation_sums=state.activation_sums + activations,
+                    done=state.done + 1,
                 )
 
             def halt():
                 # Skip the update, so the weights stay those of the last good step.
-                first_bad = tf.where(finite, values, bad_terms)
-                return term_sums, activation_sums, done, tf.constant(False), first_bad
+                first_bad = tf.where(state.finite, values, state.bad_terms)
+                return state._replace(finite=tf.constant(False), bad_terms=first_bad)
 
             return tf.cond(healthy, update, halt)
 
@@ -217,43 +245,56 @@ class _ChunkRunner:
 
         @tf.function(jit_compile=True)
         def run_chunk(step_count, window, first_window, held_out_every, last_window):
-            def one_window(term_table, activation_table, counts, held_table, completed, *state):
+            def one_window(chunk: _ChunkState) -> _ChunkState:
                 """Up to ``window`` steps, summed into the next row of the window tables."""
-                steps_here = tf.minimum(window, step_count - completed)
-                sums = (tf.zeros([len(term_names)]), tf.zeros([len(reported)]), tf.constant(0))
-                term_sums, activation_sums, done, finite, bad = tf.while_loop(
-                    lambda *s: tf.logical_and(s[3], s[2] < steps_here), step, (*sums, *state)
+                steps_here = tf.minimum(window, step_count - chunk.completed)
+                sums = _WindowState(
+                    term_sums=tf.zeros([len(term_names)]),
+                    activation_sums=tf.zeros([len(reported)]),
+                    done=tf.constant(0),
+                    finite=chunk.finite,
+                    bad_terms=chunk.bad_terms,
                 )
-                row = [[completed // window]]
+                sums = _while(
+                    lambda state: tf.logical_and(state.finite, state.done < steps_here), step, sums
+                )
+                row = [[chunk.completed // window]]
                 # The window's index in its phase: the schedule does not depend on the chunks.
-                index = first_window + completed // window
+                index = first_window + chunk.completed // window
                 scheduled = tf.logical_or(
                     tf.logical_and(held_out_every > 0, (index + 1) % held_out_every == 0),
                     index == last_window,
                 )
-                measure = tf.logical_and(scheduled, tf.logical_and(finite, done == steps_here))
+                measure = tf.logical_and(
+                    scheduled, tf.logical_and(sums.finite, sums.done == steps_here)
+                )
                 held = tf.cond(measure, held_out_loss, lambda: tf.constant(math.nan))
-                return (
-                    tf.tensor_scatter_nd_update(term_table, row, [term_sums]),
-                    tf.tensor_scatter_nd_update(activation_table, row, [activation_sums]),
-                    tf.tensor_scatter_nd_update(counts, row, [done]),
-                    tf.tensor_scatter_nd_update(held_table, row, [held]),
-                    completed + done,
-                    finite,
-                    bad,
+                return _ChunkState(
+                    term_sums=tf.tensor_scatter_nd_update(chunk.term_sums, row, [sums.term_sums]),
+                    activation_sums=tf.tensor_scatter_nd_update(
+                        chunk.activation_sums, row, [sums.activation_sums]
+                    ),
+                    counts=tf.tensor_scatter_nd_update(chunk.counts, row, [sums.done]),
+                    held_out=tf.tensor_scatter_nd_update(chunk.held_out, row, [held]),
+                    completed=chunk.completed + sums.done,
+                    finite=sums.finite,
+                    bad_terms=sums.bad_terms,
                 )
 
-            start = (
-                tf.zeros([MAX_WINDOWS_PER_CHUNK, len(term_names)]),
-                tf.zeros([MAX_WINDOWS_PER_CHUNK, len(reported)]),
-                tf.zeros([MAX_WINDOWS_PER_CHUNK], dtype=tf.int32),
-                tf.fill([MAX_WINDOWS_PER_CHUNK], math.nan),
-                tf.constant(0),
-                tf.constant(True),
-                tf.zeros([len(term_names)]),
+            start = _ChunkState(
+                term_sums=tf.zeros([MAX_WINDOWS_PER_CHUNK, len(term_names)]),
+                activation_sums=tf.zeros([MAX_WINDOWS_PER_CHUNK, len(reported)]),
+                counts=tf.zeros([MAX_WINDOWS_PER_CHUNK], dtype=tf.int32),
+                held_out=tf.fill([MAX_WINDOWS_PER_CHUNK], math.nan),
+                completed=tf.constant(0),
+                finite=tf.constant(True),
+                bad_terms=tf.zeros([len(term_names)]),
             )
-            keep_going = lambda *s: tf.logical_and(s[5], s[4] < step_count)  # noqa: E731
-            return tf.while_loop(keep_going, one_window, start)
+            return _while(
+                lambda chunk: tf.logical_and(chunk.finite, chunk.completed < step_count),
+                one_window,
+                start,
+            )
 
         self._run_chunk = run_chunk
         # Trace and compile now, with zero steps, so the first real chunk is timed fairly.
@@ -272,16 +313,14 @@ class _ChunkRunner:
         first_window: int = 0,
         held_out_every: int = 0,
         last_window: int = -1,
-    ):
+    ) -> _ChunkState:
         """``step_count`` steps in windows of ``window``; the held-out loss is measured after
         every ``held_out_every``-th window of the phase (0: none) and after its ``last_window``
         (windows counted from 0 in the phase; this chunk's first is ``first_window``)."""
         arguments = (step_count, window, first_window, held_out_every, last_window)
         outputs = self._run_chunk(*(tf.constant(value) for value in arguments))
-        term_sums, activation_sums, counts, held, completed, finite, bad = (
-            o.numpy() for o in outputs
-        )
-        return term_sums, activation_sums, counts, int(completed), bool(finite), bad, held
+        chunk = _ChunkState(*(output.numpy() for output in outputs))
+        return chunk._replace(completed=int(chunk.completed), finite=bool(chunk.finite))
 
 
 class CompiledModel:
@@ -470,48 +509,21 @@ class RunTraining:
         count = min(self._windows_per_chunk * window, phase_steps - self._phase_done)
         every, last_window = held_out_schedule(phase_steps, window)
         chunk_started = time.perf_counter()
-        term_sums, activation_sums, counts, completed, finite, bad, held = runner.run(
-            count, window, self._phase_done // window, every, last_window
-        )
+        chunk = runner.run(count, window, self._phase_done // window, every, last_window)
         seconds = time.perf_counter() - chunk_started
         self.training_seconds += seconds
-        elapsed = time.perf_counter() - self.started
-        model = self.compiled.model
-        for slot in np.flatnonzero(counts):
-            self.step += int(counts[slot])
-            terms = {
-                name: float(total / counts[slot])
-                for name, total in zip(phase.term_names, term_sums[slot], strict=True)
-            }
-            layer_means = iter(activation_sums[slot] / counts[slot])
-            measured = bool(np.isfinite(held[slot]))
-            progress = Progress(
-                step=self.step,
-                total_steps=self.total_steps,
-                phase=phase.name,
-                phase_index=self._phase_index,
-                phase_count=len(self.phase_steps),
-                loss=float(sum(terms.values())),
-                loss_terms=terms,
-                mean_activation=[
-                    float(next(layer_means)) if i in phase.reported_layers else None
-                    for i in range(model.encoder_depth)
-                ],
-                samples_per_s=completed * self.samples_per_step / max(seconds, 1e-9),
-                elapsed=elapsed,
-                held_out_loss=float(held[slot]) if measured else None,
-                held_out_examples=self.held_out_examples if measured else None,
-            )
+        for progress in self._chunk_points(phase, chunk, seconds):
+            self.step = progress.step
             self.history.append(progress)
             if self.on_progress is not None:
                 self.on_progress(progress)
-        self._phase_done += completed
-        if not finite:
+        self._phase_done += chunk.completed
+        if not chunk.finite:
             self.status = "failed"
-            self.reason = _non_finite_reason(phase.term_names, bad, self.step + 1)
+            self.reason = _non_finite_reason(phase.term_names, chunk.bad_terms, self.step + 1)
             return self._finish()
         if self.on_chunk is not None and self._phase_done < phase_steps:
-            self.on_chunk(model, self.step)
+            self.on_chunk(self.compiled.model, self.step)
         per_window = seconds / max(count / window, 1e-9)
         self._windows_per_chunk = int(
             min(MAX_WINDOWS_PER_CHUNK, max(1, self.chunk_seconds / max(per_window, 1e-9)))
@@ -519,6 +531,42 @@ class RunTraining:
         if self._phase_done >= phase_steps and self._phase_index + 1 == len(self.phase_steps):
             return self._finish()
         return False
+
+    def _chunk_points(self, phase: Phase, chunk: _ChunkState, seconds: float) -> list[Progress]:
+        """The history points of a chunk of ``phase`` that took ``seconds``: one per window it
+        ran, each the means over that window's steps, their steps counted on from the run's."""
+        elapsed = time.perf_counter() - self.started
+        encoder_depth = self.compiled.model.encoder_depth
+        points, step = [], self.step
+        for slot in np.flatnonzero(chunk.counts):
+            steps = chunk.counts[slot]
+            step += int(steps)
+            terms = {
+                name: float(total / steps)
+                for name, total in zip(phase.term_names, chunk.term_sums[slot], strict=True)
+            }
+            layer_means = iter(chunk.activation_sums[slot] / steps)
+            measured = bool(np.isfinite(chunk.held_out[slot]))
+            points.append(
+                Progress(
+                    step=step,
+                    total_steps=self.total_steps,
+                    phase=phase.name,
+                    phase_index=self._phase_index,
+                    phase_count=len(self.phase_steps),
+                    loss=float(sum(terms.values())),
+                    loss_terms=terms,
+                    mean_activation=[
+                        float(next(layer_means)) if i in phase.reported_layers else None
+                        for i in range(encoder_depth)
+                    ],
+                    samples_per_s=chunk.completed * self.samples_per_step / max(seconds, 1e-9),
+                    elapsed=elapsed,
+                    held_out_loss=float(chunk.held_out[slot]) if measured else None,
+                    held_out_examples=self.held_out_examples if measured else None,
+                )
+            )
+        return points
 
     def _finish(self) -> bool:
         if not self.finished:

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from test_jobs import wait_until
 
-from ae_core import data
+from ae_core import archives, data
+from ae_core.analysis import run_summary
 from ae_core.config import RunConfig, make_config, run_id_for
 from ae_core.data import load_dataset
 from ae_core.jobs import JobManager
@@ -86,7 +87,7 @@ def test_runs_stored_before_the_data_was_in_the_id_stay_listed_and_loadable(tmp_
     result = train(config)
     store = RunStore(tmp_path)
     with store.begin(config) as writer:
-        writer.finish(result.model, [p.to_dict() for p in result.history], {"status": "done"})
+        writer.finish(result.model, [p.to_dict() for p in result.history], run_summary(result))
     # Make it a run of the previous format: no data.json, the id of the config alone.
     legacy_id = run_id_for(config, None)
     folder = tmp_path / legacy_id
@@ -104,7 +105,7 @@ def test_runs_stored_before_the_data_was_in_the_id_stay_listed_and_loadable(tmp_
     )
     # Exported and imported elsewhere, it keeps its id.
     elsewhere = RunStore(tmp_path / "elsewhere")
-    assert elsewhere.import_run(store.export_run(legacy_id)).run_id == legacy_id
+    assert archives.import_run(elsewhere, archives.export_run(store, legacy_id)).run_id == legacy_id
 
 
 # -- one compilation per shape --------------------------------------------------------------------

@@ -27,25 +27,22 @@ import keras
 import numpy as np
 import pytest
 
-from ae_core import analysis, figures
+from ae_core import analysis, archives, figures
+from ae_core.archives import MANIFEST_FILE, MAX_MEMBER_BYTES, ImportRefused, _check_plain_hdf5
 from ae_core.config import RunConfig, make_config, run_id_for
 from ae_core.store import (
     CONFIG_FILE,
     DATA_FILE,
     HISTORY_FILE,
     LOCK_FILE,
-    MANIFEST_FILE,
-    MAX_MEMBER_BYTES,
     MODEL_FILE,
     RUN_FILES,
     STALE_TEMP_SECONDS,
     SUMMARY_FILE,
-    ImportRefused,
     RunBusy,
     RunFinished,
     RunStore,
     StoreError,
-    _check_plain_hdf5,
     _temp_name,
     default_runs_dir,
     history_problem,
@@ -99,7 +96,7 @@ def exported_archive(tmp_path_factory, trained, trained_summary) -> bytes:
     """The trained run, exported from a store of its own."""
     store = RunStore(tmp_path_factory.mktemp("exporting") / "runs")
     store_finished_run(store, trained, trained_summary)
-    return store.export_run(trained.config.run_id)
+    return archives.export_run(store, trained.config.run_id)
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +220,7 @@ def assert_refused(store: RunStore, archive: bytes, *words: str) -> str:
     watched = store.root.parents[1]
     before = folder_snapshot(watched)
     with pytest.raises(ImportRefused) as refused:
-        store.import_run(archive)
+        archives.import_run(store, archive)
     message = str(refused.value)
     assert message.startswith("refusing to import: ")
     for word in words:
@@ -548,7 +545,7 @@ def test_export_holds_the_manifest_and_the_run_files(exported_archive, trained):
 
 def test_import_into_an_empty_store(tmp_path, exported_archive, trained, trained_summary, sample):
     store = RunStore(tmp_path)
-    record = store.import_run(exported_archive)
+    record = archives.import_run(store, exported_archive)
 
     assert record.run_id == trained.config.run_id and record.config == trained.config
     assert record.status == "done" and record.is_final and record.has_model
@@ -565,23 +562,25 @@ def test_import_into_an_empty_store(tmp_path, exported_archive, trained, trained
     assert_same_reconstructions(store.load_model(record.run_id), trained.model, sample)
 
     before = folder_snapshot(store.root)
-    assert store.import_run(exported_archive) == record
+    assert archives.import_run(store, exported_archive) == record
     assert folder_snapshot(store.root) == before
 
 
 def test_import_from_a_file_path(tmp_path, exported_archive):
     archive_path = tmp_path / "exported-run.zip"
     archive_path.write_bytes(exported_archive)
-    record = RunStore(tmp_path / "runs").import_run(archive_path)
+    record = archives.import_run(RunStore(tmp_path / "runs"), archive_path)
     assert record.status == "done"
 
 
 def test_failed_run_without_model_exports_and_imports(tmp_path):
     source = RunStore(tmp_path / "source")
     config = store_failed_run(source, seed=14)
-    assert MODEL_FILE not in zip_members(source.export_run(config.run_id))
+    assert MODEL_FILE not in zip_members(archives.export_run(source, config.run_id))
 
-    record = RunStore(tmp_path / "target").import_run(source.export_run(config.run_id))
+    record = archives.import_run(
+        RunStore(tmp_path / "target"), archives.export_run(source, config.run_id)
+    )
     assert (record.status, record.reason, record.has_model) == ("failed", FAILURE_REASON, False)
 
 
@@ -590,7 +589,7 @@ def test_import_replaces_an_interrupted_attempt(tmp_path, exported_archive, trai
     with store.begin(trained.config):
         pass
     assert store.get(trained.config.run_id).status == "interrupted"
-    assert store.import_run(exported_archive).status == "done"
+    assert archives.import_run(store, exported_archive).status == "done"
     assert file_names(store.root) == {trained.config.run_id}
 
 
@@ -598,9 +597,9 @@ def test_unfinished_runs_are_not_exported(tmp_path):
     store = RunStore(tmp_path)
     config = store_interrupted_run(store, seed=15)
     with pytest.raises(StoreError, match="is interrupted; only finished runs can be exported"):
-        store.export_run(config.run_id)
+        archives.export_run(store, config.run_id)
     with pytest.raises(StoreError, match="no stored run 'stacked-000000000000' to export"):
-        store.export_run("stacked-000000000000")
+        archives.export_run(store, "stacked-000000000000")
 
 
 # -- hostile imports -------------------------------------------------------------------------------
@@ -764,10 +763,10 @@ def test_store_in_an_impossible_place_says_so(tmp_path):
 # -- damaged or malformed archives: refused in one sentence, never a raw exception ------------
 def test_import_replaces_a_damaged_folder_of_the_same_run(tmp_path, exported_archive):
     store = RunStore(tmp_path)
-    record = store.import_run(exported_archive)
+    record = archives.import_run(store, exported_archive)
     truncate_summary(record.path)
     assert store.get(record.run_id) is None
-    assert store.import_run(exported_archive).status == "done"
+    assert archives.import_run(store, exported_archive).status == "done"
 
 
 def test_import_refuses_an_archive_with_a_corrupted_member(target_store, exported_archive):
@@ -797,7 +796,7 @@ def test_imported_histories_may_lack_the_held_out_loss(tmp_path, exported_archiv
     # As stored before there was a held-out loss: still imported, loaded and drawn.
     older = [{k: v for k, v in p.items() if not k.startswith("held_out")} for p in points]
     store = RunStore(tmp_path)
-    store.import_run(crafted_archive(exported_archive, history_member(older)))
+    archives.import_run(store, crafted_archive(exported_archive, history_member(older)))
     assert store.load_history(trained.config.run_id) == older
     names = [trace.name for trace in figures.loss_curves(older).data]
     assert names == ["reconstruction"]
@@ -956,7 +955,7 @@ def test_a_done_run_without_its_model_is_refused_and_its_config_still_trains(
     )
     store = RunStore(tmp_path)
     with pytest.raises(ImportRefused, match="done but it has no model"):
-        store.import_run(archive)
+        archives.import_run(store, archive)
     assert store.get(trained.config.run_id) is None  # so submitting the config trains it
 
 
@@ -966,7 +965,7 @@ def test_an_imported_runs_figures_are_measured_here(
     made_up = {"test_mse": 1e-9, "train_loss": 1e-9, "dead_units": [0], "code_near_zero": 0.0}
     archive = crafted_archive(exported_archive, summary_member(exported_archive, **made_up))
     store = RunStore(tmp_path)
-    record = store.import_run(archive)
+    record = archives.import_run(store, archive)
     for name in made_up:
         assert record.summary[name] == trained_summary[name] != made_up[name]
     assert record.summary["test_mse"] == pytest.approx(
