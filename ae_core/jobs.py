@@ -246,7 +246,6 @@ class Job:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job has finished (any final state); False on timeout."""
         return self._done.wait(timeout)
-
     # -- acting ----------------------------------------------------------------------------------
     def stop(self) -> bool:
         """Stop training after the current chunk and keep the partial model (state "stopped");
@@ -521,7 +520,7 @@ class JobManager:
     def _queue_estimate(self, job: Job) -> tuple[int | None, float | None]:
         """A queued job's place in the queue (1 = next) and the seconds until it should start.
 
-        A job already given to a worker starts within a turn (new runs go first there). One
+        A job already given to a worker starts within a turn (new runs go first there): 0 s. One
         still here starts when a worker slot frees: the ``k``-th slot to free is estimated from
         the time left of the runs open on the workers, soonest first, each later queued job ahead
         taking the slot of the one before it for as long as its own run is estimated to last.
@@ -532,7 +531,7 @@ class JobManager:
             except ValueError:
                 return None, None
             if job._worker is not None:
-                return index + 1, None
+                return index + 1, 0.0
             waiting = [j for j in self._queue if j._worker is None]
             ahead = waiting.index(job)
             free_at = []  # when each worker slot frees, from now

@@ -106,7 +106,7 @@ def test_the_short_run_id_is_the_start_of_the_hash_built_in_one_place(repo_root)
     built_here = [
         path.name
         for path in sources
-        if "rsplit(\"-\"" in path.read_text() or "rsplit('-'" in path.read_text()
+        if 'rsplit("-"' in path.read_text() or "rsplit('-'" in path.read_text()
     ]
     assert built_here == ["config.py"]
 

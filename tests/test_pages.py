@@ -965,7 +965,9 @@ FOLLOWED = make_config(
 
 
 def test_a_run_about_to_show_its_first_point_is_polled_fast_and_only_then():
-    def snapshot(state: str, points: int = 0, to_start: float | None = None) -> Snapshot:
+    def snapshot(
+        state: str, points: int = 0, to_start: float | None = None, elapsed: float = 5.0
+    ) -> Snapshot:
         history = tuple({"step": 20 * (k + 1), "loss": 0.1} for k in range(points))
         return Snapshot(
             run_id="run",
@@ -976,7 +978,7 @@ def test_a_run_about_to_show_its_first_point_is_polled_fast_and_only_then():
             phase=None,
             samples_per_s=None,
             seconds_left=None,
-            elapsed=0.0,
+            elapsed=elapsed,
             history=history,
             reason=None,
             summary=None,
@@ -986,8 +988,15 @@ def test_a_run_about_to_show_its_first_point_is_polled_fast_and_only_then():
     starting = ui.runs.STARTING_POLL_SECONDS
     assert starting < 0.5 < ui.runs.TRAINING_POLL_SECONDS
     assert ui.runs.polling_interval(snapshot("queued", to_start=0.3)) == starting
+    # Given to a worker: it starts within a turn, and the page says so without "0 s".
+    assert ui.runs.polling_interval(snapshot("queued", to_start=0.0)) == starting
+    assert ui.runs.start_text(0.0) == "It starts in a moment."
+    assert ui.runs.start_text(75.0) == "It starts by itself, in about 1 min 15 s."
     assert ui.runs.polling_interval(snapshot("training")) == starting
     assert ui.runs.polling_interval(snapshot("training", 1)) == ui.runs.TRAINING_POLL_SECONDS
+    # Its first moment of training, first points included, is still polled fast.
+    first_points = snapshot("training", 2, elapsed=ui.runs.STARTING_SECONDS / 2)
+    assert ui.runs.polling_interval(first_points) == starting
     long_wait = snapshot("queued", to_start=40.0)
     assert ui.runs.polling_interval(long_wait) == ui.runs.QUEUED_POLL_SECONDS
     assert ui.runs.polling_interval(snapshot("queued")) == ui.runs.QUEUED_POLL_SECONDS

@@ -48,8 +48,16 @@ def _draw_lesson_runs(
     show_results: Callable[[dict[str, Job | None]], None],
 ) -> None:
     jobs = {role: manager().get(run_id) for role, run_id in run_ids.items()}
-    if _lesson_polling(jobs) != polling:
+    _draw_lesson_jobs(lesson_name, jobs, show_results)
+    if _lesson_polling(jobs) != polling:  # after drawing, so what changed shows at once
         st.rerun(scope="app")
+
+
+def _draw_lesson_jobs(
+    lesson_name: str,
+    jobs: dict[str, Job | None],
+    show_results: Callable[[dict[str, Job | None]], None],
+) -> None:
     for role, job in jobs.items():
         name = "This lesson's run" if role == MAIN_ROLE else f"Run to compare: {role}"
         if job is None:

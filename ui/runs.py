@@ -15,13 +15,16 @@ from ui.session import SELECTED_RUN, manager, sentence
 from ui.settings import current_config, load_settings
 
 # Polling costs the server CPU for every open page, so pages poll only while their run is
-# active, and a queued run (nothing changes but its position) less often. A run about to show
-# its first point (queued to start within a poll, or training without a point yet) is polled
-# fast for that moment only: at a second's pace, the first point of a run that starts at once
-# waited up to two polls after the click.
+# active, and a queued run (nothing changes but its position) less often. A run starting (queued
+# to start within a poll, or in its first moments of training) is polled fast for that moment
+# only: at a second's pace, the first point of a run that starts at once waited up to two polls
+# after the click.
 TRAINING_POLL_SECONDS = 1.0
 QUEUED_POLL_SECONDS = 2.0
 STARTING_POLL_SECONDS = 0.25
+# How long a run counts as starting: its first points, polled fast, and the one rerun of the
+# whole page that slows the polls comes after them, not as the first point is being drawn.
+STARTING_SECONDS = 1.5
 
 
 def describe_run(job: Job) -> str:
@@ -169,18 +172,23 @@ def sparsity_target(config: RunConfig) -> float | None:
     return config.sparsity_target if config.sparsity_weight > 0 else None
 
 
+def start_text(seconds_to_start: float | None) -> str:
+    """When a queued run starts, in words (a run given to a worker starts within a turn)."""
+    if seconds_to_start is None:
+        return "It starts by itself."
+    if seconds_to_start < 1:
+        return "It starts in a moment."
+    return f"It starts by itself, in about {duration_text(seconds_to_start)}."
+
+
 def _status(job: Job, snapshot: Snapshot) -> None:
     state = snapshot.state
     if state == "queued":
         ahead = (snapshot.queue_position or 1) - 1
-        when = (
-            f"It starts by itself, in about {duration_text(snapshot.seconds_to_start)}."
-            if snapshot.seconds_to_start is not None
-            else "It starts by itself."
-        )
         st.info(
             f"Queued: position {snapshot.queue_position} "
-            f"({ahead} run{'s' if ahead != 1 else ''} ahead of it). {when}",
+            f"({ahead} run{'s' if ahead != 1 else ''} ahead of it). "
+            + start_text(snapshot.seconds_to_start),
         )
         st.button("Cancel", key=f"cancel:{job.run_id}", on_click=job.cancel)
         return
@@ -230,10 +238,15 @@ def _draw_live(run_id: str, polling: float | None) -> None:
         st.warning("This run is no longer on the server.")
         return
     snapshot = job.snapshot()
+    _draw_snapshot(job, snapshot)
     if polling_interval(snapshot) != polling:
         # Queued -> starting -> training -> finished: poll at the new pace (or stop), and let
-        # the whole page (its sidebar, its captions) show the new state.
+        # the whole page (its sidebar, its captions) show the new state. Drawn first: the
+        # rerun of the whole page comes after, so the first point is not kept waiting for it.
         st.rerun(scope="app")
+
+
+def _draw_snapshot(job: Job, snapshot: Snapshot) -> None:
     _status(job, snapshot)
     if not snapshot.history:
         if snapshot.state == "training":
@@ -245,12 +258,12 @@ def _draw_live(run_id: str, polling: float | None) -> None:
     left, right = st.columns(2)
     left.plotly_chart(
         figures.loss_curves(snapshot.history, log_y=True, examples_name=examples_name(job.config)),
-        key=f"loss:{run_id}",
+        key=f"loss:{job.run_id}",
         width="stretch",
     )
     right.plotly_chart(
         figures.mean_activation_curves(snapshot.history, sparsity_target(job.config)),
-        key=f"activation:{run_id}",
+        key=f"activation:{job.run_id}",
         width="stretch",
     )
     caption = held_out_caption(snapshot.history, job.config)
@@ -268,7 +281,8 @@ def live_run(job: Job) -> None:
 def polling_interval(snapshot: Snapshot) -> float | None:
     """Seconds between polls of a run in this state, or None once it has finished."""
     if snapshot.state == "training":
-        return TRAINING_POLL_SECONDS if snapshot.history else STARTING_POLL_SECONDS
+        starting = not snapshot.history or snapshot.elapsed < STARTING_SECONDS
+        return STARTING_POLL_SECONDS if starting else TRAINING_POLL_SECONDS
     if snapshot.state == "queued":
         wait = snapshot.seconds_to_start
         soon = wait is not None and wait <= QUEUED_POLL_SECONDS

@@ -483,9 +483,14 @@ def _draw_sweep(polling: float | None) -> None:
     if not record:
         return
     jobs, sweep = _sweep_jobs(record)
+    _draw_sweep_runs(record, jobs, sweep)
     if sweep_polling(jobs) != polling:
-        # A run started or finished: poll at the new pace (or stop), and redraw the whole page.
+        # A run started or finished: poll at the new pace (or stop), and redraw the whole page
+        # (after this poll's drawing, so what changed shows without waiting for it).
         st.rerun(scope="app")
+
+
+def _draw_sweep_runs(record: dict, jobs: list[Job | None], sweep: Sweep | None) -> None:
     field, values = record["field"], record["values"]
     st.subheader(f"Sweep of {field_spec(field).metadata['label'].lower()} ({field})")
     summary_column, button_column = st.columns([5, 1])
