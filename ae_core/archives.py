@@ -22,19 +22,26 @@ import secrets
 import shutil
 import stat
 import tempfile
-import threading
 import time
 import zipfile
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ae_core.config import RunConfig, run_id_for
-from ae_core.errors import ConfigError, first_line
+from ae_core.errors import BAD_JSON, ConfigError
+from ae_core.model_files import (
+    KERAS_ARCHIVE_FILES,
+    MAX_MODEL_FILE_BYTES,
+    ModelFileRefused,
+    build_model,
+    load_keras_archive,
+    model_file_limit,
+    open_zip,
+    read_member,
+    weights_layout,
+)
 from ae_core.store import (
-    _BAD_JSON,
     CONFIG_FILE,
     DATA_FILE,
     FINISHED_STATUSES,
@@ -62,8 +69,6 @@ if TYPE_CHECKING:
 MANIFEST_FILE = "manifest.json"
 ARCHIVE_FORMAT = "autoencoder-lab-run"
 ARCHIVE_VERSION = 1
-# The files of a Keras 3 ``.keras`` archive, which is itself a zip.
-KERAS_ARCHIVE_FILES = frozenset({"metadata.json", "config.json", "model.weights.h5"})
 
 # Caps for imports: an exported run is a few MB, so anything far bigger is refused unread.
 MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
@@ -73,7 +78,7 @@ MAX_MEMBER_BYTES = {
     DATA_FILE: 4 * 1024,
     SUMMARY_FILE: 1024 * 1024,
     HISTORY_FILE: 16 * 1024 * 1024,
-    MODEL_FILE: 60 * 1024 * 1024,
+    MODEL_FILE: MAX_MODEL_FILE_BYTES,
 }
 
 
@@ -120,7 +125,10 @@ def import_run(store: RunStore, archive: bytes | str | os.PathLike) -> RunRecord
     Only the archive's config, history and account of the training (status, reason, steps,
     time) are kept; the model is rebuilt by our code from the config, its weights checked
     against that model before any is read, and every figure measured here."""
-    opened = _read_run_archive(_read_archive_bytes(archive))
+    try:
+        opened = _read_run_archive(_read_archive_bytes(archive))
+    except ModelFileRefused as refused:  # not a zip, or a member that cannot be read
+        raise _refuse(refused.problem) from None
     run = _validate_run_files(opened)
     run_id = opened.run_id
     existing = store.get(run_id)
@@ -130,9 +138,12 @@ def import_run(store: RunStore, archive: bytes | str | os.PathLike) -> RunRecord
         raise StoreError(f"run {run_id} is training here; stop it before importing")
     model, model_bytes = None, None
     if opened.model_info is not None:
-        model = _build_model(run.config)
-        model_file = opened.model_file(_model_file_limit(_weights_layout(model)))
-        _load_keras_archive(model, model_file, "the archive's model")
+        model = build_model(run.config)
+        try:
+            model_file = opened.model_file(model_file_limit(weights_layout(model)))
+            load_keras_archive(model, model_file, "the archive's model")
+        except ModelFileRefused as refused:
+            raise _refuse(refused.problem) from None
         # What goes into the store is our own serialisation of the model, not the upload.
         with tempfile.TemporaryDirectory() as scratch:
             saved = Path(scratch) / MODEL_FILE
@@ -186,19 +197,6 @@ def _read_archive_bytes(archive: bytes | str | os.PathLike) -> bytes:
     return data
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    # read() would inflate whatever the header claims; a capped stream read cannot be bombed.
-    try:
-        with archive.open(info) as member:
-            data = member.read(limit + 1)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
-        # Bad CRC, broken deflate data, an unsupported compression or an encrypted member.
-        raise _refuse(f"{info.filename} cannot be read from the archive ({error})") from None
-    if len(data) > limit:
-        raise _refuse(f"{info.filename} is larger than the {limit // 1024} KB a run's file can be")
-    return data
-
-
 def _member_problem(info: zipfile.ZipInfo, allowed: frozenset[str]) -> str | None:
     name = info.filename
     parts = name.replace("\\", "/").split("/")
@@ -212,13 +210,6 @@ def _member_problem(info: zipfile.ZipInfo, allowed: frozenset[str]) -> str | Non
             f"{', '.join(sorted(allowed))})"
         )
     return None
-
-
-def _open_zip(data: bytes, what: str, hint: str = "") -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise _refuse(f"{what} is not a zip archive{hint}") from None
 
 
 @dataclass
@@ -236,8 +227,8 @@ class _RunArchive:
         """The model file (None when the run has none), read with a cap of ``limit`` bytes."""
         if self.model_info is None:
             return None
-        with _open_zip(self.data, "the file") as archive:
-            data = _read_member(archive, self.model_info, limit)
+        with open_zip(self.data, "the file") as archive:
+            data = read_member(archive, self.model_info, limit)
         _check_digest(MODEL_FILE, data, self.manifest_entries[MODEL_FILE])
         return data
 
@@ -249,7 +240,7 @@ def _check_digest(name: str, data: bytes, entry: Any) -> None:
 
 def _read_run_archive(data: bytes) -> _RunArchive:
     """The run's files but the model, checked against the manifest, and where the model is."""
-    with _open_zip(data, "the file", " (a run is exported as a .zip archive)") as archive:
+    with open_zip(data, "the file", " (a run is exported as a .zip archive)") as archive:
         infos = archive.infolist()
         names = [info.filename for info in infos]
         if set(names) == KERAS_ARCHIVE_FILES:
@@ -271,7 +262,7 @@ def _read_run_archive(data: bytes) -> _RunArchive:
         if total > MAX_ARCHIVE_BYTES:
             raise _refuse("its files add up to more than a run can hold")
         files = {
-            info.filename: _read_member(archive, info, MAX_MEMBER_BYTES[info.filename])
+            info.filename: read_member(archive, info, MAX_MEMBER_BYTES[info.filename])
             for info in infos
             if info.filename != MODEL_FILE
         }
@@ -280,7 +271,7 @@ def _read_run_archive(data: bytes) -> _RunArchive:
         listed = manifest["files"]
         if manifest.get("format") != ARCHIVE_FORMAT or not isinstance(listed, dict):
             raise ValueError
-    except _BAD_JSON:
+    except BAD_JSON:
         raise _refuse("its manifest.json is not an Autoencoder Lab run manifest") from None
     if manifest.get("version") != ARCHIVE_VERSION:
         raise _refuse(
@@ -314,11 +305,11 @@ def _validate_run_files(archive: _RunArchive) -> _ImportedRun:
         config = RunConfig.from_dict(config_values)
     except ConfigError as error:
         raise _refuse(f"its config is not valid here: {error}") from None
-    except _BAD_JSON as error:
+    except BAD_JSON as error:
         raise _refuse(f"its config.json cannot be read ({error})") from None
     try:
         data = _parse_data_record(files[DATA_FILE]) if DATA_FILE in files else None
-    except _BAD_JSON as error:
+    except BAD_JSON as error:
         raise _refuse(f"its {DATA_FILE} cannot be read ({error})") from None
     run_id = run_id_for(config, data["identity"] if data else None)
     if archive.run_id != run_id:
@@ -331,7 +322,7 @@ def _validate_run_files(archive: _RunArchive) -> _ImportedRun:
         history = json.loads(files[HISTORY_FILE])
         if not isinstance(summary, dict) or not isinstance(history.get("points"), list):
             raise ValueError("unexpected layout")
-    except (*_BAD_JSON, AttributeError) as error:
+    except (*BAD_JSON, AttributeError) as error:
         raise _refuse(f"its summary or history cannot be read ({error})") from None
     problem = history_problem(history["points"])
     if problem is not None:
@@ -385,193 +376,3 @@ def _measure_imported(run: _ImportedRun, run_id: str, model: Autoencoder | None)
     )
     # A run stored before its data was part of its id keeps the id it was trained under.
     return {**run_summary(result), "run_id": run_id}
-
-
-def _class_names(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        if isinstance(value.get("class_name"), str):
-            yield value["class_name"]
-        for item in value.values():
-            yield from _class_names(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _class_names(item)
-
-
-def _check_plain_hdf5(data: bytes, what: str, layout: _WeightsLayout | None = None) -> None:
-    """Refuse HDF5 files that reach outside themselves (links, external storage, virtual data)
-    and, given the ``layout`` of the model they are for, any dataset that is not one of its
-    weights as Keras writes it. Only the file's metadata is read, never a dataset's data."""
-    import h5py
-
-    problems: list[str] = []
-    try:
-        weights = h5py.File(io.BytesIO(data), "r")
-    except OSError:
-        raise _refuse(f"{what} has no readable HDF5 weights file") from None
-    with weights:
-
-        def check_link(name: str, link) -> None:
-            if not isinstance(link, h5py.HardLink):
-                problems.append(f"{name} is a {type(link).__name__}")
-
-        datasets: dict[str, h5py.Dataset] = {}
-
-        def check_object(name: str, item) -> None:
-            if isinstance(item, h5py.Dataset):
-                if item.external or item.is_virtual:
-                    problems.append(f"{name} stores its data outside the file")
-                elif item.dtype.kind not in "fiub":
-                    problems.append(f"{name} holds {item.dtype} values, not numbers")
-                datasets[name] = item
-
-        weights.visititems_links(check_link)
-        if not problems:
-            weights.visititems(check_object)
-        if problems:
-            raise _refuse(f"{what} is not a plain weights file: {problems[0]}")
-        problem = _layout_problem(datasets, layout) if layout is not None else None
-    if problem:
-        raise _refuse(f"{what} does not fit this run's model: {problem}")
-
-
-def _layout_problem(datasets: dict, layout: _WeightsLayout) -> str | None:
-    """What in a weights file's datasets differs from the weights of the model they are for:
-    names, shapes, dtypes, filters (Keras writes plain contiguous data) and the bytes stored
-    against those the shape declares."""
-    for name, item in datasets.items():
-        if name not in layout.datasets:
-            return f"{name} is not one of its weights"
-        shape, dtype = layout.datasets[name]
-        if item.shape != shape or item.dtype != dtype:
-            return (
-                f"{name} is declared as {item.dtype} of shape {item.shape} ({item.nbytes:,} "
-                f"bytes), where the model has {dtype} of shape {shape}"
-            )
-        if item.id.get_create_plist().get_nfilters() or item.chunks is not None:
-            return f"{name} is stored chunked or filtered (compressed), which Keras never writes"
-        stored = item.id.get_storage_size()
-        if stored != item.nbytes:
-            return f"{name} stores {stored:,} bytes of the {item.nbytes:,} its shape declares"
-    missing = sorted(set(layout.datasets) - set(datasets))
-    if missing:
-        return f"it lacks {missing[0]}"
-    return None
-
-
-@dataclass(frozen=True)
-class _WeightsLayout:
-    """The weights file Keras writes for a model: each dataset's shape and dtype, by path, and
-    the file's size."""
-
-    datasets: dict[str, tuple[tuple[int, ...], Any]]  # shape, numpy dtype
-    file_size: int
-
-
-# Weights layouts by the shape signature of the config they are for (it decides every shape).
-_LAYOUTS: dict[tuple, _WeightsLayout] = {}
-_LAYOUTS_LOCK = threading.Lock()  # the app loads models from several threads
-_MAX_LAYOUTS = 64
-# What a weights file may hold beyond the file Keras writes here for the same model (HDF5
-# metadata of another version); a model description is at most this big (ours are about 1 KB).
-_WEIGHTS_SLACK = 64 * 1024
-_DESCRIPTION_LIMIT = 64 * 1024
-
-
-def _weights_layout(model: Autoencoder) -> _WeightsLayout:
-    """The layout of ``model``'s weights file, from a save of it by Keras (freshly built models
-    of one shape signature share it, so it is made once per signature)."""
-    import h5py
-
-    key = model.run_config.shape_signature
-    layout = _LAYOUTS.get(key)
-    if layout is None:
-        with tempfile.TemporaryDirectory() as scratch:
-            path = Path(scratch) / "expected.weights.h5"
-            model.save_weights(path)
-            datasets = {}
-
-            def note(name: str, item) -> None:
-                if isinstance(item, h5py.Dataset):
-                    datasets[name] = (item.shape, item.dtype)
-
-            with h5py.File(path, "r") as weights:
-                weights.visititems(note)
-            layout = _WeightsLayout(datasets, path.stat().st_size)
-        with _LAYOUTS_LOCK:
-            if len(_LAYOUTS) >= _MAX_LAYOUTS:
-                _LAYOUTS.pop(next(iter(_LAYOUTS)))
-            _LAYOUTS[key] = layout
-    return layout
-
-
-def _model_file_limit(layout: _WeightsLayout) -> int:
-    """The most bytes a ``.keras`` file of a model with this layout may hold."""
-    return min(layout.file_size + _WEIGHTS_SLACK + _DESCRIPTION_LIMIT, MAX_MEMBER_BYTES[MODEL_FILE])
-
-
-def _build_model(config: RunConfig) -> Autoencoder:
-    from ae_core import registry
-    from ae_core.data import dataset_info
-
-    return registry.get(config.variant).build(config, dataset_info(config.dataset).input_dim)
-
-
-def _model_from_keras_archive(data: bytes, config: RunConfig, what: str) -> Autoencoder:
-    """Our model for ``config``, built by our code, with the weights from a ``.keras`` archive."""
-    model = _build_model(config)
-    _load_keras_archive(model, data, what)
-    return model
-
-
-def _load_keras_archive(model: Autoencoder, data: bytes, what: str) -> None:
-    """Load into ``model`` (built by our code) the weights of a ``.keras`` archive.
-
-    The archive's own model description is only compared with ours, never deserialised; every
-    dataset of its weights file is checked against ``model``'s weights before any is read.
-    """
-    config = model.run_config
-    layout = _weights_layout(model)
-    with _open_zip(data, what) as archive:
-        infos = archive.infolist()
-        if {info.filename for info in infos} != KERAS_ARCHIVE_FILES or len(infos) != 3:
-            raise _refuse(f"{what} is not a Keras model file of the expected layout")
-        by_name = {info.filename: info for info in infos}
-        description = _read_member(archive, by_name["config.json"], _DESCRIPTION_LIMIT)
-        weights = _read_member(
-            archive, by_name["model.weights.h5"], layout.file_size + _WEIGHTS_SLACK
-        )
-    try:
-        described = json.loads(description)
-    except _BAD_JSON:
-        raise _refuse(f"{what} has an unreadable model description") from None
-    foreign = sorted(set(_class_names(described)) - {"Autoencoder", "VariationalAutoencoder"})
-    expected = {
-        "module": type(model).__module__,
-        "class_name": type(model).__name__,
-        "run_config": config.to_dict(),
-        "input_dim": model.input_dim,
-    }
-    if not isinstance(described, dict) or not isinstance(described.get("config"), dict):
-        described = {"config": {}}
-    seen = {
-        "module": described.get("module"),
-        "class_name": described.get("class_name"),
-        "run_config": described["config"].get("run_config"),
-        "input_dim": described["config"].get("input_dim"),
-    }
-    if foreign:
-        layers = ", ".join(foreign[:5])
-        lambda_note = " (a Lambda layer runs arbitrary code)" if "Lambda" in foreign else ""
-        raise _refuse(f"{what} is not an Autoencoder Lab model: it contains {layers}{lambda_note}")
-    if seen != expected:
-        raise _refuse(f"{what} does not describe the model of this run's config")
-    _check_plain_hdf5(weights, what, layout)
-    with tempfile.TemporaryDirectory() as scratch:
-        weights_path = Path(scratch) / "model.weights.h5"
-        weights_path.write_bytes(weights)
-        del weights
-        try:
-            model.load_weights(weights_path)
-        except (ValueError, KeyError, OSError) as error:
-            raise _refuse(f"{what} does not fit this run's model ({first_line(error)})") from None

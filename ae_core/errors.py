@@ -44,3 +44,7 @@ def first_line(error: BaseException) -> str:
     """The first line of ``error``'s message, stripped; "" when it has none."""
     lines = str(error).strip().splitlines()
     return lines[0] if lines else ""
+
+
+# What reading a JSON file we did not write can raise, beyond OSError.
+BAD_JSON = (ValueError, TypeError, KeyError, RecursionError)

@@ -246,6 +246,7 @@ class Job:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job has finished (any final state); False on timeout."""
         return self._done.wait(timeout)
+
     # -- acting ----------------------------------------------------------------------------------
     def stop(self) -> bool:
         """Stop training after the current chunk and keep the partial model (state "stopped");

@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ae_core.config import RunConfig, run_id_for
+from ae_core.errors import BAD_JSON
+from ae_core.model_files import ModelFileRefused, model_from_keras_archive
 
 if TYPE_CHECKING:
     from ae_core.model import Autoencoder
@@ -58,7 +60,6 @@ RUN_FILES = (CONFIG_FILE, DATA_FILE, HISTORY_FILE, MODEL_FILE, SUMMARY_FILE)
 STALE_TEMP_SECONDS = 600
 
 # What json.loads raises on bad input (RecursionError: absurdly deep nesting).
-_BAD_JSON = (ValueError, TypeError, KeyError, RecursionError)
 
 RunStatus = Literal["done", "stopped", "failed", "interrupted", "training"]
 FINISHED_STATUSES = ("done", "stopped", "failed")
@@ -327,7 +328,7 @@ def _read_data_file(path: Path, where: str) -> dict | None:
         return _parse_data_record(path.read_bytes())
     except FileNotFoundError:
         return None
-    except (*_BAD_JSON, OSError) as error:
+    except (*BAD_JSON, OSError) as error:
         raise StoreError(f"{where} has an unreadable {DATA_FILE} ({error}); skipped") from None
 
 
@@ -566,7 +567,7 @@ class RunStore:
                 raise ValueError("its points are not a list of records")
         except FileNotFoundError:
             return []
-        except (*_BAD_JSON, OSError) as error:
+        except (*BAD_JSON, OSError) as error:
             raise StoreError(f"the history of run {run_id} is damaged ({error})") from None
         return points
 
@@ -615,7 +616,7 @@ class RunStore:
             config = RunConfig.from_dict(_read_json(folder / CONFIG_FILE))
         except FileNotFoundError:
             raise StoreError(f"{where} has no {CONFIG_FILE}; skipped") from None
-        except (*_BAD_JSON, OSError) as error:
+        except (*BAD_JSON, OSError) as error:
             # ConfigError is a ValueError: a config that is no longer valid is damaged too.
             raise StoreError(
                 f"{where} has an unreadable {CONFIG_FILE} ({error}); skipped"
@@ -646,7 +647,7 @@ class RunStore:
                 problem = "it does not describe this run"
             if problem is not None:
                 raise ValueError(problem)
-        except (*_BAD_JSON, OSError) as error:
+        except (*BAD_JSON, OSError) as error:
             raise StoreError(f"{where} has a damaged {SUMMARY_FILE} ({error}); skipped") from None
         # The pages draw a finished run's history as it is: one that does not fit ours would
         # break them, so such a run is skipped here like any other damaged one.
@@ -657,7 +658,7 @@ class RunStore:
                 raise ValueError(problem)
         except FileNotFoundError:
             pass
-        except (*_BAD_JSON, OSError) as error:
+        except (*BAD_JSON, OSError) as error:
             raise StoreError(f"{where} has a damaged {HISTORY_FILE} ({error}); skipped") from None
         status = summary["status"]
         has_model = summary.get("model") is True
@@ -711,7 +712,7 @@ class RunStore:
         try:
             config = RunConfig.from_dict(_read_json(path / CONFIG_FILE))
             points = self.load_history(run_id)
-        except (*_BAD_JSON, OSError, StoreError):
+        except (*BAD_JSON, OSError, StoreError):
             return
         steps = points[-1].get("step", 0) if points else 0
         summary = failure_summary(config, run_id, reason, steps)
@@ -754,10 +755,7 @@ class RunStore:
 
 def _stored_model(data: bytes, config: RunConfig, run_id: str, name: str) -> Autoencoder:
     """The model of a stored run from its ``name`` file, checked as an import's is."""
-    # Imported here: ae_core.archives, which holds the checks, is built on this module.
-    from ae_core.archives import ImportRefused, _model_from_keras_archive
-
     try:
-        return _model_from_keras_archive(data, config, f"its {name}")
-    except ImportRefused as refused:
+        return model_from_keras_archive(data, config, f"its {name}")
+    except ModelFileRefused as refused:
         raise StoreError(f"the model of run {run_id} cannot be read: {refused.problem}") from None

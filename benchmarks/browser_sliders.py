@@ -62,10 +62,10 @@ from test_browser import (  # noqa: E402
     LAUNCH_ARGS,
     Server,
     Session,
-    _free_port,
     _healthy,
     _stop_group,
     _tail,
+    launch_app,
 )
 
 SERVER_CORE, BROWSER_CORE = 0, 1
@@ -214,22 +214,7 @@ def warm_store(runs_dir: Path, grids: list[str]) -> None:
 
 def start_server(runs_dir: Path, log_path: Path) -> Server:
     """The app on a free local port under ``taskset -c SERVER_CORE``; its workers inherit it."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "AE_RUNS_DIR": str(runs_dir), "AE_OFFLINE": "1"}
-    command = ["taskset", "-c", str(SERVER_CORE), sys.executable, "-m", "streamlit", "run"]
-    command += ["Home.py", "--server.port", str(port), "--server.address", "127.0.0.1"]
-    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, with the workers it starts
-        )
+    url, process = launch_app(runs_dir, log_path, {}, ("taskset", "-c", str(SERVER_CORE)))
     server = Server(url, process, log_path, runs_dir)
     deadline = time.monotonic() + 90
     while not _healthy(url):

@@ -181,36 +181,16 @@ class Server:
             )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The app on a free local port with a fresh runs folder and two workers."""
-    _sync_playwright()  # skip (or fail under CI) before starting anything
-    ARTIFACTS.mkdir(exist_ok=True)
+def launch_app(
+    runs_dir: Path, log_path: Path, settings: dict[str, str], prefix: tuple[str, ...] = ()
+) -> tuple[str, subprocess.Popen]:
+    """Start the app on a free local port with ``runs_dir`` and the server ``settings``
+    (``prefix``: a command it runs under, such as ``taskset``): its URL and process."""
     port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = ARTIFACTS / "streamlit.log"
-    runs_dir = tmp_path_factory.mktemp("browser-runs")
-    env = {
-        **os.environ,
-        "AE_RUNS_DIR": str(runs_dir),
-        "AE_WORKERS": "2",
-        "AE_OFFLINE": "1",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "Home.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    env = {**os.environ, "AE_RUNS_DIR": str(runs_dir), "AE_OFFLINE": "1", **settings}
+    command = [*prefix, sys.executable, "-m", "streamlit", "run", "Home.py"]
+    command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             command,
@@ -221,6 +201,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, with the workers it starts
         )
+    return f"http://127.0.0.1:{port}", process
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The app on a free local port with a fresh runs folder and two workers."""
+    _sync_playwright()  # skip (or fail under CI) before starting anything
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / "streamlit.log"
+    runs_dir = tmp_path_factory.mktemp("browser-runs")
+    url, process = launch_app(runs_dir, log_path, {"AE_WORKERS": "2"})
     try:
         deadline = time.monotonic() + 90
         while not _healthy(url):

@@ -28,8 +28,9 @@ import numpy as np
 import pytest
 
 from ae_core import analysis, archives, figures
-from ae_core.archives import MANIFEST_FILE, MAX_MEMBER_BYTES, ImportRefused, _check_plain_hdf5
+from ae_core.archives import MANIFEST_FILE, MAX_MEMBER_BYTES, ImportRefused
 from ae_core.config import RunConfig, make_config, run_id_for
+from ae_core.model_files import ModelFileRefused, check_plain_hdf5
 from ae_core.store import (
     CONFIG_FILE,
     DATA_FILE,
@@ -721,15 +722,15 @@ def test_import_refuses_weights_with_a_soft_link(tmp_path, target_store, exporte
 )
 def test_check_plain_hdf5_refuses_files_that_are_not_plain(tmp_path, add_hostile_part, words):
     data = hdf5_file(tmp_path / "weights.h5", add_hostile_part)
-    with pytest.raises(ImportRefused) as refused:
-        _check_plain_hdf5(data, "the weights")
+    with pytest.raises(ModelFileRefused) as refused:
+        check_plain_hdf5(data, "the weights")
     assert "the weights is not a plain weights file" in str(refused.value)
     for word in words:
         assert word in str(refused.value)
 
 
 def test_check_plain_hdf5_accepts_plain_numbers(tmp_path):
-    _check_plain_hdf5(hdf5_file(tmp_path / "weights.h5", lambda weights: None), "the weights")
+    check_plain_hdf5(hdf5_file(tmp_path / "weights.h5", lambda weights: None), "the weights")
 
 
 # -- where the runs live ---------------------------------------------------------------------------
