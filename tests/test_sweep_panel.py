@@ -40,7 +40,7 @@ from test_pages import (
 import ui
 from ae_core import figures
 from ae_core.config import make_config
-from ui.runs import TRAINING_POLL_SECONDS
+from ui.runs import STARTING_SECONDS, TRAINING_POLL_SECONDS
 from ui.sweep_panel import (
     COUNT_KEY,
     FIELD_KEY,
@@ -221,7 +221,10 @@ def test_stop_ends_the_whole_sweep(sweep_folder):
     jobs = [manager.get(run_id) for run_id in at.session_state[SWEEP]["run_ids"]]
     try:
         # One worker, one run at a time: the first trains, the others wait.
-        wait_until(lambda: jobs[0].snapshot().history, 120, "the first run to train")
+        # Past its start (polled fast for its first STARTING_SECONDS), the first one trains on.
+        wait_until(
+            lambda: jobs[0].snapshot().elapsed > STARTING_SECONDS, 120, "the first run to train"
+        )
         assert [job.state for job in jobs] == ["training", "queued", "queued"]
         assert sweep_polling(jobs) == TRAINING_POLL_SECONDS
         rerun(at, sweep_folder)
