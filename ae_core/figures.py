@@ -228,7 +228,7 @@ def compare_loss_curves(
                 y=_series(history, value),
                 name=label,
                 mode="lines",
-                line={"color": palette.SERIES[index % len(palette.SERIES)]},
+                line={"color": palette.series_colour(index)},
             )
         )
     _layout(figure, f"{loss.capitalize()} of each run", "step", loss)
@@ -488,7 +488,7 @@ def _orthonormal(rows: np.ndarray) -> np.ndarray:
 def sweep_colour(index: int) -> str:
     """The colour of a sweep's ``index``-th value: the same in each of the sweep's charts and
     around each of its pictures."""
-    return palette.SERIES[index % len(palette.SERIES)]
+    return palette.series_colour(index)
 
 
 def sweep_value_label(value) -> str:

@@ -53,6 +53,11 @@ SERIES = (
 LABEL_COLOURS = (*SERIES[:3], SERIES[4], SERIES[3], *SERIES[5:], "#7f7f7f", "#bcbd22")
 
 
+def series_colour(index: int) -> str:
+    """The colour of the ``index``-th run compared, or of a sweep's ``index``-th value."""
+    return SERIES[index % len(SERIES)]
+
+
 def term_colour(name: str) -> str:
     """The colour of a loss term (or "total", or "held-out") in every chart."""
     try:

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shutil
 import statistics
@@ -66,6 +65,7 @@ from test_browser import (  # noqa: E402
     _stop_group,
     _tail,
     launch_app,
+    percentile,
 )
 
 SERVER_CORE, BROWSER_CORE = 0, 1
@@ -156,12 +156,6 @@ REDRAWN = """(B) => {
 
 
 # -- figures ------------------------------------------------------------------------------------
-def percentile(values: list[float], share: float) -> float:
-    """The nearest-rank percentile: with 10 values, p95 is the largest."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
 def spread(values: list[float], *shares: float) -> str:
     if not values:
         return "none measured"

@@ -20,6 +20,12 @@ EXAMPLES = {
 }
 
 
+def train_example(label: str) -> None:
+    """An example button's callback: the example is looked up when the click is handled, as
+    every button's config is, not handed over from the run that drew the button."""
+    ui.submit(EXAMPLES[label])
+
+
 def show_linear_vs_pca(job) -> None:
     result = ui.view(job, "linear_vs_pca")
     k = result["code_size"]
@@ -59,7 +65,7 @@ if job is None or not job.config.is_linear:
         st.info("Train one of these examples:")
     for column, (label, config) in zip(st.columns(len(EXAMPLES)), EXAMPLES.items(), strict=True):
         column.button(
-            f"Train {label}", key=f"example:{config.run_id}", on_click=ui.submit, args=(config,)
+            f"Train {label}", key=f"example:{config.run_id}", on_click=train_example, args=(label,)
         )
 else:
     ui.live_view(job, show_linear_vs_pca)

@@ -430,7 +430,7 @@ def _view_slider_answers(session: Session, moves: int) -> list[float]:
     return answers
 
 
-def _percentile(values: list[float], share: float) -> float:
+def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile: of 10 values, p95 is the largest."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(len(ordered) * share) - 1)]
@@ -554,7 +554,7 @@ def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
         print(
             "view slider while a run trains (s from the key to the grid drawn): "
             + ", ".join(f"{seconds:.2f}" for seconds in views)
-            + f"; median {statistics.median(views):.2f}, p95 {_percentile(views, 0.95):.2f}"
+            + f"; median {statistics.median(views):.2f}, p95 {percentile(views, 0.95):.2f}"
         )
         assert first.live()["training"], "the run finished during the view-slider check"
         viewer.assert_no_error_boxes("Reconstructions page, Digits moved while a run trains")
