@@ -107,6 +107,8 @@ def _log_y(figure: go.Figure) -> None:
 
 def _phase_starts(history: Sequence[Mapping]) -> list[tuple[int, str]]:
     """(step, phase name) where a new training phase begins, after the first."""
+    if not history:
+        return []
     starts, previous = [], None
     for before, point in zip([None, *history[:-1]], history, strict=True):
         if previous is not None and point["phase_index"] != previous:

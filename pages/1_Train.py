@@ -54,9 +54,11 @@ with result:
             st.caption("These settings were trained before: here is the stored result.")
         ui.live_run(own)
     else:
+        previous = manager.get(last) if last else None
         if config is not None:
             st.caption("These settings have not been trained yet: press **Train**.")
-        previous = manager.get(last) if last else None
+            if previous is None:  # the charts a run of them draws as it learns
+                ui.progress_charts(config, [], config.run_id)
         if previous is not None:
             st.subheader("Your last run")
             st.caption(ui.describe_run(previous))

@@ -99,6 +99,15 @@ def test_a_single_term_is_not_drawn_twice():
     assert [trace.name for trace in figures.loss_curves(history).data] == ["reconstruction"]
 
 
+def test_the_live_charts_draw_empty_axes_before_the_first_point():
+    loss = figures.loss_curves([], log_y=True)
+    assert [len(trace.x) for trace in loss.data] == [0]
+    assert loss.layout.yaxis.type == "log"
+    activation = figures.mean_activation_curves([], sparsity_target=0.05)
+    assert not activation.data
+    assert [s.y0 for s in activation.layout.shapes if s.xref == "x domain"] == [0.05]
+
+
 def test_mean_activation_curves_name_the_layers_and_show_the_target():
     figure = figures.mean_activation_curves(HISTORY, sparsity_target=0.05)
     assert [trace.name for trace in figure.data] == ["encoder 1", "code"]

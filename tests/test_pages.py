@@ -147,6 +147,13 @@ def chart_lines(chart) -> dict[str, dict[str, np.ndarray]]:
     return {t["name"]: {"x": values(t["x"]), "y": values(t["y"])} for t in traces}
 
 
+def shows_empty_live_charts(at: AppTest) -> bool:
+    """The page shows a run's loss and activation charts, on empty axes."""
+    lines = [line for chart in charts(at) for line in chart_lines(chart).values()]
+    empty = all(not len(line["x"]) for line in lines)
+    return chart_titles(at) == ["Loss", "Mean activation per layer"] and empty
+
+
 def metric_values(at: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in at.metric}
 
@@ -279,11 +286,12 @@ def running_job(tmp_path_factory) -> Iterator[tuple[Path, Job]]:
 def test_every_page_says_there_is_nothing_yet_without_runs(empty_folder, page):
     at = run_page(page, empty_folder)
     assert_clean(at, page)
-    assert not charts(at)
     if page == TRAIN:
+        assert shows_empty_live_charts(at), "the charts a run draws, empty until Train"
         assert mentions(at.caption, "not been trained yet")
         assert not train_button(at).disabled, "the default settings are valid"
     else:
+        assert not charts(at)
         assert mentions(at.info, "no runs yet"), texts(at.info)
 
 
@@ -665,11 +673,7 @@ def test_a_slider_lists_its_values_trained_already(finished_folder):
     target = stacked.slider(key=ui.setting_key("stacked", "sparsity_target"))
     assert target.disabled
     assert mentions(stacked.caption, "No effect while Beta (sparsity weight) is 0")
-    assert (
-        stacked.select_slider(key=ui.setting_key("stacked", "noise_level")).disabled
-        if False
-        else True
-    )
+    assert stacked.slider(key=ui.setting_key("stacked", "noise_level")).disabled
 
 
 def test_a_link_opens_its_settings_and_run_and_refuses_a_bad_value_in_one_sentence(
@@ -931,6 +935,7 @@ def test_a_queued_run_can_be_cancelled_from_the_train_page(running_job):
     at = run_page(TRAIN, folder, settings_state(config))
     assert_clean(at, TRAIN)
     assert mentions(at.info, "Queued: position 1")
+    assert shows_empty_live_charts(at), "its charts are there before its first point"
     next(button for button in at.button if button.label == "Cancel").click()
     rerun(at, folder)
     assert not at.exception, texts(at.exception)

@@ -248,25 +248,31 @@ def _draw_live(run_id: str, polling: float | None) -> None:
 
 def _draw_snapshot(job: Job, snapshot: Snapshot) -> None:
     _status(job, snapshot)
-    if not snapshot.history:
-        if snapshot.state == "training":
-            st.caption(
-                "Starting: the first loss point appears after the first 20 steps (a shape this "
-                "server has not trained before compiles first, a few seconds)."
-            )
-        return
+    if not snapshot.history and snapshot.state == "training":
+        st.caption(
+            "Starting: the first loss point appears after the first 20 steps (a shape this "
+            "server has not trained before compiles first, a few seconds)."
+        )
+    if snapshot.history or not snapshot.finished:
+        progress_charts(job.config, snapshot.history, job.run_id)
+
+
+def progress_charts(config: RunConfig, history: list[dict], run_id: str) -> None:
+    """The loss and mean-activation charts of run ``run_id`` of ``config``, side by side: empty
+    axes before its first point, so the page has its charts (and the browser its plotting
+    library) ready when the first point comes."""
     left, right = st.columns(2)
     left.plotly_chart(
-        figures.loss_curves(snapshot.history, log_y=True, examples_name=examples_name(job.config)),
-        key=f"loss:{job.run_id}",
+        figures.loss_curves(history, log_y=True, examples_name=examples_name(config)),
+        key=f"loss:{run_id}",
         width="stretch",
     )
     right.plotly_chart(
-        figures.mean_activation_curves(snapshot.history, sparsity_target(job.config)),
-        key=f"activation:{job.run_id}",
+        figures.mean_activation_curves(history, sparsity_target(config)),
+        key=f"activation:{run_id}",
         width="stretch",
     )
-    caption = held_out_caption(snapshot.history, job.config)
+    caption = held_out_caption(history, config)
     if caption:
         left.caption(caption)
 
