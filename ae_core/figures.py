@@ -131,15 +131,36 @@ def _series(history: Sequence[Mapping], value) -> np.ndarray:
     return np.array([value(point) for point in history], dtype=float)
 
 
+def _awaiting_points(
+    figure: go.Figure,
+    history: Sequence[Mapping],
+    total_steps: int | None,
+    y_range: tuple[float, float] | None = None,
+) -> None:
+    """The axes of a run with no point yet: its whole length of steps, and a note saying so."""
+    if history or total_steps is None:
+        return
+    figure.update_xaxes(range=[0, total_steps])
+    if y_range is None:
+        figure.update_yaxes(showticklabels=False)
+    else:
+        figure.update_yaxes(range=list(y_range))
+    figure.add_annotation(
+        text="No points yet", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False
+    )
+
+
 def loss_curves(
     history: Sequence[Mapping],
     title: str = "Loss",
     log_y: bool = False,
     examples_name: str = "test digits",
+    total_steps: int | None = None,
 ) -> go.Figure:
     """The total objective and each of its terms against the step, one line each, and the
     reconstruction term on the held-out examples where the history has it (a dashed line beside
-    the training one: a gap growing between them is over-fitting)."""
+    the training one: a gap growing between them is over-fitting). With no history and the
+    run's ``total_steps``, the empty axes a run starts from."""
     figure = go.Figure()
     steps = _series(history, lambda point: point["step"])
     terms = list(dict.fromkeys(name for point in history for name in point["loss_terms"]))
@@ -179,13 +200,17 @@ def loss_curves(
     _layout(figure, title, "step", "loss (mean over each window of steps)")
     if log_y:
         _log_y(figure)
+    _awaiting_points(figure, history, total_steps)
     return figure
 
 
 def mean_activation_curves(
-    history: Sequence[Mapping], sparsity_target: float | None = None
+    history: Sequence[Mapping],
+    sparsity_target: float | None = None,
+    total_steps: int | None = None,
 ) -> go.Figure:
-    """The mean activation of each encoder layer against the step; the target as a dashed line."""
+    """The mean activation of each encoder layer against the step; the target as a dashed line.
+    With no history and the run's ``total_steps``, the empty axes a run starts from."""
     figure = go.Figure()
     steps = _series(history, lambda point: point["step"])
     depth = max((len(point["mean_activation"]) for point in history), default=0)
@@ -209,6 +234,7 @@ def mean_activation_curves(
             annotation_text=f"sparsity target {sparsity_target:g}",
         )
     _mark_phases(figure, history)
+    _awaiting_points(figure, history, total_steps, y_range=(0.0, 1.0))
     return _layout(figure, "Mean activation per layer", "step", "mean activation")
 
 

@@ -99,13 +99,20 @@ def test_a_single_term_is_not_drawn_twice():
     assert [trace.name for trace in figures.loss_curves(history).data] == ["reconstruction"]
 
 
-def test_the_live_charts_draw_empty_axes_before_the_first_point():
-    loss = figures.loss_curves([], log_y=True)
+def test_the_live_charts_draw_empty_axes_over_the_runs_steps_before_its_first_point():
+    loss = figures.loss_curves([], log_y=True, total_steps=3000)
     assert [len(trace.x) for trace in loss.data] == [0]
     assert loss.layout.yaxis.type == "log"
-    activation = figures.mean_activation_curves([], sparsity_target=0.05)
+    assert list(loss.layout.xaxis.range) == [0, 3000]
+    assert [note.text for note in loss.layout.annotations] == ["No points yet"]
+    activation = figures.mean_activation_curves([], sparsity_target=0.05, total_steps=3000)
     assert not activation.data
     assert [s.y0 for s in activation.layout.shapes if s.xref == "x domain"] == [0.05]
+    assert list(activation.layout.yaxis.range) == [0, 1]
+    # With points, the axes follow them and the note is gone.
+    drawn = figures.loss_curves(HISTORY, total_steps=3000)
+    assert drawn.layout.xaxis.range is None
+    assert "No points yet" not in [note.text for note in drawn.layout.annotations]
 
 
 def test_mean_activation_curves_name_the_layers_and_show_the_target():

@@ -12,6 +12,7 @@ manager (one worker) reads them from the folder.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import sys
@@ -1006,6 +1007,10 @@ def test_a_run_about_to_show_its_first_point_is_polled_fast_and_only_then():
     assert ui.runs.polling_interval(long_wait) == ui.runs.QUEUED_POLL_SECONDS
     assert ui.runs.polling_interval(snapshot("queued")) == ui.runs.QUEUED_POLL_SECONDS
     assert ui.runs.polling_interval(snapshot("done", 3)) is None
+    # Before its speed is known, the progress line says no time left rather than "unknown".
+    assert ui.runs.progress_text(snapshot("training")) == "Step 0 of 2,000"
+    timed = dataclasses.replace(snapshot("training", 1), seconds_left=75.0)
+    assert ui.runs.progress_text(timed) == "Step 20 of 2,000 · about 1 min 15 s left"
 
 
 @pytest.fixture

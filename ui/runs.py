@@ -138,7 +138,7 @@ def progress_text(snapshot: Snapshot) -> str:
         text += f" · {snapshot.samples_per_s:,.0f} samples/s"
     if snapshot.state == "training" and snapshot.step >= snapshot.total_steps:
         text += " · measuring and saving the model"
-    elif snapshot.state == "training":
+    elif snapshot.state == "training" and snapshot.seconds_left is not None:
         text += f" · about {duration_text(snapshot.seconds_left)} left"
     return text
 
@@ -263,12 +263,14 @@ def progress_charts(config: RunConfig, history: list[dict], run_id: str) -> None
     library) ready when the first point comes."""
     left, right = st.columns(2)
     left.plotly_chart(
-        figures.loss_curves(history, log_y=True, examples_name=examples_name(config)),
+        figures.loss_curves(
+            history, log_y=True, examples_name=examples_name(config), total_steps=config.steps
+        ),
         key=f"loss:{run_id}",
         width="stretch",
     )
     right.plotly_chart(
-        figures.mean_activation_curves(history, sparsity_target(config)),
+        figures.mean_activation_curves(history, sparsity_target(config), config.steps),
         key=f"activation:{run_id}",
         width="stretch",
     )
