@@ -90,7 +90,7 @@ def dead_units(activations: np.ndarray, targets: np.ndarray | None = None) -> in
 def activation_summary(
     activations: np.ndarray, bins: int = 40, targets: np.ndarray | None = None
 ) -> dict:
-    """Per-layer figures: overall mean, mean per unit, histogram, dead units (``dead_mask``,
+    """Per-layer numbers: overall mean, mean per unit, histogram, dead units (``dead_mask``,
     with ``targets`` for the output layer) and how many units have a target that never
     changes (0 without ``targets``)."""
     counts, edges = np.histogram(activations, bins=bins)
@@ -244,7 +244,7 @@ def reconstruction_mse(model: Autoencoder, x: np.ndarray) -> float:
     return float(np.mean((reconstruct(model, x) - x) ** 2))
 
 
-# A code value this close to zero counts as "off" for the sparsity figures.
+# A code value this close to zero counts as "off" for the sparsity measurements.
 NEAR_ZERO = 0.1
 
 
@@ -268,14 +268,14 @@ def denoising_errors(model: Autoencoder, x: np.ndarray, seed: int = 0) -> dict[s
 
 
 def recent_loss(history: list, points: int = 10) -> float | None:
-    """The median training loss over the last ``points`` history windows: a figure a late spike
-    of a few steps does not move (SEED-NOTES 9)."""
+    """The median training loss over the last ``points`` history windows: a value that a late
+    spike of a few steps (Adam at a learning rate of 0.01 has them) does not move."""
     losses = [p.loss for p in history[-points:]]
     return float(np.median(losses)) if losses else None
 
 
 def run_summary(result) -> dict:
-    """The figures of a finished (or stopped, or failed) run, as plain JSON-ready data."""
+    """The measurements of a finished (or stopped, or failed) run, as plain JSON-ready data."""
     from ae_core import registry
     from ae_core.config import run_id_for
 

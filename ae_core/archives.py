@@ -6,7 +6,7 @@ capped (the model's by the size of the model its config gives), hashes verified,
 validated by our own validator, the history and summary checked against what our writers write,
 the model rebuilt from our own code and only its weights loaded, from an HDF5 file checked to hold
 plain datasets alone, each the shape, dtype and size of one of the rebuilt model's weights, before
-any is read. The figures of an imported run are measured here, from its weights on this server's
+any is read. The numbers of an imported run are measured here, from its weights on this server's
 data; only its account of the training (status, reason, steps, time) is the archive's. A stored
 run's model is read through the same checks (``RunStore.load_model``).
 """
@@ -124,7 +124,7 @@ def import_run(store: RunStore, archive: bytes | str | os.PathLike) -> RunRecord
 
     Only the archive's config, history and account of the training (status, reason, steps,
     time) are kept; the model is rebuilt by our code from the config, its weights checked
-    against that model before any is read, and every figure measured here."""
+    against that model before any is read, and every number measured here."""
     try:
         opened = _read_run_archive(_read_archive_bytes(archive))
     except ModelFileRefused as refused:  # not a zip, or a member that cannot be read
@@ -343,7 +343,7 @@ def _validate_run_files(archive: _RunArchive) -> _ImportedRun:
 
 def _measure_imported(run: _ImportedRun, run_id: str, model: Autoencoder | None) -> dict:
     """The summary stored for an imported run: the archive's account of its training (status,
-    reason, steps, time) with every figure measured here, from its weights on this server's
+    reason, steps, time) with every number measured here, from its weights on this server's
     data, as ``analysis.run_summary`` measures a run that has just trained."""
     archived, config = run.summary, run.config
     if model is None:

@@ -1,4 +1,4 @@
-"""The command line: list variants and lessons, train one and print its figures.
+"""The command line: list variants and lessons, train one and print what it measured.
 
     python -m ae_core variants
     python -m ae_core train --variant sparse_kl --set code_size=64 --set sparsity_weight=0.2 --json
@@ -208,7 +208,7 @@ def _train(args: argparse.Namespace) -> int:
         if args.save:
             try:
                 _save_run(args.runs_dir, result, summary)
-            except StoreError as error:  # the figures are printed all the same, below
+            except StoreError as error:  # the summary is printed all the same, below
                 not_saved = not_saved or str(error)
         summaries[role] = summary
         if result.status == "failed":
@@ -218,7 +218,7 @@ def _train(args: argparse.Namespace) -> int:
 
     output = dict(summaries[lessons.MAIN])
     if lesson is not None:
-        output["lesson"] = lesson_figures(lesson, summaries)
+        output["lesson"] = lesson_results(lesson, summaries)
     if args.json:
         print(json.dumps(_json_safe(output)))
     else:
@@ -231,8 +231,9 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failure is not None or not_saved is not None else EXIT_OK
 
 
-def lesson_figures(lesson: lessons.Lesson, summaries: dict[str, dict]) -> dict[str, Any]:
-    """A lesson's published figures against ours, with the summaries of its other runs."""
+def lesson_results(lesson: lessons.Lesson, summaries: dict[str, dict]) -> dict[str, Any]:
+    """A lesson's published results against ours (``"figures"`` in the JSON output), with the
+    summaries of its other runs."""
     main = summaries.get(lessons.MAIN) or {}
     return {
         "name": lesson.name,
@@ -334,8 +335,8 @@ def _runs(args: argparse.Namespace) -> int:
         print(f"{len(records)} runs in {store.root}")
         for r in records:
             mse = (r.summary or {}).get("test_mse")
-            figure = f"test MSE {mse:.5f}" if isinstance(mse, float) else ""
-            print(f"{r.run_id:<28} {r.status:<12} {figure}  {r.reason or ''}".rstrip())
+            shown_mse = f"test MSE {mse:.5f}" if isinstance(mse, float) else ""
+            print(f"{r.run_id:<28} {r.status:<12} {shown_mse}  {r.reason or ''}".rstrip())
         return EXIT_OK
     if action == "delete":
         store.delete(args.run_id)
@@ -351,7 +352,7 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _json_safe(value: Any) -> Any:
-    # JSON has no NaN or infinity; a non-finite figure is reported as null.
+    # JSON has no NaN or infinity; a non-finite number is reported as null.
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
@@ -375,11 +376,11 @@ def _print_summary(summary: dict) -> None:
         print(f"{'loss ' + name:>24}: {value:.6g}")
 
 
-def _print_lesson(figures: dict) -> None:
-    print(f"\nlesson {figures['name']}: {figures['title']}\n  source: {figures['source']}")
-    if figures["samples_note"]:
-        print(f"  {figures['samples_note']}")
-    for row in figures["figures"]:
+def _print_lesson(report: dict) -> None:
+    print(f"\nlesson {report['name']}: {report['title']}\n  source: {report['source']}")
+    if report["samples_note"]:
+        print(f"  {report['samples_note']}")
+    for row in report["figures"]:
         difference = row["difference"]
         versus = f"  ({difference:+.1%})" if difference is not None else ""
         print(f"  {row['figure']}: published {row['published']}; ours {row['ours']}{versus}")
@@ -388,7 +389,7 @@ def _print_lesson(figures: dict) -> None:
 def _lessons(args: argparse.Namespace) -> int:
     if args.action == "report":
         from ae_core.data import load_dataset
-        from ae_core.results import missing_runs, write_report
+        from ae_core.lessons_report import missing_runs, write_report
 
         settings = _settings(args)
         if args.train:
@@ -575,12 +576,12 @@ def _print_members(field: str, members: list[dict]) -> None:
         mse, loss, seconds = (member.get(k) for k in ("test_mse", "train_loss", "seconds"))
         print(
             f"{_show_value(member['value']):>16}  {member['status']:<10} "
-            f"{_figure(mse, '.5f'):>10} {_figure(loss, '.5f'):>11} {_figure(seconds, '.1f'):>8}  "
+            f"{_number(mse, '.5f'):>10} {_number(loss, '.5f'):>11} {_number(seconds, '.1f'):>8}  "
             f"{member['run_id']}"
         )
 
 
-def _figure(value: Any, form: str) -> str:
+def _number(value: Any, form: str) -> str:
     return format(value, form) if isinstance(value, (int, float)) else "-"
 
 

@@ -12,10 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-# Imported before plotly, whole: plotly looks pandas up in sys.modules without waiting for an
-# import in progress, so a figure built while another page's thread was still importing pandas
-# failed with "partially initialized module 'pandas' has no attribute 'Series'" (seen on a
-# fresh server: the home page imported pandas while the Train page drew its first chart).
+# Whole, before plotly: plotly can pick up a half-imported pandas from another page's thread.
 import pandas  # noqa: F401
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -23,9 +20,7 @@ from plotly.subplots import make_subplots
 
 from ae_core import palette
 
-# Every figure uses the white template. Named on each figure, plotly validates the whole template
-# again (about 40 ms a figure, measured here), which the live charts would pay every second;
-# as the default it is attached without that.
+# The white template as the default: named on each figure, plotly would validate it each time.
 pio.templates.default = "plotly_white"
 
 
@@ -567,10 +562,7 @@ def sweep_code_activation(
     return go.Figure(data=lines, layout=layout)
 
 
-# A sweep's charts are redrawn every second while it trains, so they are built in one go: traces
-# as plain dicts and the whole layout at once, which plotly checks once (measured here for four
-# runs of 750 points: 5 ms, against 22 ms adding traces and updating the layout one by one; an
-# add_hline per target took 70 ms for eight).
+# Redrawn every second while a sweep trains: built in one go (dict traces), so plotly checks once.
 def _sweep_lines(values: Sequence, histories: Sequence[Sequence[Mapping]], value) -> list[dict]:
     return [
         {

@@ -88,7 +88,7 @@ class Snapshot:
     elapsed: float  # seconds of training so far (as the trainer measured them)
     history: tuple[dict, ...]  # every metrics point so far (Progress.to_dict() each)
     reason: str | None  # why the run failed or stopped, one sentence
-    summary: dict | None  # the run's figures once it has finished
+    summary: dict | None  # the run's measurements once it has finished
     checkpoint_step: int | None = None  # the step of the latest saved model of a training run
     seconds_to_start: float | None = None  # for a queued job: when it should start; None: unknown
 

@@ -1,4 +1,4 @@
-"""The loss terms, written as in the maths (SEED-NOTES 7: several tutorials have typos here).
+"""The loss terms, written from the maths, not copied from tutorials (several have typos in them).
 
 All take and return TensorFlow tensors; tests compare them with NumPy references.
 """
@@ -35,7 +35,7 @@ def mse(target: tf.Tensor, output: tf.Tensor) -> tf.Tensor:
 
 
 def bce_from_logits(target: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-    """Binary cross-entropy per value, averaged over the batch and the pixels (SEED-NOTES 6)."""
+    """Binary cross-entropy per value, averaged over the batch and the pixels, as Keras does."""
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=target, logits=logits))
 
 

@@ -12,7 +12,7 @@ value is a cache hit. The sweep only validates the K configs up front (all or no
 jobs in value order and sums up their snapshots.
 
 Which settings can be swept: the ones the variant lets a person change
-(``registry.get(variant).options()``), except ``dataset``: test figures on different datasets
+(``registry.get(variant).options()``), except ``dataset``: test numbers on different datasets
 are not comparable along one axis, and the input size changes the model.
 """
 

@@ -114,7 +114,7 @@ class TrainResult:
 
 class TF1RMSProp(keras.optimizers.RMSprop):
     """``tf.train.RMSPropOptimizer`` of TensorFlow 1: the mean square starts at 1, not 0, and
-    epsilon 1e-10 sits inside the square root (SEED-NOTES 2).
+    epsilon 1e-10 sits inside the square root, as in TensorFlow 1.
 
     Starting at 1 makes the first updates about lr * gradient, where Keras's are about
     3 * lr * sign(gradient); the TensorFlow 1 tutorials' published losses were reached with it.

@@ -102,7 +102,7 @@ def reconstructions(
 
 
 def activations(model: Autoencoder, dataset: Dataset, bins: int = 40) -> dict[str, dict]:
-    """Per-layer figures over a test batch: histogram, mean, mean per unit and dead units, for
+    """Per-layer numbers over a test batch: histogram, mean, mean per unit and dead units, for
     every layer from the first encoder layer to the output (whose units reproduce the batch, so
     a pixel that never changes in it is not a dead unit)."""
     batch = dataset.x_test[:ACTIVATION_EXAMPLES]
@@ -186,8 +186,8 @@ def linear_vs_pca(model: Autoencoder, dataset: Dataset) -> dict:
 
     k = model.run_config.code_size
     pca = PCA(k).fit(dataset.x_train)
-    figures = analysis.subspace_vs_pca(model, dataset.x_train, dataset.x_test, pca=pca)
-    result = {**figures, "code_size": k, "cloud": None}
+    measured = analysis.subspace_vs_pca(model, dataset.x_train, dataset.x_test, pca=pca)
+    result = {**measured, "code_size": k, "cloud": None}
     if dataset.info.input_dim == 3 and k == 2:
         center = analysis.decode(model, np.zeros((1, k)))[0]
         result["cloud"] = {
@@ -206,24 +206,24 @@ def linear_vs_pca(model: Autoencoder, dataset: Dataset) -> dict:
     return result
 
 
-def comparison_figures(model: Autoencoder, dataset: Dataset, seed: int = 0) -> dict:
+def comparison_numbers(model: Autoencoder, dataset: Dataset, seed: int = 0) -> dict:
     """What the Compare view tabulates for one run, beyond its stored summary: how sparse its
     code is and how linearly separable the labels are from it (a logistic-regression probe)."""
     code = analysis.encode(model, dataset.x_test[:ACTIVATION_EXAMPLES])
-    figures = {
+    numbers = {
         "code_near_zero": analysis.share_near_zero(code),
         "probe_accuracy": math.nan,
     }
     if len(np.unique(dataset.y_train)) > 1:
         x_train = dataset.x_train[:PROBE_TRAIN_EXAMPLES]
-        figures["probe_accuracy"] = analysis.linear_probe(
+        numbers["probe_accuracy"] = analysis.linear_probe(
             analysis.encode(model, x_train),
             dataset.y_train[: len(x_train)],
             analysis.encode(model, dataset.x_test),
             dataset.y_test,
             seed=seed,
         )
-    return figures
+    return numbers
 
 
 def same_digits(model: Autoencoder, dataset: Dataset, count: int = 10) -> dict:

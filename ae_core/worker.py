@@ -35,14 +35,11 @@ from typing import IO, Any
 
 # How often a training run rewrites its history file, so an interrupted run keeps most of it.
 HISTORY_WRITE_SECONDS = 2.0
-# How often it saves the model learned so far, for the app's views of a running run (saving
-# the default 784-256-32 net took 25-50 ms here: under 1 % of the training time at this interval).
+# How often it saves the model learned so far, for the app's views of a running run.
 CHECKPOINT_SECONDS = 5.0
 # How often a run another server is training is looked at, when nothing else is open here.
 ELSEWHERE_POLL_SECONDS = 0.5
-# Chunk length when several runs take turns. Swapping a run's state in and out took about 8 ms
-# for the default sparse_kl net here (4 runs of it taking turns in 0.15 s chunks took 8 % longer
-# than one after another), so turns are not much shorter than a lone run's 0.3 s chunks.
+# Chunk length when runs take turns: a swap costs a few ms, so turns stay near a lone chunk.
 SHARED_CHUNK_SECONDS = 0.25
 
 

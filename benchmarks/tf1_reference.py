@@ -130,7 +130,7 @@ def main() -> None:
     dataset = load_dataset(args.dataset or lesson.config().dataset)
     x_train = np.asarray(dataset.x_train, np.float32).reshape(len(dataset.x_train), -1)
     x_test = np.asarray(dataset.x_test, np.float32).reshape(len(dataset.x_test), -1)
-    published = {figure.label: figure.published for figure in lesson.figures}
+    published = {result.label: result.published for result in lesson.published_results}
     print(f"{lesson.name} on {dataset.source}")
     print(f"TensorFlow 1 style loop with Adam epsilon {args.adam_epsilon:g}")
     print("published: " + "; ".join(f"{label} {value}" for label, value in published.items()))

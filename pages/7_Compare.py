@@ -95,7 +95,7 @@ st.subheader("Figures")
 columns, readable = {}, []
 for job in runs:
     summary = job.summary or {}
-    extra = ui.readable_view(job, "comparison_figures") if summary.get("model") else None
+    extra = ui.readable_view(job, "comparison_numbers") if summary.get("model") else None
     if extra is not None:
         readable.append(job)
     extra = extra or {}

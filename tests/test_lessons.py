@@ -45,8 +45,9 @@ def test_every_lesson_runs_through_the_cli(name, capsys, tmp_path):
     assert report["name"] == name
     assert report["runs"] == {role: config.run_id for role, config in expected.items()}
     assert set(report["other_runs"]) == set(expected) - {MAIN}
-    # Every published figure has ours beside it: every run it needs was trained.
-    assert [row["figure"] for row in report["figures"]] == [f.label for f in lesson.figures]
+    # Every published result has ours beside it: every run it needs was trained.
+    labels = [result.label for result in lesson.published_results]
+    assert [row["figure"] for row in report["figures"]] == labels
     assert all(row["ours"] != "not trained yet" for row in report["figures"]), report["figures"]
     # --save kept every run of the lesson, finished.
     store = RunStore(tmp_path)
@@ -187,7 +188,7 @@ def test_the_samples_note_says_how_many_passes_the_data_in_use_takes():
     assert lessons.get("plain-sigmoid").samples_note(8_000) is None  # it counted steps
 
 
-def test_figures_compare_ours_with_the_published_number():
+def test_published_results_compare_ours_with_the_published_number():
     lesson = lessons.get("plain-sigmoid")
     summary = {"test_mse": 0.01, "mean_activation": [0.2101, 0.378]}
     rows = {row["figure"]: row for row in lesson.results({MAIN: summary})}
@@ -199,7 +200,7 @@ def test_figures_compare_ours_with_the_published_number():
     near_a_rounding_edge = {"test_mse": 0.01, "mean_activation": [0.191 * (1 - 0.03946), 0.378]}
     row = lesson.results({MAIN: near_a_rounding_edge})[1]
     assert f"{row['difference']:+.1%}" == "-3.9%"
-    # A run not trained yet leaves its figures open instead of failing.
+    # A run not trained yet leaves its results open instead of failing.
     missing = lessons.get("l1-sparse").results({MAIN: {"mean_activation": [0.5]}})
     assert [row["ours"] for row in missing][:2] == ["not trained yet", "0.5"]
     assert missing[0]["difference"] is None
@@ -228,8 +229,8 @@ def test_the_report_is_written_from_the_stored_runs(tmp_path, capsys):
             assert f"{FEW_STEPS} steps of" in by_name[name]
         else:
             assert "Not trained yet in this run store." in by_name[name]
-    # The linear lesson's figures are numbers; the digit lessons have an image each.
-    ratio = lessons.get("linear-pca").figures[1]
+    # The linear lesson's results are numbers; the digit lessons have an image each.
+    ratio = lessons.get("linear-pca").published_results[1]
     assert f"| {ratio.label} | {ratio.published} | " in by_name["linear-pca"]
     for name in ("denoising", "vae"):
         image = tmp_path / "docs" / "results" / f"{name}.png"
@@ -240,7 +241,7 @@ def test_the_report_is_written_from_the_stored_runs(tmp_path, capsys):
 
     grid = np.asarray(Image.open(tmp_path / "docs" / "results" / "vae.png"))
     assert grid.ndim == 2 and grid.shape[0] > 6 * 28 and grid.shape[1] > 10 * 28
-    # Written again from the same store without training: the same figures.
+    # Written again from the same store without training: the same numbers.
     assert cli.main(rewrite) == 0
     assert output.read_text().split("\n## ", 1)[1] == text.split("\n## ", 1)[1]
 
@@ -282,7 +283,37 @@ def test_a_lesson_showing_an_unknown_view_is_refused_naming_the_views():
 
 def test_the_lessons_page_and_the_report_read_only_views_that_exist(repo_root):
     page = views_read_in((repo_root / "pages" / "0_Lessons.py").read_text())
-    report = views_read_in((repo_root / "ae_core" / "results.py").read_text())
+    report = views_read_in((repo_root / "ae_core" / "lessons_report.py").read_text())
     assert page == set(lessons.LESSON_VIEWS), "the page draws every view a lesson can show"
     assert report == {"generated", "reconstructions"} <= set(lessons.LESSON_VIEWS)
     assert views_read_in("x = 'latnet' in lesson.show\n") == {"latnet"}  # the scan sees a typo
+
+
+# --- the catalogue is data ------------------------------------------------------------------------
+
+
+def test_the_catalogue_is_data_built_from_the_lesson_types(repo_root):
+    import ast
+
+    tree = ast.parse((repo_root / "ae_core" / "lesson_catalogue.py").read_text(encoding="utf-8"))
+    code = [
+        type(node).__name__
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda))
+    ]
+    assert code == [], "the catalogue defines no code: what a lesson is goes in lesson_types"
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not any(isinstance(node, ast.Import) for node in ast.walk(tree))
+    assert imported == {"__future__", "ae_core.lesson_types"}
+
+
+def test_two_lessons_with_one_name_are_refused_naming_it():
+    import dataclasses
+
+    from ae_core.lessons import _by_name
+
+    first = lessons.get("vae")
+    with pytest.raises(ValueError) as caught:
+        _by_name((first, lessons.get("denoising"), dataclasses.replace(first, title="Another")))
+    assert str(caught.value) == "two lessons are named 'vae'; a lesson's name is unique"
+    assert list(_by_name(lessons.LESSONS)) == lessons.names()

@@ -552,7 +552,7 @@ def test_compare_names_runs_by_what_differs_and_overlays_their_reconstruction_lo
     table = at.dataframe[-1].value.set_index("figure")
     assert sorted(table.columns) == sorted(jobs)
     for name, job in jobs.items():
-        expected = views.comparison_figures(manager.model(job.run_id), digits)
+        expected = views.comparison_numbers(manager.model(job.run_id), digits)
         assert table.loc["probe accuracy", name] == f"{expected['probe_accuracy']:.1%}"
         assert table.loc["test MSE", name] == f"{job.summary['test_mse']:.5f}"
 
@@ -1194,7 +1194,7 @@ def test_run_on_the_lessons_page_trains_the_lesson_and_puts_ours_beside_the_publ
     ratio = rows["test reconstruction error relative to PCA's"]
     assert float(ratio["ours"]) == pytest.approx(job.summary["pca_mse_ratio"], rel=1e-2)
     assert float(ratio["ours"]) < 1.02 and ratio["difference"].startswith("+")
-    assert float(rows[lesson.figures[0].label]["ours"]) < 2.0  # degrees: the same plane
+    assert float(rows[lesson.published_results[0].label]["ours"]) < 2.0  # degrees: the same plane
     # Its charts stay once it has finished (from its stored history), then the cloud.
     assert chart_titles(at) == ["Loss", "Mean activation per layer", "The plane each method found"]
     assert [b.label for b in at.button if b.key and b.key.startswith("closer:")] == [
@@ -1234,7 +1234,8 @@ def test_lessons_page_follows_a_lesson_in_training_and_shows_a_stopped_one(lesso
         (bar,) = at.get("progress")
         assert "This lesson's run: Step" in bar.proto.text and "of 18,300" in bar.proto.text
         assert chart_titles(at)[:2] == ["Loss", "Mean activation per layer"]  # live
-        assert lesson_rows(at)[lessons.get("vae").figures[0].label]["ours"] == "not trained yet"
+        vae_loss = lessons.get("vae").published_results[0].label
+        assert lesson_rows(at)[vae_loss]["ours"] == "not trained yet"
         # Once a checkpoint is saved, our digits come from it, with no button to press.
         wait_until(lambda: job.snapshot().checkpoint_step, 60, "a checkpoint of the VAE")
         rerun(at, lesson_folder)
@@ -1248,7 +1249,8 @@ def test_lessons_page_follows_a_lesson_in_training_and_shows_a_stopped_one(lesso
     at = run_page(LESSONS_PAGE, lesson_folder, choose_lesson(lesson.name))
     assert not at.exception, texts(at.exception)
     assert mentions(at.warning, "stopped by request")
-    assert lesson_rows(at)[lessons.get("vae").figures[0].label]["ours"] != "not trained yet"
+    vae_loss = lessons.get("vae").published_results[0].label
+    assert lesson_rows(at)[vae_loss]["ours"] != "not trained yet"
     titles = chart_titles(at)
     assert titles[:2] == ["Loss", "Mean activation per layer"], "kept once it has stopped"
     assert "60 digits decoded from random codes" in titles

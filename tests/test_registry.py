@@ -119,7 +119,7 @@ def test_the_default_variant_is_named_once_in_the_registry():
     app_files = [root / "Home.py", *sorted(root.glob("ui/*.py")), *sorted(root.glob("pages/*.py"))]
     # The lessons name the variant of each classic experiment: data, not a default.
     named = files_naming(registry.DEFAULT_VARIANT, modules_outside_variants() + app_files)
-    assert named == ["lessons.py"]
+    assert named == ["lesson_catalogue.py"]
     assert files_naming(registry.DEFAULT_VARIANT, [PACKAGE_DIR / "registry.py"]) == ["registry.py"]
 
 

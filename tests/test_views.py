@@ -401,14 +401,14 @@ def test_linear_vs_pca_refuses_a_model_with_non_linear_units(stacked, digits):
 # --- comparison -----------------------------------------------------------------------------------
 
 
-def test_comparison_figures_of_a_trained_model(stacked, digits):
-    result = views.comparison_figures(stacked, digits)
+def test_comparison_numbers_of_a_trained_model(stacked, digits):
+    result = views.comparison_numbers(stacked, digits)
     code = analysis.encode(stacked, digits.x_test[: views.ACTIVATION_EXAMPLES])
     assert result["code_near_zero"] == pytest.approx(np.mean(np.abs(code) < analysis.NEAR_ZERO))
     assert 0 < result["code_near_zero"] < 1
     # Ten classes: chance is 0.1; measured about 0.87 from an 8-unit code.
     assert result["probe_accuracy"] > 0.6
-    assert views.comparison_figures(stacked, digits)["probe_accuracy"] == result["probe_accuracy"]
+    assert views.comparison_numbers(stacked, digits)["probe_accuracy"] == result["probe_accuracy"]
 
 
 def test_the_comparison_counts_near_zero_codes_by_the_analysis_threshold(
@@ -417,13 +417,13 @@ def test_the_comparison_counts_near_zero_codes_by_the_analysis_threshold(
     # One threshold for the stored summary and the Compare view: moving it moves both.
     code = analysis.encode(stacked, digits.x_test[: views.ACTIVATION_EXAMPLES])
     monkeypatch.setattr(analysis, "NEAR_ZERO", 0.5)
-    wider = views.comparison_figures(stacked, digits)["code_near_zero"]
+    wider = views.comparison_numbers(stacked, digits)["code_near_zero"]
     assert wider == pytest.approx(np.mean(np.abs(code) < 0.5))
     assert wider == analysis.share_near_zero(code) > np.mean(np.abs(code) < 0.1)
 
 
-def test_comparison_figures_without_labels_have_no_probe(linear_run, toy3d):
-    result = views.comparison_figures(linear_run.model, toy3d)
+def test_comparison_numbers_without_labels_have_no_probe(linear_run, toy3d):
+    result = views.comparison_numbers(linear_run.model, toy3d)
     assert np.isnan(result["probe_accuracy"])
     assert 0 <= result["code_near_zero"] <= 1
 

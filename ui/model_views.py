@@ -16,11 +16,7 @@ from ae_core.worker import CHECKPOINT_SECONDS
 from ui.runs import QUEUED_POLL_SECONDS, pick_run
 from ui.session import manager, page_header, sentence
 
-# How often a view page looks for a newer model while its run trains: twice per checkpoint
-# interval, so a new checkpoint shows within 2.5 s. Its model changes only at a checkpoint, so
-# polling every second as the Train page does mostly redraws the same figures: measured with
-# benchmarks/live_page_cost.py, the Latent space page took 0.06-0.075 of a core polling every
-# second and 0.045-0.053 every 2.5 s (the Train page every second: 0.024-0.029).
+# A view page's model changes only at a checkpoint: it polls twice per checkpoint interval.
 VIEW_POLL_SECONDS = CHECKPOINT_SECONDS / 2
 
 

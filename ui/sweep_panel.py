@@ -54,9 +54,7 @@ SPACINGS = {"linear": "evenly spaced", "log": "log-spaced", "list": "typed as a 
 GONE = "Not on the server: cancelled before it started, or deleted since."
 DIGITS = 10  # test digits each run reconstructs: the same ones in every column
 SAMPLES = 10  # digits a generative run decodes from random codes: the same draws in every column
-# While a run trains, its column's pictures follow its checkpoints (one every 5 s) at most this
-# often: each new checkpoint is a model loaded from disk, about 0.1 s here, and a sweep's runs
-# often train at once. The run shown closer follows every checkpoint.
+# Each checkpoint a training column pictures is a model loaded from disk: at most this often.
 PICTURE_SECONDS = 15.0
 MAX_PICTURED = 1024  # training runs whose pictured checkpoint the server remembers
 COLUMN_WIDTH = 300  # pixels across a column's picture (the browser fits it to the column)
@@ -259,8 +257,7 @@ def _model_version(snapshot: Snapshot) -> tuple | None:
     return ("final", float(summary.get("finished_at", 0.0)))
 
 
-# Bounded, and shared by every session: about 100 kB a run version (MNIST, with generated
-# digits), 20-40 kB a picture; enough for every column of a dozen sweeps polled at once.
+# Bounded, and shared by every session: enough for every column of a dozen sweeps polled at once.
 @st.cache_data(max_entries=128, show_spinner=False)
 def _member_view(run_id: str, version: tuple, count: int, samples: int) -> dict:
     """``views.sweep_member`` of a run's model at ``version``: computed once per run and model

@@ -45,7 +45,7 @@ class Variant:
         return [config.steps]
 
     def extra_metrics(self, model: Autoencoder, dataset) -> dict[str, Any]:
-        """Figures only this variant has, added to the run summary."""
+        """Measurements only this variant has, added to the run summary."""
         return {}
 
     def options(self) -> list[str]:

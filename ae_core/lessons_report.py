@@ -1,9 +1,10 @@
-"""docs/RESULTS.md: each lesson's published figures against ours, written from the stored runs.
+"""The lessons report, docs/RESULTS.md: each lesson's published results against ours, written
+from the stored runs.
 
     python -m ae_core lessons report --runs-dir DIR --train   # train what is missing, then write
     python -m ae_core lessons report --runs-dir DIR           # rewrite from the store alone
 
-The report is regenerated from the run store alone (summaries for the figures, models for the
+The report is regenerated from the run store alone (summaries for our numbers, models for the
 images), so anyone can retrain the lessons on their data and rewrite it. Images are PNG grids of
 digits drawn with Pillow, written beside the Markdown file.
 """
@@ -95,9 +96,10 @@ def _header() -> str:
         "--runs-dir DIR`; every figure below is read from a run's stored summary, and every "
         "image is drawn from its stored model.\n\n"
         "The published figures are quoted from the sources named; the explanations, in the app "
-        "and in `ae_core/lessons.py`, are ours. *Difference* is ours relative to the published "
-        "number where both are numbers. Times are wall-clock seconds of training (compilation "
-        f"included) on the machine that trained the run; this report was written on one with "
+        "and in `ae_core/lesson_catalogue.py`, are ours. *Difference* is ours relative to the "
+        "published number where both are numbers. Times are wall-clock seconds of training "
+        "(compilation included) on the machine that trained the run; this report was written on "
+        f"one with "
         f"{os.cpu_count()} CPU cores.\n\n"
     )
 
@@ -144,15 +146,15 @@ def _cell(text: str) -> str:
 
 
 def _agreement(lesson: Lesson, summaries: dict[str, dict]) -> list[str]:
-    """One sentence per numeric figure on how far ours is from the published one."""
+    """One sentence per published number on how far ours is from it."""
     sentences = []
-    for figure in lesson.figures:
-        difference = figure.difference(summaries)
+    for result in lesson.published_results:
+        difference = result.difference(summaries)
         if difference is None:
             continue
         closeness = "within 15 % of" if abs(difference) <= 0.15 else "more than 15 % away from"
         sentences.append(
-            f"Ours for {figure.label} is {closeness} {figure.published_value:g} "
+            f"Ours for {result.label} is {closeness} {result.published_value:g} "
             f"({difference:+.1%})."
         )
     return sentences
