@@ -256,11 +256,11 @@ def share_near_zero(codes: np.ndarray) -> float:
 def denoising_errors(model: Autoencoder, x: np.ndarray, seed: int = 0) -> dict[str, float]:
     """MSE to the clean ``x`` of its noisy copy (the run's own noise and level) and of the
     model's reconstruction of that copy: how much the model removes."""
-    from ae_core.model import corrupt
+    from ae_core.model import add_training_noise
 
     config = model.run_config
     rng = tf.random.Generator.from_seed(seed)
-    noisy = np.asarray(corrupt(config.noise, config.noise_level, tf.constant(x), rng))
+    noisy = np.asarray(add_training_noise(config.noise, config.noise_level, tf.constant(x), rng))
     return {
         "noisy_input_mse": float(np.mean((noisy - x) ** 2)),
         "denoised_mse": float(np.mean((reconstruct(model, noisy) - x) ** 2)),

@@ -41,10 +41,10 @@ from ae_core.model_files import (
     read_member,
     weights_layout,
 )
+from ae_core.run_states import FINISHED_STATES
 from ae_core.store import (
     CONFIG_FILE,
     DATA_FILE,
-    FINISHED_STATUSES,
     HISTORY_FILE,
     LOCK_FILE,
     MODEL_FILE,
@@ -95,7 +95,7 @@ def export_run(store: RunStore, run_id: str) -> bytes:
     record = store.get(run_id)
     if record is None:
         raise StoreError(f"there is no stored run {run_id!r} to export")
-    if record.status not in FINISHED_STATUSES:
+    if record.status not in FINISHED_STATES:
         raise StoreError(f"run {run_id} is {record.status}; only finished runs can be exported")
     files = {
         name: (record.path / name).read_bytes()
@@ -132,7 +132,7 @@ def import_run(store: RunStore, archive: bytes | str | os.PathLike) -> RunRecord
     run = _validate_run_files(opened)
     run_id = opened.run_id
     existing = store.get(run_id)
-    if existing is not None and existing.status in FINISHED_STATUSES:
+    if existing is not None and existing.status in FINISHED_STATES:
         return existing
     if existing is not None and existing.status == "training":
         raise StoreError(f"run {run_id} is training here; stop it before importing")

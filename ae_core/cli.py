@@ -30,6 +30,7 @@ from ae_core import lessons, registry
 from ae_core.config import RunConfig, field_spec, make_config, parse_setting
 from ae_core.data import DATASETS
 from ae_core.errors import ConfigError
+from ae_core.run_states import ACTIVE_STATES
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_SETTING = 0, 1, 2
 
@@ -675,9 +676,9 @@ def _follow(members: list[tuple[str, Any]], progress, on_finish=None) -> bool:
                     if states.get(job.run_id) != state:
                         states[job.run_id] = state
                         line.note(_state_line(label, job))
-                        if on_finish is not None and state not in ("queued", "training"):
+                        if on_finish is not None and state not in ACTIVE_STATES:
                             on_finish(job)
-                finished = all(state not in ("queued", "training") for state in states.values())
+                finished = all(state not in ACTIVE_STATES for state in states.values())
                 if finished or time.monotonic() - last_progress >= 1.0:
                     line.show(progress(), force=finished)
                     last_progress = time.monotonic()

@@ -15,11 +15,16 @@ import json
 import math
 import numbers
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ae_core.errors import ConfigError, shown_value
 from ae_core.registry import DEFAULT_VARIANT
+
+if TYPE_CHECKING:
+    from ae_core.data import DatasetInfo
+    from ae_core.variants.base import Variant
 
 # Bump when a change to the engine would make results stored under an old run id wrong, so a
 # cache keyed by run id never serves stale numbers. Version 3 made the data part of the id.
@@ -494,22 +499,17 @@ def _parse_sparsity_layers(text: str, depth: int) -> tuple[int, ...]:
     return tuple(n - 1 for n in numbers)
 
 
-def _check_type_and_range(config: RunConfig, spec: dataclasses.Field) -> None:
-    name = spec.name
-    value = getattr(config, name)
-    hint = field_type(name)
-    meta = spec.metadata
+def _check_field_type(config: RunConfig, spec: dataclasses.Field) -> None:
+    """The field's kind: one of its choices, true or false, or a finite number (kept as a plain
+    int or float)."""
+    name, value, hint = spec.name, getattr(config, spec.name), field_type(spec.name)
     choices = field_choices(name)
-    if choices is not None:
-        if value not in choices:
-            raise ConfigError(
-                name, f"{name}={value!r} is not allowed; choose one of: {', '.join(choices)}"
-            )
-        return
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(name, f"{name}={value!r} must be true or false")
-        return
+    if choices is not None and value not in choices:
+        raise ConfigError(
+            name, f"{name}={value!r} is not allowed; choose one of: {', '.join(choices)}"
+        )
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(name, f"{name}={value!r} must be true or false")
     if hint in (int, float):
         is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
         if hint is int and not (is_number and float(value).is_integer()):
@@ -519,45 +519,39 @@ def _check_type_and_range(config: RunConfig, spec: dataclasses.Field) -> None:
         # Plain Python numbers, and 0.0 rather than -0.0, so equal configs hash equally.
         value = int(value) if hint is int else float(value) + 0.0
         object.__setattr__(config, name, value)
+
+
+def _check_field_range(config: RunConfig, spec: dataclasses.Field) -> None:
+    """A number, or each layer size, within the field's ``min`` and ``max``; and the depth."""
+    name, value, meta = spec.name, getattr(config, spec.name), spec.metadata
     if name == "hidden":
         if len(value) > MAX_DEPTH - 1:
             raise ConfigError(
                 name,
                 f"hidden={list(value)} has {len(value)} layers; at most {MAX_DEPTH - 1} allowed",
             )
-        value_list = value
+        items = value
     else:
-        value_list = (value,) if hint in (int, float) else ()
+        items = (value,) if field_type(name) in (int, float) else ()
     low, high = meta.get("min"), meta.get("max")
-    exclusive = meta.get("exclusive", False)
-    for item in value_list:
-        below = low is not None and (
-            item <= low if exclusive or meta.get("exclusive_min") else item < low
-        )
-        above = high is not None and (item >= high if exclusive else item > high)
+    open_low = meta.get("exclusive", False) or meta.get("exclusive_min", False)
+    open_high = meta.get("exclusive", False)
+    for item in items:
+        below = low is not None and (item <= low if open_low else item < low)
+        above = high is not None and (item >= high if open_high else item > high)
         if below or above:
-            open_low = "(" if exclusive or meta.get("exclusive_min") else "["
-            close_high = ")" if exclusive else "]"
-            bounds = f"{open_low}{low}, {high if high is not None else 'inf'}{close_high}"
+            bounds = (
+                f"{'(' if open_low else '['}{low}, {high if high is not None else 'inf'}"
+                f"{')' if open_high else ']'}"
+            )
             shown = list(value) if name == "hidden" else value
             raise ConfigError(
                 name, f"{name}={shown} is out of range: allowed values are in {bounds}"
             )
 
 
-def _validate(config: RunConfig) -> None:
-    from ae_core import registry
-    from ae_core.data import dataset_info
-
-    for spec in dataclasses.fields(RunConfig):
-        _check_type_and_range(config, spec)
-
-    variant = registry.get(config.variant)  # raises ConfigError listing the known variants
-    try:
-        info = dataset_info(config.dataset)
-    except ValueError as error:
-        raise ConfigError("dataset", str(error)) from None
-
+# -- rules across fields: each takes the config, its variant and its dataset's facts -----------
+def _fixed_settings_kept(config: RunConfig, variant: Variant, data: DatasetInfo) -> None:
     for name, required in variant.fixed.items():
         if getattr(config, name) != required:
             raise ConfigError(
@@ -565,6 +559,9 @@ def _validate(config: RunConfig) -> None:
                 f"{name}={getattr(config, name)!r} is not allowed for the {config.variant} "
                 f"variant, which needs {name}={required!r}",
             )
+
+
+def _unused_settings_at_default(config: RunConfig, variant: Variant, data: DatasetInfo) -> None:
     defaults = RunConfig.__dataclass_fields__
     for name in sorted(variant.unused):
         if getattr(config, name) != defaults[name].default:
@@ -574,18 +571,28 @@ def _validate(config: RunConfig) -> None:
                 f"leave it at {defaults[name].default!r}",
             )
 
-    variant.check(config, info)
 
+def _variant_own_rules(config: RunConfig, variant: Variant, data: DatasetInfo) -> None:
+    variant.check(config, data)
+
+
+def _bce_needs_sigmoid_output(config: RunConfig, variant: Variant, data: DatasetInfo) -> None:
     if config.loss == "bce" and config.output_activation != "sigmoid":
         raise ConfigError(
             "loss",
             f"loss='bce' needs output_activation='sigmoid' (outputs in (0, 1)), not "
             f"{config.output_activation!r}; use loss='mse' for other outputs",
         )
-    if config.loss == "bce" and not info.unit_range:
+
+
+def _bce_needs_unit_range_data(config: RunConfig, variant: Variant, data: DatasetInfo) -> None:
+    if config.loss == "bce" and not data.unit_range:
         raise ConfigError(
             "loss", f"loss='bce' needs data in [0, 1], and {config.dataset} is not; use loss='mse'"
         )
+
+
+def _noise_level_fits_noise(config: RunConfig, variant: Variant, data: DatasetInfo) -> None:
     if config.noise == "none" and config.noise_level != 0:
         raise ConfigError(
             "noise_level",
@@ -602,30 +609,67 @@ def _validate(config: RunConfig) -> None:
             f"noise_level={config.noise_level} is a dropout probability and must be in (0, 1)",
         )
 
-    penalised = config.penalised_layers  # raises for a malformed sparsity_layers
-    if config.sparsity_weight > 0:
-        activations = config.encoder_activations
-        for index in penalised:
-            if activations[index] != "sigmoid":
-                which = "code" if index == len(activations) - 1 else "activation"
-                setting = "code_activation" if which == "code" else "activation"
-                raise ConfigError(
-                    setting,
-                    f"the KL sparsity penalty needs values in (0, 1), so encoder layer {index + 1} "
-                    f"must be sigmoid, not {activations[index]!r}; set {setting}='sigmoid' or "
-                    "sparsity_weight=0",
-                )
 
+def _penalised_layers_are_sigmoid(config: RunConfig, variant: Variant, data: DatasetInfo) -> None:
+    penalised = config.penalised_layers  # raises for a malformed sparsity_layers
+    if config.sparsity_weight <= 0:
+        return
+    activations = config.encoder_activations
+    for index in penalised:
+        if activations[index] != "sigmoid":
+            setting = "code_activation" if index == len(activations) - 1 else "activation"
+            raise ConfigError(
+                setting,
+                f"the KL sparsity penalty needs values in (0, 1), so encoder layer {index + 1} "
+                f"must be sigmoid, not {activations[index]!r}; set {setting}='sigmoid' or "
+                "sparsity_weight=0",
+            )
+
+
+def _code_smaller_than_input(config: RunConfig, variant: Variant, data: DatasetInfo) -> None:
+    # A code as wide as the input may copy it, unless something else stops that.
     regularised_code = (
-        (config.sparsity_weight > 0 and len(config.layer_sizes) - 1 in penalised)
+        (config.sparsity_weight > 0 and len(config.layer_sizes) - 1 in config.penalised_layers)
         or config.l1 > 0
         or config.noise != "none"
         or not variant.needs_bottleneck
     )
-    if config.code_size > info.input_dim and not regularised_code:
+    if config.code_size > data.input_dim and not regularised_code:
         raise ConfigError(
             "code_size",
-            f"code_size={config.code_size} is larger than the input ({info.input_dim} values for "
+            f"code_size={config.code_size} is larger than the input ({data.input_dim} values for "
             f"{config.dataset}), so the autoencoder could learn the identity; use at most "
-            f"{info.input_dim}, or add a sparsity penalty, L1 or input noise",
+            f"{data.input_dim}, or add a sparsity penalty, L1 or input noise",
         )
+
+
+# Run in this order after every field has passed its own checks; the first problem is reported.
+# A new rule is one more function here.
+VALIDATION_RULES: tuple[Callable[[RunConfig, Variant, DatasetInfo], None], ...] = (
+    _fixed_settings_kept,
+    _unused_settings_at_default,
+    _variant_own_rules,
+    _bce_needs_sigmoid_output,
+    _bce_needs_unit_range_data,
+    _noise_level_fits_noise,
+    _penalised_layers_are_sigmoid,
+    _code_smaller_than_input,
+)
+
+
+def _validate(config: RunConfig) -> None:
+    """Raise ConfigError for the first problem: each field alone (its kind, then its range), the
+    variant and dataset it names, then ``VALIDATION_RULES`` in order."""
+    from ae_core import registry
+    from ae_core.data import dataset_info
+
+    for spec in dataclasses.fields(RunConfig):
+        _check_field_type(config, spec)
+        _check_field_range(config, spec)
+    variant = registry.get(config.variant)  # raises ConfigError listing the known variants
+    try:
+        data = dataset_info(config.dataset)
+    except ValueError as error:
+        raise ConfigError("dataset", str(error)) from None
+    for rule in VALIDATION_RULES:
+        rule(config, variant, data)

@@ -668,7 +668,7 @@ _IDX_DTYPES = {
 def _read_idx(path: Path) -> np.ndarray:
     """Read one IDX file (gzip-compressed or raw), checking its header against its length."""
 
-    def corrupt(reason: str) -> DataError:
+    def damaged_file_error(reason: str) -> DataError:
         return DataError(f"corrupt IDX file {path}: {reason}; download a fresh copy")
 
     try:
@@ -677,16 +677,16 @@ def _read_idx(path: Path) -> np.ndarray:
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as exc:
-        raise corrupt(f"cannot decompress it ({_one_line(exc)})") from exc
+        raise damaged_file_error(f"cannot decompress it ({_one_line(exc)})") from exc
 
     if len(raw) < 4:
-        raise corrupt(f"only {len(raw)} bytes, shorter than the 4-byte magic number")
+        raise damaged_file_error(f"only {len(raw)} bytes, shorter than the 4-byte magic number")
     if raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES or raw[3] == 0:
-        raise corrupt(f"bad magic number 0x{raw[:4].hex()}")
+        raise damaged_file_error(f"bad magic number 0x{raw[:4].hex()}")
     dtype, ndim = _IDX_DTYPES[raw[2]], raw[3]
     header_size = 4 + 4 * ndim
     if len(raw) < header_size:
-        raise corrupt(
+        raise damaged_file_error(
             f"header truncated ({len(raw)} bytes, expected {header_size} for {ndim} dims)"
         )
     shape = struct.unpack(f">{ndim}I", raw[4:header_size])
@@ -694,7 +694,9 @@ def _read_idx(path: Path) -> np.ndarray:
     actual = len(raw) - header_size
     if actual != expected:
         state = "truncated" if actual < expected else "has trailing bytes"
-        raise corrupt(f"{state}: {actual:,} data bytes, expected {expected:,} for shape {shape}")
+        raise damaged_file_error(
+            f"{state}: {actual:,} data bytes, expected {expected:,} for shape {shape}"
+        )
     array = np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape)
     return array.astype(dtype.newbyteorder("="))  # native order, and a writable copy
 

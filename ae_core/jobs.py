@@ -38,10 +38,11 @@ import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ae_core import archives
 from ae_core.config import RunConfig
+from ae_core.run_states import ACTIVE_STATES, JobState
 from ae_core.store import RunRecord, RunStore, StoreError, is_final_result
 from ae_core.warm import SpeedBook
 
@@ -53,8 +54,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-JobState = Literal["queued", "training", "done", "stopped", "failed", "cancelled", "interrupted"]
-ACTIVE_STATES = ("queued", "training")
 # A worker that dies this many times in a row before it is ready means training cannot start.
 MAX_START_FAILURES = 3
 # Runs one worker takes turns on (each waiting one keeps a copy of its weights and optimizer

@@ -79,7 +79,9 @@ def _activation(name: str):
     return keras.activations.get(None if name == "linear" else name)
 
 
-def corrupt(noise: str, noise_level: float, x: tf.Tensor, rng: tf.random.Generator) -> tf.Tensor:
+def add_training_noise(
+    noise: str, noise_level: float, x: tf.Tensor, rng: tf.random.Generator
+) -> tf.Tensor:
     """Training-time input noise (the loss still compares with the clean input); the app's
     reconstruction view applies the same rule at other levels."""
     if noise == "gaussian":
@@ -284,7 +286,9 @@ class Autoencoder(keras.Model):
         settings = settings if settings is not None else config
 
         def compute(x, rng, training):
-            inputs = corrupt(config.noise, settings.noise_level, x, rng) if training else x
+            inputs = (
+                add_training_noise(config.noise, settings.noise_level, x, rng) if training else x
+            )
             activations = self.encode_layers(inputs)
             terms = {
                 "reconstruction": self.reconstruction_loss(x, self.decode_logits(activations[-1]))
@@ -312,7 +316,9 @@ class Autoencoder(keras.Model):
             for layer in self.encoder_layers[:k]:
                 x = tf.stop_gradient(layer(x))
                 below.append(x)
-            inputs = corrupt(config.noise, settings.noise_level, x, rng) if training else x
+            inputs = (
+                add_training_noise(config.noise, settings.noise_level, x, rng) if training else x
+            )
             code = encoder(inputs)
             logits = decoder(code)
             if k == 0:

@@ -34,11 +34,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ae_core.config import RunConfig, run_id_for
 from ae_core.errors import BAD_JSON
 from ae_core.model_files import ModelFileRefused, model_from_keras_archive
+from ae_core.run_states import FINISHED_STATES, StoredRunState
 
 if TYPE_CHECKING:
     from ae_core.model import Autoencoder
@@ -58,11 +59,6 @@ CHECKPOINT_FILE = "checkpoint.keras"
 RUN_FILES = (CONFIG_FILE, DATA_FILE, HISTORY_FILE, MODEL_FILE, SUMMARY_FILE)
 # Temporary folders older than this belong to no live writer and are cleaned up by a scan.
 STALE_TEMP_SECONDS = 600
-
-# What json.loads raises on bad input (RecursionError: absurdly deep nesting).
-
-RunStatus = Literal["done", "stopped", "failed", "interrupted", "training"]
-FINISHED_STATUSES = ("done", "stopped", "failed")
 
 
 def _is_number(value: Any) -> bool:
@@ -191,10 +187,9 @@ def summary_problem(summary: Any) -> str | None:
     finished ("done") run has a model)."""
     if not isinstance(summary, dict):
         return "it is not a record"
-    if summary.get("status") not in FINISHED_STATUSES:
+    if summary.get("status") not in FINISHED_STATES:
         return (
-            f"its status is {summary.get('status')!r:.40}, not one of "
-            f"{', '.join(FINISHED_STATUSES)}"
+            f"its status is {summary.get('status')!r:.40}, not one of {', '.join(FINISHED_STATES)}"
         )
     for name, value in summary.items():
         if name in SUMMARY_FIELDS:
@@ -339,7 +334,7 @@ class RunRecord:
 
     run_id: str
     config: RunConfig
-    status: RunStatus
+    status: StoredRunState
     reason: str | None
     summary: dict | None
     has_model: bool
@@ -633,7 +628,7 @@ class RunStore:
         summary_path = folder / SUMMARY_FILE
         if not summary_path.exists():
             training = _lock_is_held(folder / LOCK_FILE)
-            status: RunStatus = "training" if training else "interrupted"
+            status: StoredRunState = "training" if training else "interrupted"
             reason = None if training else "the process training it ended before it finished"
             return RunRecord(
                 folder.name, config, status, reason, None, False, folder, modified, data

@@ -35,6 +35,7 @@ from ae_core.config import (
     parse_setting,
 )
 from ae_core.errors import ConfigError
+from ae_core.run_states import ACTIVE_STATES
 
 if TYPE_CHECKING:
     from ae_core.jobs import Job, JobManager, Snapshot
@@ -445,7 +446,7 @@ def estimate_seconds_left(
     median_speed = sorted(speeds)[len(speeds) // 2] if speeds else None
     work, longest = [], 0.0
     for member, config in zip(members, configs, strict=True):
-        if member.state not in ("training", "queued"):
+        if member.state not in ACTIVE_STATES:
             continue
         speed = member.samples_per_s if member.state == "training" else None
         speed = speed or median_speed

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
@@ -38,8 +38,7 @@ from ae_core import registry
 from ae_core.config import RunConfig
 from ae_core.data import Dataset, load_dataset
 from ae_core.model import Autoencoder, Phase, RunTimeSettings
-
-Status = Literal["done", "stopped", "failed"]
+from ae_core.run_states import TrainingEnd
 
 
 class _NoRetracingWarning(logging.Filter):
@@ -104,7 +103,7 @@ class TrainResult:
     config: RunConfig
     model: Autoencoder
     dataset: Dataset
-    status: Status
+    status: TrainingEnd
     reason: str | None
     steps_done: int
     seconds: float  # wall time of the training loop, compile time included
@@ -453,7 +452,7 @@ class RunTraining:
         self.samples_per_step = min(config.batch_size, len(dataset.x_train))  # full batch: once
         self.held_out_examples = len(held_out_set(dataset))
         self.history: list[Progress] = []
-        self.status: Status = "done"
+        self.status: TrainingEnd = "done"
         self.reason: str | None = None
         self.step = 0
         self.finished = False

@@ -17,8 +17,7 @@ import tensorflow as tf
 from ae_core import analysis
 from ae_core.config import RunConfig
 from ae_core.data import Dataset
-from ae_core.model import Autoencoder
-from ae_core.model import corrupt as corrupt_inputs
+from ae_core.model import Autoencoder, add_training_noise
 
 # Test examples the activation and latent views run through the model: enough for smooth
 # histograms and a readable scatter, few enough to draw in well under a second.
@@ -51,7 +50,7 @@ def example_indices(dataset: Dataset, count: int, seed: int = 0) -> np.ndarray:
     return np.array((chosen + rest)[:count])
 
 
-def corrupt(config: RunConfig, x: np.ndarray, noise_level: float, seed: int = 0) -> np.ndarray:
+def noisy_inputs(config: RunConfig, x: np.ndarray, noise_level: float, seed: int = 0) -> np.ndarray:
     """The run's training-time corruption (``config.noise``) at ``noise_level``: the trainer's
     own rule (gaussian adds N(0, level^2), gaussian_clipped then clips to [0, 1]; dropout
     zeroes pixels with probability level and scales the rest by 1 / (1 - level))."""
@@ -59,7 +58,7 @@ def corrupt(config: RunConfig, x: np.ndarray, noise_level: float, seed: int = 0)
         raise ValueError(f"a dropout noise level must be in [0, 1), not {noise_level}")
     x = np.asarray(x, dtype=np.float32)
     rng = tf.random.Generator.from_seed(seed)
-    return np.asarray(corrupt_inputs(config.noise, float(noise_level), tf.constant(x), rng))
+    return np.asarray(add_training_noise(config.noise, float(noise_level), tf.constant(x), rng))
 
 
 def reconstructions(
@@ -82,7 +81,7 @@ def reconstructions(
         rows = {"input": clean, "reconstruction": analysis.reconstruct(model, clean)}
     else:
         level = config.noise_level if noise_level is None else float(noise_level)
-        noisy = corrupt(config, clean, level, seed)
+        noisy = noisy_inputs(config, clean, level, seed)
         rows = {
             "clean": clean,
             f"noisy ({config.noise} {level:g})": noisy,

@@ -598,6 +598,132 @@ def test_direct_construction_is_validated_too():
     assert caught.value.field == "activation"
 
 
+# Configs with more than one problem, and the one reported (its field and message): each field
+# alone first, in the config's order, then the variant, the dataset, and the rules of
+# ae_core.config.VALIDATION_RULES in their order.
+FIRST_PROBLEMS = [
+    pytest.param(
+        "stacked",
+        {"variant": "nope", "code_size": 0},
+        "code_size",
+        "code_size=0 is out of range: allowed values are in [1, 4096]",
+        id="a-range-before-the-variant",
+    ),
+    pytest.param(
+        "stacked",
+        {"variant": "nope", "dataset": "nope"},
+        "variant",
+        "unknown variant 'nope'; available variants: ",
+        id="the-variant-before-the-dataset",
+    ),
+    pytest.param(
+        "vae",
+        {"kl_weight": 0.0, "tied": True},
+        "kl_weight",
+        "kl_weight=0.0 is out of range: allowed values are in (0.0, 100.0]",
+        id="a-range-before-an-unused-setting",
+    ),
+    pytest.param(
+        "stacked",
+        {"hidden": (0,), "code_size": 0},
+        "hidden",
+        "hidden=[0] is out of range: allowed values are in [1, 4096]",
+        id="fields-in-the-config-order",
+    ),
+    pytest.param(
+        "stacked",
+        {"dataset": "nope", "noise_level": 0.3},
+        "dataset",
+        "unknown dataset 'nope'; available: ",
+        id="the-dataset-before-the-rules",
+    ),
+    pytest.param(
+        "linear",
+        {"activation": "relu", "kl_weight": 2.0},
+        "activation",
+        "activation='relu' is not allowed for the linear variant, which needs activation='linear'",
+        id="fixed-before-unused",
+    ),
+    pytest.param(
+        "vae",
+        {"noise": "gaussian", "l1": 0.1},
+        "l1",
+        "l1=0.1 does not apply to the vae variant; leave it at 0.0",
+        id="unused-settings-by-name",
+    ),
+    pytest.param(
+        "denoising",
+        {"noise": "none", "output_activation": "linear"},
+        "noise",
+        "the denoising variant needs noise='gaussian', 'gaussian_clipped' or 'dropout', not 'none'",
+        id="the-variant-check-before-the-loss",
+    ),
+    pytest.param(
+        "layerwise",
+        {"hidden": (), "steps": 1, "noise_level": 0.3},
+        "hidden",
+        "hidden=[] is empty, but the layerwise variant needs at least one hidden layer (e.g. "
+        "hidden=300), since it trains one layer pair per phase",
+        id="the-variant-checks-in-its-order",
+    ),
+    pytest.param(
+        "stacked",
+        {"output_activation": "linear", "dataset": "toy3d"},
+        "loss",
+        "loss='bce' needs output_activation='sigmoid' (outputs in (0, 1)), not 'linear'; use "
+        "loss='mse' for other outputs",
+        id="the-output-before-the-data",
+    ),
+    pytest.param(
+        "stacked",
+        {"dataset": "toy3d", "noise_level": 0.3},
+        "loss",
+        "loss='bce' needs data in [0, 1], and toy3d is not; use loss='mse'",
+        id="the-loss-before-the-noise",
+    ),
+    pytest.param(
+        "stacked",
+        {"noise_level": 0.3, "sparsity_layers": "9"},
+        "noise_level",
+        "noise_level=0.3 has no effect with noise='none'; set noise to 'gaussian', "
+        "'gaussian_clipped' or 'dropout', or noise_level to 0",
+        id="the-noise-before-the-sparsity-layers",
+    ),
+    pytest.param(
+        "stacked",
+        {"sparsity_layers": "9", "dataset": "digits", "code_size": 100},
+        "sparsity_layers",
+        "sparsity_layers='9' is not valid: use 'code', 'all', or encoder layer numbers from 1 "
+        "to 2 separated by commas",
+        id="the-sparsity-layers-before-the-code-size",
+    ),
+    pytest.param(
+        "stacked",
+        {
+            "hidden": (64,),
+            "sparsity_weight": 0.1,
+            "sparsity_layers": "1",
+            "dataset": "digits",
+            "code_size": 100,
+        },
+        "activation",
+        "the KL sparsity penalty needs values in (0, 1), so encoder layer 1 must be sigmoid, not "
+        "'relu'; set activation='sigmoid' or sparsity_weight=0",
+        id="sigmoid-layers-before-the-code-size",
+    ),
+]
+
+
+@pytest.mark.parametrize(("variant", "changes", "field", "message"), FIRST_PROBLEMS)
+def test_the_first_problem_is_the_one_reported(variant, changes, field, message):
+    with pytest.raises(ConfigError) as caught:
+        make_config(variant).replace(**changes)
+    assert caught.value.field == field
+    # The lists of known variants and datasets may grow; every other message is whole.
+    assert str(caught.value).startswith(message)
+    assert message.endswith(": ") or str(caught.value) == message
+
+
 def test_a_seed_is_bounded_so_the_layer_seeds_derived_from_it_fit_in_64_bits():
     assert make_config("stacked", seed=MAX_SEED).seed == 2**31 - 1
     with pytest.raises(ConfigError, match=r"seed=2147483648 is out of range") as refused:

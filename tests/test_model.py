@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from ae_core import analysis
-from ae_core.model import corrupt
+from ae_core.model import add_training_noise
 
 
 def test_truncated_normal_starts_kernels_at_std_point_one_cut_at_two_deviations(build_untrained):
@@ -34,8 +34,10 @@ def test_every_bias_starts_at_the_initial_bias(build_untrained, variant):
 
 def test_clipped_gaussian_noise_stays_in_the_unit_interval():
     x = tf.constant(np.random.default_rng(0).uniform(0, 1, (200, 64)), dtype=tf.float32)
-    clipped = corrupt("gaussian_clipped", 0.4, x, tf.random.Generator.from_seed(1)).numpy()
-    plain = corrupt("gaussian", 0.4, x, tf.random.Generator.from_seed(1)).numpy()
+    clipped = add_training_noise(
+        "gaussian_clipped", 0.4, x, tf.random.Generator.from_seed(1)
+    ).numpy()
+    plain = add_training_noise("gaussian", 0.4, x, tf.random.Generator.from_seed(1)).numpy()
     assert clipped.min() == 0.0 and clipped.max() == 1.0
     np.testing.assert_allclose(clipped, np.clip(plain, 0, 1))
     assert (plain < 0).mean() > 0.05  # the plain noise does leave [0, 1]
@@ -44,7 +46,7 @@ def test_clipped_gaussian_noise_stays_in_the_unit_interval():
 def test_denoising_errors_measure_the_noise_and_what_is_left(train_tiny, digits):
     run = train_tiny("denoising", noise="gaussian_clipped", noise_level=0.4)
     errors = analysis.denoising_errors(run.model, digits.x_test)
-    noisy = corrupt(
+    noisy = add_training_noise(
         "gaussian_clipped", 0.4, tf.constant(digits.x_test), tf.random.Generator.from_seed(0)
     )
     assert errors["noisy_input_mse"] == pytest.approx(np.mean((noisy.numpy() - digits.x_test) ** 2))

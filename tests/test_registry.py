@@ -13,7 +13,15 @@ import pytest
 from ae_core import registry
 from ae_core.config import RunConfig, field_names, make_config
 from ae_core.errors import ConfigError
-from ae_core.variants.base import Variant
+from ae_core.variants.base import (
+    AUTOENCODER,
+    EVERY_VARIANT,
+    LAYERS,
+    NOISE,
+    SPARSITY,
+    TRAINING,
+    Variant,
+)
 
 EXPECTED = ["denoising", "layerwise", "linear", "sparse_kl", "sparse_l1", "stacked", "tied", "vae"]
 PACKAGE_DIR = Path(registry.__file__).resolve().parent
@@ -142,8 +150,109 @@ def test_declared_settings_are_real_fields(name):
     known = set(field_names())
     assert set(variant.defaults) <= known
     assert set(variant.fixed) <= known
+    assert variant.uses <= known, sorted(variant.uses - known)
     assert set(variant.unused) <= known
     assert not set(variant.fixed) & set(variant.unused)
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_each_variant_lists_the_settings_it_uses_and_pins_only_those(name):
+    variant = registry.get(name)
+    assert "uses" in vars(type(variant)), f"the {name} variant does not say which settings it uses"
+    assert set(variant.fixed) <= variant.uses
+    assert not variant.uses & EVERY_VARIANT
+
+
+def test_the_shared_groups_name_real_settings():
+    known = set(field_names())
+    for group in (EVERY_VARIANT, TRAINING, LAYERS, NOISE, SPARSITY, AUTOENCODER):
+        assert group <= known, sorted(group - known)
+
+
+def test_every_setting_is_used_by_a_variant_or_is_in_every_variant():
+    # A new setting is placed on purpose: in a group of ae_core/variants/base.py, or in a
+    # variant's own list; never in a form by default.
+    used = set().union(*(registry.get(name).uses for name in EXPECTED))
+    unplaced = set(field_names()) - used - EVERY_VARIANT
+    assert not unplaced, f"no variant uses {sorted(unplaced)}"
+
+
+# The options of each variant when they were every setting but the fixed and the unused ones,
+# written down then: the form, --set and the run ids read them, so listing the settings each
+# variant uses must keep them as they were.
+DETERMINISTIC_OPTIONS = [
+    "dataset",
+    "hidden",
+    "code_size",
+    "activation",
+    "code_activation",
+    "output_activation",
+    "loss",
+    "optimizer",
+    "learning_rate",
+    "batch_size",
+    "steps",
+    "init",
+    "bias_init",
+    "l2",
+    "tied",
+    "noise",
+    "noise_level",
+    "sparsity_target",
+    "sparsity_weight",
+    "sparsity_layers",
+    "l1",
+    "seed",
+]
+OPTIONS_BEFORE_USES = {
+    "denoising": DETERMINISTIC_OPTIONS,
+    "layerwise": DETERMINISTIC_OPTIONS,
+    "linear": [
+        "dataset",
+        "hidden",
+        "code_size",
+        "optimizer",
+        "learning_rate",
+        "batch_size",
+        "steps",
+        "init",
+        "bias_init",
+        "l2",
+        "tied",
+        "noise",
+        "noise_level",
+        "sparsity_target",
+        "sparsity_weight",
+        "sparsity_layers",
+        "l1",
+        "seed",
+    ],
+    "sparse_kl": DETERMINISTIC_OPTIONS,
+    "sparse_l1": DETERMINISTIC_OPTIONS,
+    "stacked": DETERMINISTIC_OPTIONS,
+    "tied": [name for name in DETERMINISTIC_OPTIONS if name != "tied"],
+    "vae": [
+        "dataset",
+        "hidden",
+        "code_size",
+        "activation",
+        "optimizer",
+        "learning_rate",
+        "batch_size",
+        "steps",
+        "init",
+        "bias_init",
+        "l2",
+        "kl_weight",
+        "seed",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_each_variant_offers_the_options_it_had_before_it_listed_its_settings(name):
+    assert sorted(OPTIONS_BEFORE_USES) == EXPECTED
+    assert registry.get(name).options() == OPTIONS_BEFORE_USES[name]
 
 
 @pytest.mark.parametrize("name", EXPECTED)

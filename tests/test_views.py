@@ -79,42 +79,42 @@ def test_example_indices_clip_the_count_to_the_test_split(digits, toy3d):
 def test_gaussian_noise_of_level_zero_returns_the_input(digits):
     config = make_config("denoising", dataset="digits", noise="gaussian", noise_level=0.4)
     x = digits.x_test[:50]
-    np.testing.assert_array_equal(views.corrupt(config, x, 0.0), x)
+    np.testing.assert_array_equal(views.noisy_inputs(config, x, 0.0), x)
 
 
 def test_gaussian_noise_has_the_level_as_its_standard_deviation(digits):
     config = make_config("denoising", dataset="digits", noise="gaussian", noise_level=0.4)
     x = digits.x_test
-    noisy = views.corrupt(config, x, 0.5, seed=3)
+    noisy = views.noisy_inputs(config, x, 0.5, seed=3)
     assert noisy.shape == x.shape and noisy.dtype == np.float32
     difference = noisy - x
     assert abs(difference.std() - 0.5) < 0.01 and abs(difference.mean()) < 0.01
-    np.testing.assert_array_equal(views.corrupt(config, x, 0.5, seed=3), noisy)
-    assert not np.allclose(views.corrupt(config, x, 0.5, seed=4), noisy)
+    np.testing.assert_array_equal(views.noisy_inputs(config, x, 0.5, seed=3), noisy)
+    assert not np.allclose(views.noisy_inputs(config, x, 0.5, seed=4), noisy)
 
 
 def test_dropout_zeroes_about_the_level_and_scales_the_rest():
     config = make_config("denoising", dataset="digits", noise="dropout", noise_level=0.3)
     x = np.full((1000, 64), 0.6, dtype=np.float32)
-    noisy = views.corrupt(config, x, 0.3, seed=1)
+    noisy = views.noisy_inputs(config, x, 0.3, seed=1)
     dropped = noisy == 0.0
     assert abs(dropped.mean() - 0.3) < 0.01  # 64,000 pixels: the share's sd is 0.002
     np.testing.assert_allclose(noisy[~dropped], 0.6 / 0.7, rtol=1e-6)
     assert noisy.mean() == pytest.approx(0.6, abs=0.01)  # unbiased, like keras Dropout
-    np.testing.assert_array_equal(views.corrupt(config, x, 0.0), x)
+    np.testing.assert_array_equal(views.noisy_inputs(config, x, 0.0), x)
 
 
 @pytest.mark.parametrize("level", [1.0, 1.5, -0.1])
 def test_a_dropout_level_outside_zero_to_one_is_refused(level):
     config = make_config("denoising", dataset="digits", noise="dropout", noise_level=0.3)
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
-        views.corrupt(config, np.ones((2, 64), dtype=np.float32), level)
+        views.noisy_inputs(config, np.ones((2, 64), dtype=np.float32), level)
 
 
 def test_no_noise_leaves_the_input_alone(digits):
     config = make_config("stacked", dataset="digits")
     x = digits.x_test[:5]
-    np.testing.assert_array_equal(views.corrupt(config, x, 0.9), x)
+    np.testing.assert_array_equal(views.noisy_inputs(config, x, 0.9), x)
 
 
 # --- reconstructions ------------------------------------------------------------------------------
@@ -144,7 +144,7 @@ def test_reconstructions_of_a_denoising_run(denoising_run, digits):
     assert result["images"].shape == (30, 8, 8) and result["columns"] == 10
 
     clean = clean_examples(digits)
-    noisy = views.corrupt(config, clean, 0.4, seed=0)
+    noisy = views.noisy_inputs(config, clean, 0.4, seed=0)
     denoised = analysis.reconstruct(model, noisy)
     errors = result["mse"]
     assert list(errors) == ["noisy (gaussian 0.4)", "denoised"]
@@ -177,7 +177,7 @@ def test_reconstructions_with_dropout_noise(build_untrained, digits):
     result = views.reconstructions(model, digits, count=6)
     assert result["row_labels"] == ["clean", "noisy (dropout 0.3)", "denoised"]
     clean = clean_examples(digits, 6)
-    noisy = views.corrupt(config, clean, 0.3)
+    noisy = views.noisy_inputs(config, clean, 0.3)
     assert result["mse"]["noisy (dropout 0.3)"] == pytest.approx(np.mean((noisy - clean) ** 2))
     with pytest.raises(ValueError, match="dropout"):
         views.reconstructions(model, digits, noise_level=1.0)

@@ -25,6 +25,7 @@ from ae_core.controls import controls, in_labels, labels
 from ae_core.data import dataset_info
 from ae_core.errors import ConfigError
 from ae_core.jobs import Job, Snapshot
+from ae_core.run_states import ACTIVE_STATES
 from ae_core.store import StoreError
 from ae_core.sweeps import (
     MIN_SWEEP_VALUES,
@@ -328,7 +329,7 @@ def _model_of(job: Job, snapshot: Snapshot, follow: bool) -> tuple[tuple, int] |
     generates, or None (said in a caption) while it has no model yet."""
     latest = _model_version(snapshot)
     if latest is None:
-        if snapshot.state in ("queued", "training"):
+        if snapshot.state in ACTIVE_STATES:
             st.caption("Its digits appear once it has trained a few seconds.")
         return None
     version = _version_to_draw(job.run_id, latest, follow)

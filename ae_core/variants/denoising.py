@@ -1,6 +1,6 @@
 from ae_core.errors import ConfigError
 from ae_core.registry import register
-from ae_core.variants.base import Variant
+from ae_core.variants.base import AUTOENCODER, Variant
 
 
 @register
@@ -10,6 +10,7 @@ class Denoising(Variant):
         "Corrupts the input during training only (gaussian noise, or dropout of pixels) and "
         "learns to reconstruct the clean input."
     )
+    uses = AUTOENCODER
     defaults = {
         "hidden": (256,),
         "code_size": 32,

@@ -1,6 +1,6 @@
 from ae_core.errors import ConfigError
 from ae_core.registry import register
-from ae_core.variants.base import Variant
+from ae_core.variants.base import AUTOENCODER, Variant
 
 
 @register
@@ -11,6 +11,7 @@ class Layerwise(Variant):
         "the inner ones bypassed, phase 2 trains the next pair to rebuild the first hidden "
         "layer with it frozen, and so on; the steps are shared equally between phases."
     )
+    uses = AUTOENCODER
     defaults = {"hidden": (256,), "code_size": 32, "activation": "relu", "init": "he_uniform"}
 
     def check(self, config, dataset):

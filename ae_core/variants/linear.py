@@ -1,5 +1,5 @@
 from ae_core.registry import register
-from ae_core.variants.base import Variant
+from ae_core.variants.base import LAYERS, NOISE, SPARSITY, TRAINING, Variant
 
 
 @register
@@ -9,6 +9,8 @@ class Linear(Variant):
         "Undercomplete autoencoder with no activations and MSE loss: with k code units it "
         "learns the same subspace as the first k principal components (PCA)."
     )
+    # No code activation: every layer is linear.
+    uses = TRAINING | LAYERS | {"tied"} | NOISE | SPARSITY
     defaults = {
         "dataset": "toy3d",
         "hidden": (),
@@ -19,7 +21,6 @@ class Linear(Variant):
         "steps": 1500,
     }
     fixed = {"activation": "linear", "output_activation": "linear", "loss": "mse"}
-    unused = frozenset({"kl_weight", "code_activation"})
 
     def extra_metrics(self, model, dataset):
         from ae_core.analysis import subspace_vs_pca

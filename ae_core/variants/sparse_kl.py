@@ -1,6 +1,6 @@
 from ae_core.errors import ConfigError
 from ae_core.registry import register
-from ae_core.variants.base import Variant
+from ae_core.variants.base import AUTOENCODER, Variant
 
 
 @register
@@ -10,6 +10,7 @@ class SparseKL(Variant):
         "Adds beta * KL(target || mean activation over the batch), summed over units, on the "
         "chosen sigmoid layers, plus optional L2 weight decay: most units stay near zero."
     )
+    uses = AUTOENCODER
     defaults = {
         "hidden": (),
         "code_size": 256,

@@ -1,6 +1,6 @@
 from ae_core.errors import ConfigError
 from ae_core.registry import register
-from ae_core.variants.base import Variant
+from ae_core.variants.base import AUTOENCODER, Variant
 
 
 @register
@@ -10,6 +10,7 @@ class SparseL1(Variant):
         "Adds an L1 penalty on the code activations (l1 times the sum of |code| per example), "
         "which pushes most code values to exactly zero."
     )
+    uses = AUTOENCODER
     defaults = {
         "hidden": (),
         "code_size": 64,

@@ -1,5 +1,5 @@
 from ae_core.registry import register
-from ae_core.variants.base import Variant
+from ae_core.variants.base import AUTOENCODER, Variant
 
 
 @register
@@ -9,5 +9,6 @@ class Tied(Variant):
         "Stacked autoencoder whose decoder kernels are the transposes of the encoder kernels "
         "(the same variables); biases are not tied, and only encoder kernels get L2."
     )
+    uses = AUTOENCODER
     defaults = {"hidden": (256,), "code_size": 32, "activation": "relu", "init": "he_uniform"}
     fixed = {"tied": True}

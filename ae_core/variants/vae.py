@@ -1,5 +1,5 @@
 from ae_core.registry import register
-from ae_core.variants.base import Variant
+from ae_core.variants.base import LAYERS, TRAINING, Variant
 
 
 @register
@@ -11,6 +11,9 @@ class VAE(Variant):
         "mu^2 - 1 - gamma); decoding samples from N(0, I) generates digits. code_size is the "
         "latent size."
     )
+    # Its code is sampled from two heads (no code activation), and its latent loss takes the
+    # place of input noise and sparsity; its decoder is never tied.
+    uses = TRAINING | LAYERS | {"kl_weight"}
     defaults = {
         "hidden": (256,),
         "code_size": 2,
@@ -19,18 +22,6 @@ class VAE(Variant):
         "steps": 3000,
     }
     fixed = {"loss": "bce", "output_activation": "sigmoid"}
-    unused = frozenset(
-        {
-            "tied",
-            "code_activation",
-            "noise",
-            "noise_level",
-            "sparsity_target",
-            "sparsity_weight",
-            "sparsity_layers",
-            "l1",
-        }
-    )
     needs_bottleneck = False
     generates = True
 
