@@ -29,11 +29,10 @@ def linked_lesson(text: str) -> str:
 name = st.selectbox(
     "Lesson",
     names,
-    key=ui.kept(LESSON, ui.linked_view_value(LESSON, names[0], linked_lesson)),
+    key=ui.linked_widget_key(LESSON, LESSON, names[0], linked_lesson),
     format_func=lambda n: f"{lessons.get(n).title} ({n})",
     help="Each lesson is a preset: python -m ae_core train --preset NAME runs the same.",
 )
-ui.keep(LESSON)
 ui.share_link(view={LESSON: name})
 lesson = lessons.get(name)
 configs = lesson.configs()
@@ -58,9 +57,9 @@ if train_column.button(
     "Open its settings on Train", help="Change the lesson's settings and train your own."
 ):
     ui.load_settings(configs[MAIN])
-    st.switch_page("pages/1_Train.py")
-if st.session_state.get("submit_error"):
-    st.error(st.session_state["submit_error"])
+    st.switch_page(ui.pages.TRAIN.path)
+if st.session_state.get(ui.SUBMIT_ERROR):
+    st.error(st.session_state[ui.SUBMIT_ERROR])
 
 with st.expander("Settings", expanded=not any(jobs.values())):
     table = pd.DataFrame(
@@ -148,21 +147,21 @@ def show_results(jobs) -> None:
 
 
 st.divider()
-ui.lesson_runs_live(lesson.name, configs, jobs, show_results)
+ui.lesson_runs_live(configs, jobs, show_results)
 
 if main_job is None:
     st.stop()
 st.caption("Look closer at this lesson's run:")
 if ui.dataset_info_of(main_job).image_shape is None:
-    closer = {"pages/6_Linear_vs_PCA.py": "Linear vs PCA"}
+    closer = [ui.pages.LINEAR_VS_PCA]
 else:
-    closer = {
-        "pages/2_Reconstructions.py": "Reconstructions",
-        "pages/3_Activations.py": "Activations",
-        "pages/4_Features.py": "Features",
-        "pages/5_Latent_space.py": "Latent space",
-    }
-for column, (page, label) in zip(st.columns(4), closer.items(), strict=False):
-    if column.button(label, key=f"closer:{page}"):
+    closer = [
+        ui.pages.RECONSTRUCTIONS,
+        ui.pages.ACTIVATIONS,
+        ui.pages.FEATURES,
+        ui.pages.LATENT_SPACE,
+    ]
+for column, page in zip(st.columns(4), closer, strict=False):
+    if column.button(page.label, key=f"closer:{page.path}"):
         ui.select_run(main_job.run_id)
-        st.switch_page(page)
+        st.switch_page(page.path)

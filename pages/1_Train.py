@@ -30,8 +30,8 @@ def train_buttons(config, problem) -> None:
         help="This variant's defaults.",
         width="stretch",
     )
-    if pressed and st.session_state.get("submit_error"):
-        st.error(st.session_state["submit_error"])
+    if pressed and st.session_state.get(ui.SUBMIT_ERROR):
+        st.error(st.session_state[ui.SUBMIT_ERROR])
 
 
 form, result = st.columns([5, 7], gap="large")
@@ -39,15 +39,14 @@ with form:
     variant = st.selectbox(
         "Variant",
         registry.available(),
-        key=ui.kept(ui.VARIANT, ui.DEFAULT_VARIANT),
+        key=ui.persistent_key(ui.VARIANT, ui.DEFAULT_VARIANT),
         help="The kind of autoencoder; each shows only the settings it uses.",
     )
-    ui.keep(ui.VARIANT)
     st.caption(f"**{variant}**: {registry.get(variant).summary}")
     config, problem = ui.settings_form(variant, train_buttons, ui.trained_values(variant))
 
 own = manager.get(config.run_id) if config is not None else None
-last = st.session_state.get("last_started")
+last = st.session_state.get(ui.LAST_STARTED)
 with result:
     if own is not None:
         if ui.trained_before(own):

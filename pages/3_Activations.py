@@ -15,8 +15,13 @@ def show_activations(job) -> None:
     code_layer = "code" if "code" in names else names[0]
     left, right = st.columns([2, 1])
     with left:
+        # Another run's layer that this run lacks gives way to its code layer.
+        layer_key = ui.persistent_key("activations:layer", code_layer, lambda name: name in names)
         chosen = st.selectbox(
-            "Layer", names, index=names.index(code_layer), help="The layer whose units to show."
+            "Layer",
+            names,
+            key=layer_key,
+            help="The layer whose units to show.",
         )
         target = ui.sparsity_target(config)
         st.plotly_chart(

@@ -11,6 +11,7 @@ def show_latent_space(job) -> None:
     choice = st.radio(
         "2-D view",
         ["auto", "pca", "tsne"],
+        key=ui.persistent_key("latent:method", "auto"),
         format_func={
             "auto": "the code itself when it is 2-D, else PCA",
             "pca": "PCA",
@@ -27,8 +28,16 @@ def show_latent_space(job) -> None:
         st.subheader("Interpolation")
         left, right, steps_column = st.columns(3)
         last = codes["test_examples"] - 1
-        start = left.number_input("From test digit #", 0, last, 0)
-        end = right.number_input("To test digit #", 0, last, 1)
+
+        def in_range(index: int) -> bool:  # another run's data may have fewer test digits
+            return 0 <= index <= last
+
+        start = left.number_input(
+            "From test digit #", 0, last, key=ui.persistent_key("latent:from", 0, valid=in_range)
+        )
+        end = right.number_input(
+            "To test digit #", 0, last, key=ui.persistent_key("latent:to", 1, valid=in_range)
+        )
         with steps_column:
             steps = ui.view_slider("walk_steps", "Steps", 3, 20, 10, 1)
         walk = ui.view(job, "interpolation", start=int(start), end=int(end), steps=steps)
@@ -43,7 +52,13 @@ def show_latent_space(job) -> None:
         )
         if registry.get(config.variant).generates:
             st.subheader("Generated digits")
-            seed = st.number_input("Random seed", 0, 10_000, 0, help="Another draw of codes.")
+            seed = st.number_input(
+                "Random seed",
+                0,
+                10_000,
+                key=ui.persistent_key("latent:seed", 0),
+                help="Another draw of codes.",
+            )
             made = ui.view(job, "generated", count=60, seed=int(seed))
             st.plotly_chart(
                 figures.image_grid(made["samples"], 12, "60 decodings of codes drawn from N(0, I)"),

@@ -75,17 +75,15 @@ shown = settings[differing] if only_differences and differing.any() else setting
 st.dataframe(shown.rename_axis("setting").reset_index(), hide_index=True, width="stretch")
 
 st.subheader("Loss")
-loss_key = ui.kept("view:compare_loss", ui.linked_view_value("loss", LOSSES[0], linked_loss))
 loss = st.radio(
     "Curves",
     LOSSES,
-    key=loss_key,
+    key=ui.linked_widget_key("view:compare_loss", "loss", LOSSES[0], linked_loss),
     horizontal=True,
     format_func=lambda name: f"{name} loss",
     help="The reconstruction loss is the same measure for every variant, so its curves "
     "compare; the total adds each run's own penalties (sparsity, weight decay, a VAE's KL term).",
 )
-ui.keep(loss_key)
 histories = {names[job.run_id]: job.snapshot().history for job in runs}
 st.plotly_chart(figures.compare_loss_curves(histories, total=loss == "total"), width="stretch")
 ui.share_link(view={"compare": chosen, "loss": loss})

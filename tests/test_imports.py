@@ -159,6 +159,23 @@ print(json.dumps([m for m in ("tensorflow", "keras") if m in sys.modules]))
     assert run_python(repo_root, code) == []
 
 
+def test_importing_the_app_helpers_leaves_streamlit_as_it_is(repo_root):
+    # Streamlit's per-run clean-up is switched off by the page header, which every page calls
+    # first, not as a side effect of an import; switching it off twice is the same as once.
+    code = """
+import json
+from streamlit.runtime.scriptrunner import script_runner
+streamlits = script_runner._clean_problem_modules
+import ui
+from ui import session
+imported = script_runner._clean_problem_modules is streamlits
+session.keep_keras_state()
+session.keep_keras_state()
+print(json.dumps([imported, script_runner._clean_problem_modules is session._clean_nothing]))
+"""
+    assert run_python(repo_root, code) == [True, True]
+
+
 # --- no import cycle among the engine's modules ---------------------------------------------------
 
 PACKAGE_DIR = Path(ae_core.__file__).resolve().parent

@@ -223,6 +223,18 @@ def test_page_runs_do_not_clear_the_keras_session(finished_folder, monkeypatch):
     assert calls == []
 
 
+def test_the_app_pages_are_defined_once_as_the_pages_folder_holds_them():
+    files = sorted(path.relative_to(REPO_ROOT).as_posix() for path in REPO_ROOT.glob("pages/*.py"))
+    assert sorted(page.path for page in ui.pages.PAGES) == files
+    for page in ui.pages.PAGES:
+        assert page.label == page_icon_and_name(REPO_ROOT / page.path)[1].replace("_", " ")
+    # The app names a page's file through ui.pages only.
+    app = [REPO_ROOT / "Home.py", *REPO_ROOT.glob("pages/*.py"), *REPO_ROOT.glob("ui/*.py")]
+    for source in app:
+        if source.name != "pages.py":
+            assert '"pages/' not in source.read_text(), source.name
+
+
 # --- scenarios: one runs folder each --------------------------------------------------------------
 
 
@@ -737,6 +749,97 @@ def test_a_view_pages_link_holds_its_run_and_its_view_settings(finished_folder):
     assert not refused.exception
     assert mentions(refused.warning, "digits='99'", "[5, 30]")
     assert refused.slider(key="view:digits").value == 10
+
+
+def widget(elements, label: str):
+    """The widget of ``elements`` (such as ``at.slider``) labelled ``label``."""
+    return next(element for element in elements if element.label == label)
+
+
+def test_the_view_pages_widgets_keep_their_values_across_pages(finished_folder):
+    """Streamlit drops a widget's state when a page without it runs: each view page's own
+    widgets come back as they were left, through other pages."""
+    at = AppTest.from_file(str(REPO_ROOT / HOME), default_timeout=60)
+    at.session_state[ui.SELECTED_RUN] = FINISHED["stacked"].run_id
+    rerun(at, finished_folder)
+
+    def go(page: str) -> None:
+        at.switch_page(page)
+        rerun(at, finished_folder)
+        assert_clean(at, page)
+
+    def values() -> dict[str, dict]:
+        """Each view page's widgets as it draws them, visited in turn."""
+        shown = {}
+        go(RECONSTRUCTIONS)
+        shown[RECONSTRUCTIONS] = {"digits": widget(at.slider, "Digits").value}
+        go(ACTIVATIONS)
+        shown[ACTIVATIONS] = {
+            "layer": widget(at.selectbox, "Layer").value,
+            "target": widget(at.slider, "Sparsity target").value,
+        }
+        go(FEATURES)
+        shown[FEATURES] = {"units": widget(at.slider, "Units").value}
+        go(LATENT)
+        shown[LATENT] = {
+            "view": widget(at.radio, "2-D view").value,
+            "to": widget(at.number_input, "To test digit #").value,
+            "steps": widget(at.slider, "Steps").value,
+        }
+        go(COMPARE)
+        shown[COMPARE] = {"curves": widget(at.radio, "Curves").value}
+        return shown
+
+    moved = {
+        RECONSTRUCTIONS: {"digits": 7},
+        ACTIVATIONS: {"layer": "output", "target": 0.3},
+        FEATURES: {"units": 16},
+        LATENT: {"view": "pca", "to": 3, "steps": 5},
+        COMPARE: {"curves": "total"},
+    }
+    assert values() != moved, "the defaults differ from the values moved to"
+    go(RECONSTRUCTIONS)
+    widget(at.slider, "Digits").set_value(7)
+    rerun(at, finished_folder)
+    go(ACTIVATIONS)
+    widget(at.selectbox, "Layer").select("output")
+    widget(at.slider, "Sparsity target").set_value(0.3)
+    rerun(at, finished_folder)
+    go(FEATURES)
+    widget(at.slider, "Units").set_value(16)
+    rerun(at, finished_folder)
+    go(LATENT)
+    widget(at.radio, "2-D view").set_value("pca")
+    widget(at.number_input, "To test digit #").set_value(3)
+    widget(at.slider, "Steps").set_value(5)
+    rerun(at, finished_folder)
+    go(COMPARE)
+    widget(at.radio, "Curves").set_value("total")
+    rerun(at, finished_folder)
+    go(TRAIN)  # a page with none of them
+    go(HOME)
+    assert values() == moved
+    assert chart_titles(at)[0] == "Total loss of each run"
+
+
+def test_a_view_page_opened_from_a_link_keeps_its_value_then_the_one_moved_to(finished_folder):
+    tied = FINISHED["tied"]
+    at = AppTest.from_file(str(REPO_ROOT / HOME), default_timeout=60)
+    at.query_params.update({"run": tied.run_id, "digits": "17"})
+    at.switch_page(RECONSTRUCTIONS)
+    rerun(at, finished_folder)
+    assert at.slider(key="view:digits").value == 17
+    for page in (HOME, RECONSTRUCTIONS):
+        at.switch_page(page)
+        rerun(at, finished_folder)
+        assert_clean(at, page)
+    assert at.slider(key="view:digits").value == 17, "the link's, then kept"
+    at.slider(key="view:digits").set_value(12)
+    rerun(at, finished_folder)
+    for page in (HOME, RECONSTRUCTIONS):
+        at.switch_page(page)
+        rerun(at, finished_folder)
+    assert at.slider(key="view:digits").value == 12, "the link is read once, when it opens"
 
 
 def test_pressing_train_trains_the_run_and_the_same_settings_show_it_again(finished_folder):

@@ -1,18 +1,22 @@
 """The app's shared Streamlit helpers, beside ``Home.py`` rather than in ``pages/`` (where every
 file becomes a page). Everything here lays out widgets and figures; the logic is in ``ae_core``.
 
-- ``ui.session``: widget values kept across pages, the server's job manager, the page header;
+- ``ui.session``: the session-state keys, widget values kept across pages (``persistent_key``),
+  the server's job manager, the page header;
+- ``ui.pages``: the app's pages, each file and name once;
+- ``ui.links``: the URL as the state (settings, chosen run, view settings);
 - ``ui.settings``: the settings form drawn from the config's metadata;
 - ``ui.runs``: describe, pick, submit and follow a run live;
 - ``ui.model_views``: the cached views of a trained model and a view page's live fragment;
 - ``ui.lessons``: the Lessons page's runs;
 - ``ui.sweep_panel``: the Train page's sweep of one setting, live.
 
-Pages use the names below as ``ui.<name>``.
+Pages use the names below as ``ui.<name>``, and the pages as ``ui.pages.<PAGE>``.
 """
 
+from ui import pages
 from ui.lessons import lesson_jobs, lesson_runs_live, start_lesson
-from ui.links import linked_view_value, share_link, view_slider
+from ui.links import linked_view_value, linked_widget_key, share_link, view_slider
 from ui.model_views import (
     dataset_info_of,
     has_model,
@@ -39,14 +43,17 @@ from ui.runs import (
 )
 from ui.session import (
     DEFAULT_VARIANT,
+    LAST_STARTED,
     SELECTED_RUN,
+    SUBMIT_ERROR,
+    TRAINED_HERE,
     VARIANT,
-    keep,
-    kept,
     manager,
     page_header,
+    persistent_key,
+    persistent_value,
     sentence,
-    set_kept,
+    set_persistent_value,
 )
 from ui.settings import (
     current_config,
@@ -60,23 +67,28 @@ from ui.sweep_panel import sweep_panel
 
 __all__ = [
     "DEFAULT_VARIANT",
+    "LAST_STARTED",
     "SELECTED_RUN",
+    "SUBMIT_ERROR",
+    "TRAINED_HERE",
     "VARIANT",
     "current_config",
     "dataset_info_of",
     "describe_run",
     "has_model",
-    "keep",
-    "kept",
     "lesson_jobs",
     "lesson_runs_live",
     "linked_view_value",
+    "linked_widget_key",
     "live_run",
     "live_view",
     "load_settings",
     "manager",
     "needs_images",
     "page_header",
+    "pages",
+    "persistent_key",
+    "persistent_value",
     "pick_run",
     "progress_charts",
     "planes_figure",
@@ -85,7 +97,7 @@ __all__ = [
     "run_label",
     "select_run",
     "sentence",
-    "set_kept",
+    "set_persistent_value",
     "share_link",
     "setting_key",
     "settings_form",

@@ -6,21 +6,19 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from ae_core import figures, lessons
+from ae_core import lessons
 from ae_core.config import RunConfig
 from ae_core.jobs import Job
 from ae_core.lessons import MAIN as MAIN_ROLE
 from ui.runs import (
     duration_text,
-    examples_name,
-    held_out_caption,
     polling_interval,
     progress_text,
+    run_charts,
     select_run,
-    sparsity_target,
     submit,
 )
-from ui.session import manager, sentence
+from ui.session import LAST_STARTED, manager, sentence
 
 
 def lesson_jobs(configs: dict[str, RunConfig]) -> dict[str, Job | None]:
@@ -38,23 +36,21 @@ def start_lesson(key: str) -> None:
             return
     main = configs[MAIN_ROLE].run_id
     select_run(main)
-    st.session_state["last_started"] = main
+    st.session_state[LAST_STARTED] = main
 
 
 def _draw_lesson_runs(
-    lesson_name: str,
     run_ids: dict[str, str],
     polling: float | None,
     show_results: Callable[[dict[str, Job | None]], None],
 ) -> None:
     jobs = {role: manager().get(run_id) for role, run_id in run_ids.items()}
-    _draw_lesson_jobs(lesson_name, jobs, show_results)
+    _draw_lesson_jobs(jobs, show_results)
     if _lesson_polling(jobs) != polling:  # after drawing, so what changed shows at once
         st.rerun(scope="app")
 
 
 def _draw_lesson_jobs(
-    lesson_name: str,
     jobs: dict[str, Job | None],
     show_results: Callable[[dict[str, Job | None]], None],
 ) -> None:
@@ -77,35 +73,12 @@ def _draw_lesson_jobs(
         else:
             st.warning(f"{name}: {sentence(snapshot.reason or snapshot.state)}")
     main = jobs[MAIN_ROLE]
-    if main is not None:
-        _lesson_charts(lesson_name, main)
+    if main is not None:  # live while it trains, from its stored history once it has finished
+        run_charts(main, main.snapshot())
     show_results(jobs)
 
 
-def _lesson_charts(lesson_name: str, job: Job) -> None:
-    """The lesson's run's loss and activation charts: live while it trains, from its stored
-    history once it has finished."""
-    snapshot = job.snapshot()
-    if not snapshot.history:
-        return
-    left, right = st.columns(2)
-    left.plotly_chart(
-        figures.loss_curves(snapshot.history, log_y=True, examples_name=examples_name(job.config)),
-        key=f"lesson-loss:{lesson_name}",
-        width="stretch",
-    )
-    right.plotly_chart(
-        figures.mean_activation_curves(snapshot.history, sparsity_target(job.config)),
-        key=f"lesson-activation:{lesson_name}",
-        width="stretch",
-    )
-    caption = held_out_caption(snapshot.history, job.config)
-    if caption:
-        left.caption(caption)
-
-
 def lesson_runs_live(
-    lesson_name: str,
     configs: dict[str, RunConfig],
     jobs: dict[str, Job | None],
     show_results: Callable[[dict[str, Job | None]], None],
@@ -116,7 +89,7 @@ def lesson_runs_live(
     pictures follow the runs as they train and finish."""
     run_ids = {role: config.run_id for role, config in configs.items()}
     polling = _lesson_polling(jobs)
-    st.fragment(run_every=polling)(_draw_lesson_runs)(lesson_name, run_ids, polling, show_results)
+    st.fragment(run_every=polling)(_draw_lesson_runs)(run_ids, polling, show_results)
 
 
 def _lesson_polling(jobs: dict[str, Job | None]) -> float | None:

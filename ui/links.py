@@ -19,7 +19,14 @@ from ae_core import registry
 from ae_core.config import make_config, parse_setting
 from ae_core.controls import controls
 from ae_core.errors import ConfigError
-from ui.session import SELECTED_RUN, VARIANT, keep, kept, kept_value, manager, set_kept
+from ui.session import (
+    SELECTED_RUN,
+    VARIANT,
+    manager,
+    persistent_key,
+    persistent_value,
+    set_persistent_value,
+)
 from ui.settings import current_config, setting_key
 
 RUN = "run"
@@ -41,7 +48,7 @@ def open_link() -> None:
     variant = params.pop("variant", None)
     if variant is not None:
         if variant in registry.available():
-            set_kept(VARIANT, variant)
+            set_persistent_value(VARIANT, variant)
             refused += _restore_settings(variant, params)
         else:
             refused.append(
@@ -90,7 +97,7 @@ def _restore_settings(variant: str, params: dict[str, str]) -> list[str]:
     for name, value in values.items():
         if described[name].kind == "float":
             value = float(value)
-        set_kept(setting_key(variant, name), value)
+        set_persistent_value(setting_key(variant, name), value)
     return refused
 
 
@@ -120,6 +127,22 @@ def linked_view_value(name: str, default: Any, check: Callable[[Any], Any]) -> A
         return default
 
 
+def linked_widget_key(
+    key: str,
+    name: str,
+    default: Any,
+    check: Callable[[Any], Any],
+    valid: Callable[[Any], bool] | None = None,
+) -> str:
+    """``persistent_key(key, ...)`` for a page's widget whose value is in the address as
+    ``name``. Its value: the link's, when the session opened with one that ``check`` accepts (a
+    link wins over a value kept from before); else the value the widget had when last drawn
+    that ``valid`` accepts; else ``default``."""
+    if name in st.session_state.get(_PENDING, {}):
+        set_persistent_value(key, linked_view_value(name, default, check))
+    return persistent_key(key, default, valid)
+
+
 def view_slider(
     name: str,
     label: str,
@@ -131,22 +154,22 @@ def view_slider(
 ) -> float:
     """A view page's own slider (how many digits, a noise level to try, ...) whose value is in
     the address as ``name``: a link's value when the session opened with one in range, else the
-    value it had on this page, else ``default``. It may be drawn in the page's fragment."""
+    value it had when last drawn (on this page or after another), else ``default``. It may be
+    drawn in the page's fragment."""
     number = type(default)
-    key = f"view:{name}"
 
-    def in_range(text: str) -> float:
+    def in_range(value: Any) -> bool:
+        return minimum <= value <= maximum
+
+    def linked(text: str) -> float:
         value = number(float(text))
-        if not minimum <= value <= maximum:
+        if not in_range(value):
             raise ValueError(f"allowed values are in [{minimum:g}, {maximum:g}]")
         return value
 
-    start = linked_view_value(name, default, in_range)
-    kept(key, start)
-    if not minimum <= st.session_state[key] <= maximum:  # another run's range: start again
-        st.session_state[key] = start
+    # A value out of range was another run's (a noise level's range follows the run): start again.
+    key = linked_widget_key(f"view:{name}", name, default, linked, valid=in_range)
     value = st.slider(label, minimum, maximum, step=step, key=key, **widget)
-    keep(key)
     shown = st.session_state.setdefault(_VIEW_VALUES, {}).setdefault(
         st.session_state.get(_VIEW_PAGE, ""), {}
     )
@@ -183,12 +206,12 @@ def settings_params() -> dict[str, str]:
     """The variant and the settings the form holds that differ from the variant's defaults."""
     from ui.session import DEFAULT_VARIANT
 
-    variant = kept_value(VARIANT, DEFAULT_VARIANT)
+    variant = persistent_value(VARIANT, DEFAULT_VARIANT)
     defaults = make_config(variant)
     params = {"variant": variant}
     config, _ = current_config(variant)
     for control in controls(variant):
-        shown = kept_value(setting_key(variant, control.name), None)
+        shown = persistent_value(setting_key(variant, control.name), None)
         if shown is None:
             continue
         value = getattr(config, control.name) if config is not None else shown

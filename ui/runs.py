@@ -11,7 +11,15 @@ from ae_core.config import RunConfig, short_run_id
 from ae_core.data import trained_on
 from ae_core.jobs import Job, Snapshot
 from ae_core.store import StoreError
-from ui.session import SELECTED_RUN, manager, sentence
+from ui import pages
+from ui.session import (
+    LAST_STARTED,
+    SELECTED_RUN,
+    SUBMIT_ERROR,
+    TRAINED_HERE,
+    manager,
+    sentence,
+)
 from ui.settings import current_config, load_settings
 
 # Polling costs the server CPU for every open page, so pages poll only while their run is
@@ -64,13 +72,13 @@ def submit(config: RunConfig) -> Job | None:
     try:
         job = manager().submit(config)
     except StoreError as error:
-        st.session_state["submit_error"] = sentence(str(error))
+        st.session_state[SUBMIT_ERROR] = sentence(str(error))
         return None
-    st.session_state.pop("submit_error", None)
+    st.session_state.pop(SUBMIT_ERROR, None)
     select_run(job.run_id)
-    st.session_state["last_started"] = job.run_id
+    st.session_state[LAST_STARTED] = job.run_id
     if not job.is_final_result:
-        st.session_state.setdefault("trained_here", set()).add(job.run_id)
+        st.session_state.setdefault(TRAINED_HERE, set()).add(job.run_id)
     return job
 
 
@@ -78,14 +86,14 @@ def submit_current() -> Job | None:
     """Train what the settings widgets show now (the Train button's callback)."""
     config, problem = current_config()
     if config is None:
-        st.session_state["submit_error"] = problem
+        st.session_state[SUBMIT_ERROR] = problem
         return None
     return submit(config)
 
 
 def trained_before(job: Job) -> bool:
     """A stored result this session did not train: someone (maybe this user, earlier) did."""
-    return job.is_final_result and job.run_id not in st.session_state.get("trained_here", set())
+    return job.is_final_result and job.run_id not in st.session_state.get(TRAINED_HERE, set())
 
 
 def pick_run(jobs: list[Job] | None = None) -> Job | None:
@@ -119,7 +127,7 @@ def pick_run(jobs: list[Job] | None = None) -> Job | None:
         st.caption(f"{describe_run(job)}  \nRun id `{job.run_id}`")
         if st.button("Edit its settings on Train", help="Train it again with changes."):
             load_settings(job.config)
-            st.switch_page("pages/1_Train.py")
+            st.switch_page(pages.TRAIN.path)
         return job
 
 
@@ -253,6 +261,12 @@ def _draw_snapshot(job: Job, snapshot: Snapshot) -> None:
             "Starting: the first loss point appears after the first 20 steps (a shape this "
             "server has not trained before compiles first, a few seconds)."
         )
+    run_charts(job, snapshot)
+
+
+def run_charts(job: Job, snapshot: Snapshot) -> None:
+    """A run's progress charts from its snapshot: live while it is queued or trains (empty
+    before its first point), from its stored history once it has finished (none without one)."""
     if snapshot.history or not snapshot.finished:
         progress_charts(job.config, snapshot.history, job.run_id)
 

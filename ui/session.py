@@ -1,9 +1,11 @@
-"""Session and server state shared by every page: widget values kept across pages, the one job
-manager of this server process, the page header, and engine messages as sentences."""
+"""Session and server state shared by every page: the session-state keys, widget values kept
+across pages, the one job manager of this server process, the page header, and engine messages
+as sentences."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -11,42 +13,47 @@ import streamlit as st
 from ae_core.jobs import JobManager
 from ae_core.registry import DEFAULT_VARIANT as DEFAULT_VARIANT  # where a new session starts
 
-SELECTED_RUN = "selected_run"
-VARIANT = "variant"
-# Widget values kept for the whole session: Streamlit forgets a widget's value when a page that
-# does not draw it runs, so every page's choices are copied here and restored when drawn again.
-_KEPT = "kept_widget_values"
+# The session-state keys the app's modules share (each module's own keys are beside its code).
+SELECTED_RUN = "selected_run"  # the run the view pages show
+VARIANT = "variant"  # the Train page's variant widget
+SUBMIT_ERROR = "submit_error"  # why the last Train (or Run) press started nothing
+LAST_STARTED = "last_started"  # the run this session started last
+TRAINED_HERE = "trained_here"  # the runs this session trained (not stored results)
+# The values of the widgets drawn with a persistent key, for the whole session: Streamlit forgets a
+# widget's value when a page that does not draw it runs, so they are copied here and restored when
+# the widget is drawn again.
+_PERSISTENT_VALUES = "persistent_widget_values"
 
 
-def kept(key: str, default: Any) -> str:
-    """Give the widget ``key`` its current value (else its kept value, else ``default``) before
-    it is drawn; pass the returned key to the widget, then ``keep(key)`` after it.
+def persistent_key(key: str, default: Any, valid: Callable[[Any], bool] | None = None) -> str:
+    """``key``, for a widget whose value survives other pages: before the widget is drawn, its
+    value becomes the one it has now, else the one it had when last drawn on any page, else
+    ``default`` (``default`` too when ``valid`` refuses it), and is kept for the session. Pass
+    the returned key to the widget, and no value or index of its own.
 
     The value is set through the Session State API even when the key holds it already: the
     same key drawn on another page is another widget to Streamlit, which starts it at its
     default unless its value was set this way."""
-    values = st.session_state.setdefault(_KEPT, {})
-    st.session_state[key] = (
-        st.session_state[key] if key in st.session_state else values.get(key, default)
-    )
+    values = st.session_state.setdefault(_PERSISTENT_VALUES, {})
+    value = st.session_state[key] if key in st.session_state else values.get(key, default)
+    if valid is not None and not valid(value):
+        value = default
+    st.session_state[key] = values[key] = value
     return key
 
 
-def kept_value(key: str, default: Any) -> Any:
-    """A widget's value now: in session state once drawn, else kept from another page, else
-    ``default``."""
+def persistent_value(key: str, default: Any) -> Any:
+    """The value of the widget ``key`` (drawn with ``persistent_key``) now: in session state
+    once drawn, else kept from another page, else ``default``."""
     if key in st.session_state:
         return st.session_state[key]
-    return st.session_state.get(_KEPT, {}).get(key, default)
+    return st.session_state.get(_PERSISTENT_VALUES, {}).get(key, default)
 
 
-def keep(key: str) -> None:
-    st.session_state.setdefault(_KEPT, {})[key] = st.session_state[key]
-
-
-def set_kept(key: str, value: Any) -> None:
-    """Set a widget's value from a callback or a page that does not draw it."""
-    st.session_state.setdefault(_KEPT, {})[key] = value
+def set_persistent_value(key: str, value: Any) -> None:
+    """Set the value of the widget ``key`` (drawn with ``persistent_key``) from a callback or a
+    page that does not draw it."""
+    st.session_state.setdefault(_PERSISTENT_VALUES, {})[key] = value
     st.session_state[key] = value
 
 
@@ -59,8 +66,9 @@ def sentence(message: str) -> str:
     return message if message.endswith((".", "!", "?")) else message + "."
 
 
-def _keep_keras_state() -> None:
-    """Stop Streamlit clearing Keras's session after every script run.
+def keep_keras_state() -> None:
+    """Stop Streamlit clearing Keras's session after every script run (every page calls it
+    first, through ``page_header``; setting it again changes nothing).
 
     Streamlit calls ``keras.backend.clear_session()`` after each run of a page or fragment once
     Keras is imported (for apps that build models in the script); that runs a full garbage
@@ -76,9 +84,6 @@ def _keep_keras_state() -> None:
 
 def _clean_nothing() -> None:
     """The app's replacement for Streamlit's per-run clean-up of stateful modules."""
-
-
-_keep_keras_state()
 
 
 # -- the job manager: one per server process, shared by every session -----------------------------
@@ -112,8 +117,11 @@ def manager() -> JobManager:
 
 
 def page_header(title: str, intro: str | None = None) -> None:
+    """Start a page: Streamlit's page settings, the session's link, the title and intro. Every
+    page calls it first."""
     from ui import links  # links reads the form's settings, which need this module first
 
+    keep_keras_state()
     st.set_page_config(page_title=f"{title} · Autoencoder Lab", page_icon="🧠", layout="wide")
     links.open_link()
     st.title(title)

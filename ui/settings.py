@@ -14,7 +14,15 @@ from ae_core.config import RunConfig, make_config
 from ae_core.controls import Control, controls, in_labels, labels, settle
 from ae_core.data import data_in_words
 from ae_core.errors import ConfigError
-from ui.session import DEFAULT_VARIANT, VARIANT, keep, kept, kept_value, manager, sentence, set_kept
+from ui.session import (
+    DEFAULT_VARIANT,
+    VARIANT,
+    manager,
+    persistent_key,
+    persistent_value,
+    sentence,
+    set_persistent_value,
+)
 
 GROUPS = {
     "data": "Data",
@@ -121,7 +129,7 @@ def _settle(variant: str) -> None:
     values = _current_values(variant)
     for name, value in settle(variant, values).items():
         if value != values[name]:
-            set_kept(setting_key(variant, name), value)
+            set_persistent_value(setting_key(variant, name), value)
 
 
 def _initial(control: Control) -> Any:
@@ -135,20 +143,20 @@ def _initial(control: Control) -> Any:
 def load_settings(config: RunConfig) -> None:
     """Put a run's settings into the Train page's widgets (for "train again with changes");
     call it from a callback or a page that does not draw them."""
-    set_kept(VARIANT, config.variant)
+    set_persistent_value(VARIANT, config.variant)
     for control in controls(config.variant):
         value = getattr(config, control.name)
         if control.kind == "layers":
             value = ",".join(str(size) for size in value)
-        set_kept(setting_key(config.variant, control.name), value)
+        set_persistent_value(setting_key(config.variant, control.name), value)
 
 
 def reset_settings(variant: str | None = None) -> None:
     """Back to the defaults of ``variant``, else of the variant chosen now (a button's callback:
     the variant chosen when the click is handled, not when the button was drawn)."""
-    variant = variant or kept_value(VARIANT, DEFAULT_VARIANT)
+    variant = variant or persistent_value(VARIANT, DEFAULT_VARIANT)
     for control in controls(variant):
-        set_kept(setting_key(variant, control.name), _initial(control))
+        set_persistent_value(setting_key(variant, control.name), _initial(control))
 
 
 def _current_values(variant: str) -> dict[str, Any]:
@@ -156,7 +164,8 @@ def _current_values(variant: str) -> dict[str, Any]:
     has not been drawn yet), with ``variant`` itself."""
     values = {"variant": variant}
     for control in controls(variant):
-        values[control.name] = kept_value(setting_key(variant, control.name), _initial(control))
+        key = setting_key(variant, control.name)
+        values[control.name] = persistent_value(key, _initial(control))
     return values
 
 
@@ -165,7 +174,7 @@ def current_config(variant: str | None = None) -> tuple[RunConfig | None, str | 
     None and the reason. Read from session state, which Streamlit updates with every widget's
     value before it calls a callback: a button's callback must use this, not a config built in
     the script run that drew the button, which may predate a slider's last move."""
-    variant = variant or kept_value(VARIANT, DEFAULT_VARIANT)
+    variant = variant or persistent_value(VARIANT, DEFAULT_VARIANT)
     values = _current_values(variant)
     try:
         return make_config(variant, **values), None
@@ -202,9 +211,8 @@ def settings_form(
     slots = {}
 
     def draw(control: Control) -> None:
-        key = kept(setting_key(variant, control.name), _initial(control))
+        key = persistent_key(setting_key(variant, control.name), _initial(control))
         _widget(control, key, values)
-        keep(key)
         reason = control.inactive_reason(values, labels(variant))
         if reason:
             st.caption(reason)

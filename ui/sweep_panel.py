@@ -38,7 +38,15 @@ from ae_core.sweeps import (
     sweep_configs,
 )
 from ui.runs import duration_text, polling_interval, select_run, sparsity_target, summary_metrics
-from ui.session import DEFAULT_VARIANT, VARIANT, keep, kept, kept_value, manager, sentence
+from ui.session import (
+    DEFAULT_VARIANT,
+    TRAINED_HERE,
+    VARIANT,
+    manager,
+    persistent_key,
+    persistent_value,
+    sentence,
+)
 from ui.settings import current_config
 
 # Session state: the sweep shown, as {"field", "values", "run_ids", "shown"} (plain data only).
@@ -106,9 +114,8 @@ def _values_form(config: RunConfig) -> str | None:
     if not fields:
         st.caption(f"The {config.variant} variant has no number setting to sweep.")
         return None
-    field_key = kept(FIELD_KEY, fields[0])
-    if st.session_state[field_key] not in fields:  # the variant changed
-        st.session_state[field_key] = fields[0]
+    # A setting of another variant gives way to this one's first.
+    field_key = persistent_key(FIELD_KEY, fields[0], valid=lambda field: field in fields)
     field_column, spacing_column, values_column = st.columns([2, 2, 3])
     field = field_column.selectbox(
         "Setting to sweep",
@@ -117,9 +124,8 @@ def _values_form(config: RunConfig) -> str | None:
         format_func=lambda name: f"{field_spec(name).metadata['label']} ({name})",
         help="Any number setting of this variant; every other setting stays as above.",
     )
-    keep(field_key)
     log = suits_log_scale(field)
-    spacing_key = kept(sweep_key("spacing", field), "log" if log else "linear")
+    spacing_key = persistent_key(sweep_key("spacing", field), "log" if log else "linear")
     spacing = spacing_column.radio(
         "Its values",
         list(SPACINGS),
@@ -129,16 +135,14 @@ def _values_form(config: RunConfig) -> str | None:
         help="Evenly spaced from a low to a high value (log-spaced: evenly in ratio, such as "
         "0.0001, 0.001, 0.01), or any values you type.",
     )
-    keep(spacing_key)
     if spacing == "list":
-        list_key = kept(sweep_key("list", field), "")
+        list_key = persistent_key(sweep_key("list", field), "")
         values_column.text_input(
             f"Values of {field}",
             key=list_key,
             placeholder="e.g. 16, 32, 64" if field_type(field) is int else "e.g. 0.05, 0.1, 0.2",
             help=f"{MIN_SWEEP_VALUES} to {MAX_VALUES} values, separated by commas.",
         )
-        keep(list_key)
         return field
     low_default, high_default = _initial_range(config, field, spacing == "log")
     low_column, high_column, count_column = values_column.columns(3)
@@ -150,12 +154,10 @@ def _values_form(config: RunConfig) -> str | None:
         (low_column, "low", low_default),
         (high_column, "high", high_default),
     ):
-        key = kept(sweep_key(name, field), default)
+        key = persistent_key(sweep_key(name, field), default)
         column.number_input(name.title(), key=key, **number)
-        keep(key)
-    count_key = kept(COUNT_KEY, 3)
+    count_key = persistent_key(COUNT_KEY, 3)
     count_column.slider("How many", MIN_SWEEP_VALUES, MAX_VALUES, key=count_key)
-    keep(count_key)
     return field
 
 
@@ -175,7 +177,7 @@ def _said(error: Exception, variant: str) -> str:
 
 def _current() -> tuple[RunConfig | None, str | None, str]:
     """The config the settings widgets hold now (or None and why), and the variant chosen."""
-    variant = kept_value(VARIANT, DEFAULT_VARIANT)
+    variant = persistent_value(VARIANT, DEFAULT_VARIANT)
     config, problem = current_config(variant)
     return config, problem, variant
 
@@ -208,7 +210,7 @@ def start_sweep() -> None:
     }
     st.session_state[SHOWN_KEY] = shown
     select_run(sweep.run_ids[shown])
-    trained_here = st.session_state.setdefault("trained_here", set())
+    trained_here = st.session_state.setdefault(TRAINED_HERE, set())
     trained_here.update(job.run_id for job in sweep.jobs if not job.is_final_result)
 
 
