@@ -4,7 +4,7 @@
     runs/<run_id>/data.json       the data it trains on (its identity is part of the run id)
     runs/<run_id>/history.json    the metrics history (rewritten during training)
     runs/<run_id>/model.keras     the trained model (Keras format; loadable by Keras users too)
-    runs/<run_id>/summary.json    the run's figures and status; written last, so it marks "complete"
+    runs/<run_id>/summary.json    its measurements and status; written last, so it marks "complete"
     runs/<run_id>/training.lock   held (flock) by the process that trains the run
 
 Every file is written to a temporary name in the same folder, flushed, fsynced and renamed over
@@ -121,7 +121,7 @@ OPTIONAL_HISTORY_FIELDS = {
 }
 
 # What the fields of a summary hold, as ``analysis.run_summary`` and ``failure_summary`` write
-# them (a failed run measures no figures; a variant's own figures are numbers or lists of them).
+# them (a failed run measures nothing; a variant's own measurements are numbers or lists of them).
 SUMMARY_FIELDS = {
     "run_id": _TEXT,
     "status": _TEXT,
@@ -150,9 +150,9 @@ SUMMARY_FIELDS = {
     "test_examples": _COUNT,
     "config": "a record",
 }
-# The figures every summary of a run with a model has (the ones the pages show).
-SUMMARY_FIGURES = ("train_loss", "loss_terms", "test_mse", "mean_activation", "dead_units")
-_VARIANT_FIGURE = "a number, a list of numbers or null"
+# The measurements every summary of a run with a model has (the ones the pages show).
+SUMMARY_MEASUREMENTS = ("train_loss", "loss_terms", "test_mse", "mean_activation", "dead_units")
+_VARIANT_MEASUREMENT = "a number, a list of numbers or null"
 
 
 def _fits(expected: str, value: Any) -> bool:
@@ -183,7 +183,7 @@ def history_problem(points: Any) -> str | None:
 
 def summary_problem(summary: Any) -> str | None:
     """What is wrong with a run's summary, in words, or None when it fits what our writers
-    write (every field the right kind of value; a run with a model has its figures, and a
+    write (every field the right kind of value; a run with a model has its measurements, and a
     finished ("done") run has a model)."""
     if not isinstance(summary, dict):
         return "it is not a record"
@@ -196,12 +196,12 @@ def summary_problem(summary: Any) -> str | None:
             expected = SUMMARY_FIELDS[name]
             fits = _fits(expected, value)
         else:
-            expected = _VARIANT_FIGURE
+            expected = _VARIANT_MEASUREMENT
             fits = _fits(_NUMBER_OR_NULL, value) or _fits("a list of numbers", value)
         if not fits:
             return f"its {name} is {value!r:.40}, not {expected}"
     if summary.get("model") is True:
-        missing = [name for name in SUMMARY_FIGURES if name not in summary]
+        missing = [name for name in SUMMARY_MEASUREMENTS if name not in summary]
         if missing:
             return f"it has a model but lacks {', '.join(missing)}"
     elif summary.get("status") == "done":

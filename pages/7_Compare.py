@@ -43,7 +43,7 @@ def linked_loss(text: str) -> str:
 
 
 def number(value, form: str) -> str:
-    """A figure as the table shows it; a dash where a run has none (yet)."""
+    """A number as the table shows it; a dash where a run has none (yet)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     return format(value, form)
