@@ -64,9 +64,10 @@ if jobs:
                 "note": job.reason or "",
             }
         )
+    table = pd.DataFrame(rows).astype({"test MSE": float, "trained": "datetime64[ns]"})
     # Each column keeps its type (numbers, times), so a click on its header sorts it.
     st.dataframe(
-        pd.DataFrame(rows).astype({"test MSE": float, "trained": "datetime64[ns]"}),
+        table.drop(columns="run") if ui.presenting.on() else table,
         hide_index=True,
         width="stretch",
         column_config={

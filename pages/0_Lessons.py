@@ -53,7 +53,8 @@ run_column.button(
     if all_final
     else "Trains this lesson's runs in the background; runs trained before are shown at once.",
 )
-if train_column.button(
+# On a projector the lesson's Run only: its settings are what it is about, not to be changed.
+if not ui.presenting.on() and train_column.button(
     "Open its settings on Train", help="Change the lesson's settings and train your own."
 ):
     ui.load_settings(configs[MAIN])
@@ -117,7 +118,7 @@ def show_results(jobs) -> None:
     images = ui.dataset_info_of(main_job).image_shape is not None
     if "generated" in lesson.show and images:
         made = ui.view(main_job, "generated", count=60)
-        st.plotly_chart(
+        ui.chart(
             figures.image_grid(made["samples"], 12, "60 digits decoded from random codes"),
             width="stretch",
         )
@@ -125,7 +126,7 @@ def show_results(jobs) -> None:
         for role, job in shown.items():
             result = ui.view(job, "reconstructions", count=10)
             title = "This lesson" if role == MAIN else role.capitalize()
-            st.plotly_chart(
+            ui.chart(
                 figures.image_grid(
                     result["images"], result["columns"], title, row_labels=result["row_labels"]
                 ),
@@ -133,17 +134,17 @@ def show_results(jobs) -> None:
             )
     if "activations" in lesson.show:
         layers = ui.view(main_job, "activations")
-        st.plotly_chart(figures.activation_histograms(layers), width="stretch")
+        ui.chart(figures.activation_histograms(layers), width="stretch")
     if "latent" in lesson.show:
         codes = ui.view(main_job, "latent_codes", method="auto")
-        st.plotly_chart(
+        ui.chart(
             figures.codes_scatter(codes["points"], codes["labels"], codes["method"]),
             width="stretch",
         )
     if "linear-pca" in lesson.show:
         result = ui.view(main_job, "linear_vs_pca")
         if result["cloud"] is not None:
-            st.plotly_chart(ui.planes_figure(result["cloud"]), width="stretch")
+            ui.chart(ui.planes_figure(result["cloud"]), width="stretch")
 
 
 st.divider()

@@ -23,7 +23,7 @@ def show_reconstructions(job) -> None:
             "on the trained model.",
         )
     result = ui.view(job, "reconstructions", **options)
-    st.plotly_chart(
+    ui.chart(
         figures.image_grid(
             result["images"],
             result["columns"],

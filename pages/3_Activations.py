@@ -9,7 +9,7 @@ from ae_core import figures
 def show_activations(job) -> None:
     config = job.config
     layers = ui.view(job, "activations")
-    st.plotly_chart(figures.activation_histograms(layers), width="stretch")
+    ui.chart(figures.activation_histograms(layers), width="stretch")
 
     names = list(layers)
     code_layer = "code" if "code" in names else names[0]
@@ -24,7 +24,7 @@ def show_activations(job) -> None:
             help="The layer whose units to show.",
         )
         target = ui.sparsity_target(config)
-        st.plotly_chart(
+        ui.chart(
             figures.unit_means(
                 layers[chosen]["unit_means"],
                 target,
@@ -56,7 +56,7 @@ def show_activations(job) -> None:
             help="The KL penalty per unit is zero when its average activation equals the target "
             "and grows steeply towards 0 and 1.",
         )
-        st.plotly_chart(figures.kl_divergence_curve(curve_target), width="stretch")
+        ui.chart(figures.kl_divergence_curve(curve_target), width="stretch")
         if target is not None:
             st.caption(
                 f"This run penalises {config.sparsity_layers} layer(s) with weight "

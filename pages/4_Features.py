@@ -1,6 +1,5 @@
 """Features: the first layer's weights, drawn as images."""
 
-import streamlit as st
 
 import ui
 from ae_core import figures
@@ -12,7 +11,7 @@ def show_features(job) -> None:
     )
     result = ui.view(job, "features", units=units)
     columns = min(16, result["units"])
-    st.plotly_chart(
+    ui.chart(
         figures.image_grid(
             result["encoder"],
             columns,
@@ -26,7 +25,7 @@ def show_features(job) -> None:
             title = "The same weights as the decoder's output layer sees them (tied: transposed)"
         else:
             title = "Decoder: weights from the same units into the pixels (not tied)"
-        st.plotly_chart(
+        ui.chart(
             figures.image_grid(result["decoder"], columns, title, diverging=True), width="stretch"
         )
 

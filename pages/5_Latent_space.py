@@ -20,7 +20,7 @@ def show_latent_space(job) -> None:
         horizontal=True,
     )
     codes = ui.view(job, "latent_codes", method=choice)
-    st.plotly_chart(
+    ui.chart(
         figures.codes_scatter(codes["points"], codes["labels"], codes["method"]), width="stretch"
     )
 
@@ -41,7 +41,7 @@ def show_latent_space(job) -> None:
         with steps_column:
             steps = ui.view_slider("walk_steps", "Steps", 3, 20, 10, 1)
         walk = ui.view(job, "interpolation", start=int(start), end=int(end), steps=steps)
-        st.plotly_chart(
+        ui.chart(
             figures.image_grid(
                 walk["images"],
                 steps,
@@ -60,12 +60,12 @@ def show_latent_space(job) -> None:
                 help="Another draw of codes.",
             )
             made = ui.view(job, "generated", count=60, seed=int(seed))
-            st.plotly_chart(
+            ui.chart(
                 figures.image_grid(made["samples"], 12, "60 decodings of codes drawn from N(0, I)"),
                 width="stretch",
             )
             if made["grid"] is not None:
-                st.plotly_chart(
+                ui.chart(
                     figures.image_grid(
                         made["grid"], 15, "Decodings over the latent plane, from -2.5 to 2.5"
                     ),

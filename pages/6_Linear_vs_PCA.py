@@ -43,9 +43,9 @@ def show_linear_vs_pca(job) -> None:
         "same subspace; PCA's error is the smallest any k-dimensional linear map can reach."
     )
     if result["cloud"] is not None:
-        st.plotly_chart(ui.planes_figure(result["cloud"]), width="stretch")
+        ui.chart(ui.planes_figure(result["cloud"]), width="stretch")
     if result.get("images") is not None:
-        st.plotly_chart(
+        ui.chart(
             figures.image_grid(
                 result["images"], 10, "The same test digits", row_labels=result["row_labels"]
             ),

@@ -85,7 +85,7 @@ loss = st.radio(
     "compare; the total adds each run's own penalties (sparsity, weight decay, a VAE's KL term).",
 )
 histories = {names[job.run_id]: job.snapshot().history for job in runs}
-st.plotly_chart(figures.compare_loss_curves(histories, total=loss == "total"), width="stretch")
+ui.chart(figures.compare_loss_curves(histories, total=loss == "total"), width="stretch")
 ui.share_link(view={"compare": chosen, "loss": loss})
 
 st.subheader("Figures")
@@ -126,7 +126,7 @@ for dataset in dict.fromkeys(job.config.dataset for job in readable):
         continue
     parts = [ui.view(job, "same_digits") for job in group]
     images = np.concatenate([parts[0]["inputs"], *(part["reconstructions"] for part in parts)])
-    st.plotly_chart(
+    ui.chart(
         figures.image_grid(
             images,
             len(parts[0]["inputs"]),

@@ -31,6 +31,8 @@ from typing import Any
 
 import pytest
 
+from ae_core.config import short_run_id
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 CHROMIUM = Path(os.environ.get("AE_CHROMIUM", "/usr/bin/chromium"))
@@ -95,6 +97,12 @@ LIVE_JS = """() => {
     training: stop,
   };
 }"""
+
+
+# The font size, in px, of every chart's tick labels and titles as the browser draws them.
+CHART_TEXT_SIZES_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+  .flatMap((gd) => [...gd.querySelectorAll('.xtick text, .ytick text, .gtitle')])
+  .map((text) => parseFloat(getComputedStyle(text).fontSize))"""
 
 
 def _unavailable(reason: str) -> None:
@@ -240,11 +248,14 @@ class Session:
     """One browser session (its own context, so its own Streamlit session) on the app, with
     every console error and page error it saw."""
 
-    def __init__(self, browser: Any, server: Server, name: str) -> None:
+    def __init__(
+        self, browser: Any, server: Server, name: str, viewport: dict[str, int] = VIEWPORT
+    ) -> None:
         self.name = name
         self.server = server
         self.url = server.url
-        self.context = browser.new_context(viewport=VIEWPORT)
+        self.viewport = viewport
+        self.context = browser.new_context(viewport=viewport)
         self.page = self.context.new_page()
         self.page.set_default_timeout(30_000)
         self.errors: list[str] = []
@@ -382,11 +393,11 @@ class Session:
               return Math.max(main ? main.scrollHeight : 0, block ? block.scrollHeight : 0);
             }"""
         )
-        tall = min(max(VIEWPORT["height"], int(height) + 80), 8000)
-        self.page.set_viewport_size({"width": VIEWPORT["width"], "height": tall})
+        tall = min(max(self.viewport["height"], int(height) + 80), 8000)
+        self.page.set_viewport_size({"width": self.viewport["width"], "height": tall})
         self.page.wait_for_timeout(400)  # let the charts take the new size
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-        self.page.set_viewport_size(VIEWPORT)
+        self.page.set_viewport_size(self.viewport)
 
     def close(self) -> None:
         self.context.close()
@@ -697,6 +708,27 @@ def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
         first.assert_no_error_boxes("Lessons page, lesson trained")
         first.screenshot(f"{len(PAGES) + 7:02d}_lesson_linear_pca")
         clock.lap("a lesson trained from the Lessons page")
+
+        # 9. Presenting mode from a link, on a 1280x720 projector: every chart's tick labels and
+        # titles at least 16 px, no run id on screen, and the link it hands out opens normally.
+        room = Session(browser, server, "projector", {"width": 1280, "height": 720})
+        sessions.append(room)
+        room.page.goto(f"{server.url}/Reconstructions?present=1")
+        room.wait_for_title("Reconstructions")
+        room.settle()
+        room.poll(lambda: room.page.locator(".js-plotly-plot").count() >= 1, 30, "a chart")
+        sizes = room.page.evaluate(CHART_TEXT_SIZES_JS)
+        assert sizes and min(sizes) >= 16, f"chart text sizes in presenting mode: {sizes}"
+        shown = room.page.locator("body").inner_text()
+        run_ids = [folder.name for folder in server.runs_dir.iterdir() if folder.is_dir()]
+        assert run_ids and not [r for r in run_ids if short_run_id(r) in shown], "no run ids"
+        room.page.get_by_text("Link to this screen").click()
+        link = room.page.locator('[data-testid="stSidebar"] [data-testid="stCode"]')
+        room.poll(lambda: "run=" in link.inner_text(), 10, "the link to the screen")
+        assert "present" not in link.inner_text() and "present=1" in room.page.url
+        room.assert_no_error_boxes("Reconstructions, presenting")
+        room.screenshot(f"{len(PAGES) + 8:02d}_presenting")
+        clock.lap("presenting mode from a link")
 
         for session in sessions:
             assert not session.errors, f"{session.name}: " + "\n".join(session.errors)

@@ -30,7 +30,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
 
 from ae_core import lessons, registry, views
-from ae_core.config import RunConfig, make_config
+from ae_core.config import RunConfig, make_config, short_run_id
 from ae_core.controls import controls
 from ae_core.data import load_dataset
 from ae_core.jobs import Job, JobManager, Snapshot
@@ -726,6 +726,69 @@ def test_a_link_opens_its_settings_and_run_and_refuses_a_bad_value_in_one_senten
     assert "variant='nonsense'" in unknown.warning[0].value
     assert "not a run on this server" in unknown.warning[0].value
     assert unknown.session_state["variant"] == "stacked"
+
+
+def shown_text(at: AppTest) -> str:
+    """The text a person sees on the page: markdown, captions, alerts, widget labels and
+    choices, tables and chart titles (not the protos' widget ids, nor the link to the screen,
+    whose address names the run)."""
+    parts = [
+        element.value
+        for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "success")
+        for element in at.get(kind)
+    ]
+    for kind in ("selectbox", "multiselect", "radio"):
+        for widget in at.get(kind):
+            parts += [widget.label, *map(str, widget.options)]
+    parts += [frame.value.to_string() for frame in at.dataframe]
+    return "\n".join([*parts, *chart_titles(at)])
+
+
+def test_presenting_mode_from_a_link_enlarges_the_charts_and_hides_ids_and_extra_controls(
+    finished_folder,
+):
+    run = FINISHED["sparse_kl"]
+    short_id = short_run_id(run.run_id)
+
+    def open_train(**link: str) -> AppTest:
+        at = AppTest.from_file(str(REPO_ROOT / TRAIN), default_timeout=60)
+        at.query_params.update({"variant": "sparse_kl", "run": run.run_id, **link})
+        for key, value in settings_state(run).items():
+            at.session_state[key] = value
+        return rerun(at, finished_folder)
+
+    normal = open_train()
+    assert not normal.exception and not normal.toggle(key=ui.presenting.PRESENTING).value
+    assert short_id in shown_text(normal), "the run's id is shown in the normal mode"
+    assert "More settings" in [expander.label for expander in normal.expander]
+    assert all(
+        json.loads(chart.proto.spec)["layout"].get("font") is None for chart in charts(normal)
+    )
+
+    at = open_train(present="1")
+    assert not at.exception, texts(at.exception)
+    assert at.toggle(key=ui.presenting.PRESENTING).value
+    assert short_id not in shown_text(at) and run.run_id not in shown_text(at)
+    assert "More settings" not in [expander.label for expander in at.expander]
+    layouts = [json.loads(chart.proto.spec)["layout"] for chart in charts(at)]
+    assert len(layouts) == 2, "the run's loss and activation charts"
+    for layout in layouts:
+        assert layout["font"]["size"] >= 16 and layout["title"]["font"]["size"] >= 16
+        assert layout["height"] > 450
+    # The address keeps it (a reload presents); the link handed out opens in the normal mode.
+    assert dict(at.query_params)[ui.presenting.LINK_PARAM] in ("1", ["1"])
+    (link,) = [code.value for code in at.code]
+    assert "present" not in link and f"run={run.run_id}" in link
+
+    home = AppTest.from_file(str(REPO_ROOT / HOME), default_timeout=60)
+    home.query_params.update({"present": "1"})
+    rerun(home, finished_folder)
+    assert not home.exception and "run" not in home.dataframe[-1].value.columns
+    assert short_id not in shown_text(home)
+
+    refused = open_train(present="yes")
+    assert not refused.toggle(key=ui.presenting.PRESENTING).value
+    assert len(refused.warning) == 1 and "present='yes'" in refused.warning[0].value
 
 
 def test_a_view_pages_link_holds_its_run_and_its_view_settings(finished_folder):

@@ -14,7 +14,7 @@ file becomes a page). Everything here lays out widgets and figures; the logic is
 Pages use the names below as ``ui.<name>``, and the pages as ``ui.pages.<PAGE>``.
 """
 
-from ui import pages
+from ui import pages, presenting
 from ui.lessons import lesson_jobs, lesson_runs_live, start_lesson
 from ui.links import linked_view_value, linked_widget_key, share_link, view_slider
 from ui.model_views import (
@@ -28,6 +28,7 @@ from ui.model_views import (
     view,
     view_page,
 )
+from ui.presenting import chart
 from ui.runs import (
     describe_run,
     live_run,
@@ -72,6 +73,7 @@ __all__ = [
     "SUBMIT_ERROR",
     "TRAINED_HERE",
     "VARIANT",
+    "chart",
     "current_config",
     "dataset_info_of",
     "describe_run",
@@ -87,6 +89,7 @@ __all__ = [
     "needs_images",
     "page_header",
     "pages",
+    "presenting",
     "persistent_key",
     "persistent_value",
     "pick_run",

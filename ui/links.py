@@ -19,6 +19,7 @@ from ae_core import registry
 from ae_core.config import make_config, parse_setting
 from ae_core.controls import controls
 from ae_core.errors import ConfigError
+from ui import presenting
 from ui.session import (
     SELECTED_RUN,
     VARIANT,
@@ -55,6 +56,9 @@ def open_link() -> None:
                 f"variant={variant!r} is not a variant here (allowed: "
                 f"{', '.join(registry.available())})"
             )
+    present = params.pop(presenting.LINK_PARAM, None)
+    if present is not None:
+        refused += filter(None, [presenting.from_link(present)])
     run_id = params.pop(RUN, None)
     if run_id is not None:
         if manager().get(run_id) is not None:
@@ -188,7 +192,8 @@ def view_values(page: str) -> dict[str, Any]:
 def write_link(view: dict[str, Any] | None, settings: bool) -> str:
     """Put the page's state into the address: the chosen run, ``view`` (the page's own view
     settings) and, with ``settings``, the variant and every setting that differs from its
-    default. Returns the query string."""
+    default, and presenting mode when it is on. Returns the query string of the screen, without
+    presenting mode: the link a teacher hands out opens in the normal mode."""
     params: dict[str, str] = {}
     if settings:
         params.update(settings_params())
@@ -197,8 +202,9 @@ def write_link(view: dict[str, Any] | None, settings: bool) -> str:
         params[RUN] = str(run_id)
     for name, value in (view or {}).items():
         params[name] = _text(value)
-    if st.query_params.to_dict() != params:
-        st.query_params.from_dict(params)
+    address = {**params, **presenting.link_params()}
+    if st.query_params.to_dict() != address:
+        st.query_params.from_dict(address)
     return urlencode(params)
 
 
@@ -237,4 +243,7 @@ def share_link(view: dict[str, Any] | None = None, settings: bool = False) -> No
     base = (st.context.url or "").split("?", 1)[0]
     with st.sidebar.expander("Link to this screen"):
         st.code(f"{base}?{query}" if query else base, language=None, wrap_lines=True)
-        st.caption("Opens these settings and this run, for anyone on this server.")
+        st.caption(
+            "Opens these settings and this run, for anyone on this server"
+            + (", in the normal mode." if presenting.on() else ".")
+        )

@@ -11,7 +11,8 @@ from ae_core.config import RunConfig, short_run_id
 from ae_core.data import trained_on
 from ae_core.jobs import Job, Snapshot
 from ae_core.store import StoreError
-from ui import pages
+from ui import pages, presenting
+from ui.presenting import chart
 from ui.session import (
     LAST_STARTED,
     SELECTED_RUN,
@@ -35,6 +36,12 @@ STARTING_POLL_SECONDS = 0.25
 STARTING_SECONDS = 1.5
 
 
+def _run_id_suffix(job: Job) -> str:
+    """The run's short id after its description; none in presenting mode (no hashes on a
+    projector)."""
+    return "" if presenting.on() else f" · {short_run_id(job.run_id)}"
+
+
 def describe_run(job: Job) -> str:
     config, summary = job.config, job.summary or {}
     parts = [config.variant, f"code {config.code_size}"]
@@ -45,7 +52,7 @@ def describe_run(job: Job) -> str:
         parts.append(f"test MSE {summary['test_mse']:.4f}")
     else:
         parts.append(job.state)
-    return " · ".join(parts) + f" · {short_run_id(job.run_id)}"
+    return " · ".join(parts) + _run_id_suffix(job)
 
 
 def run_label(job: Job) -> str:
@@ -57,7 +64,7 @@ def run_label(job: Job) -> str:
     if config.hidden:
         parts.append("hidden " + ",".join(map(str, config.hidden)))
     parts.append(f"{config.steps:,} steps")
-    return " · ".join(parts) + f" · {short_run_id(job.run_id)}"
+    return " · ".join(parts) + _run_id_suffix(job)
 
 
 def select_run(run_id: str) -> None:
@@ -124,7 +131,7 @@ def pick_run(jobs: list[Job] | None = None) -> Job | None:
         )
         select_run(chosen)
         job = by_id[chosen]
-        st.caption(f"{describe_run(job)}  \nRun id `{job.run_id}`")
+        st.caption(describe_run(job) + ("" if presenting.on() else f"  \nRun id `{job.run_id}`"))
         if st.button("Edit its settings on Train", help="Train it again with changes."):
             load_settings(job.config)
             st.switch_page(pages.TRAIN.path)
@@ -276,15 +283,17 @@ def progress_charts(config: RunConfig, history: list[dict], run_id: str) -> None
     axes before its first point, so the page has its charts (and the browser its plotting
     library) ready when the first point comes."""
     left, right = st.columns(2)
-    left.plotly_chart(
+    chart(
         figures.loss_curves(
             history, log_y=True, examples_name=examples_name(config), total_steps=config.steps
         ),
+        where=left,
         key=f"loss:{run_id}",
         width="stretch",
     )
-    right.plotly_chart(
+    chart(
         figures.mean_activation_curves(history, sparsity_target(config), config.steps),
+        where=right,
         key=f"activation:{run_id}",
         width="stretch",
     )

@@ -119,11 +119,12 @@ def manager() -> JobManager:
 def page_header(title: str, intro: str | None = None) -> None:
     """Start a page: Streamlit's page settings, the session's link, the title and intro. Every
     page calls it first."""
-    from ui import links  # links reads the form's settings, which need this module first
+    from ui import links, presenting  # they read this module's keys, so it comes first
 
     keep_keras_state()
     st.set_page_config(page_title=f"{title} · Autoencoder Lab", page_icon="🧠", layout="wide")
     links.open_link()
+    presenting.switch()
     st.title(title)
     if intro:
         st.caption(intro)

@@ -14,6 +14,7 @@ from ae_core.config import RunConfig, make_config
 from ae_core.controls import Control, controls, in_labels, labels, settle
 from ae_core.data import data_in_words
 from ae_core.errors import ConfigError
+from ui import presenting
 from ui.session import (
     DEFAULT_VARIANT,
     VARIANT,
@@ -229,13 +230,15 @@ def settings_form(
     groups = list(dict.fromkeys(control.group for control in rest))
     groups.sort(key=lambda g: list(GROUPS).index(g) if g in GROUPS else len(GROUPS))
     refused_here = error is not None and error.field in {control.name for control in rest}
-    with st.expander("More settings", expanded=refused_here):
-        tabs = st.tabs([GROUPS.get(group, group.title()) for group in groups])
-        for tab, group in zip(tabs, groups, strict=True):
-            with tab:
-                for control in rest:
-                    if control.group == group:
-                        draw(control)
+    # On a projector the design's settings only, unless one of the others is refused.
+    if refused_here or not presenting.on():
+        with st.expander("More settings", expanded=refused_here):
+            tabs = st.tabs([GROUPS.get(group, group.title()) for group in groups])
+            for tab, group in zip(tabs, groups, strict=True):
+                with tab:
+                    for control in rest:
+                        if control.group == group:
+                            draw(control)
     if error is not None:
         slots.get(error.field, st).error(problem)
     return config, problem

@@ -37,6 +37,8 @@ from ae_core.sweeps import (
     suits_log_scale,
     sweep_configs,
 )
+from ui import presenting
+from ui.presenting import chart
 from ui.runs import duration_text, polling_interval, select_run, sparsity_target, summary_metrics
 from ui.session import (
     DEFAULT_VARIANT,
@@ -445,15 +447,15 @@ def _close_up(record: dict, jobs: list[Job | None], images: bool) -> None:
         return
     colour = figures.sweep_colour(index)
     snapshot = job.snapshot()
-    st.caption(
-        f"Run `{job.run_id}` ({_label(field, values[index])}), the chosen run of the view pages."
-    )
+    run = "This run" if presenting.on() else f"Run `{job.run_id}`"
+    st.caption(f"{run} ({_label(field, values[index])}), the chosen run of the view pages.")
     if snapshot.summary and snapshot.summary.get("test_mse") is not None:
         summary_metrics(snapshot.summary)
     left, right = st.columns(2)
     if snapshot.history:
-        left.plotly_chart(
+        chart(
             figures.loss_curves(snapshot.history, title=f"Loss, {_label(field, values[index])}"),
+            where=left,
             key="sweep-close-loss",
             width="stretch",
         )
@@ -512,13 +514,15 @@ def _draw_sweep_runs(record: dict, jobs: list[Job | None], sweep: Sweep | None) 
     targets = [sparsity_target(job.config) if job else None for job in jobs]
     if any(histories):
         left, right = st.columns(2)
-        left.plotly_chart(
+        chart(
             figures.sweep_loss_curves(field, values, histories),
+            where=left,
             key="sweep-loss",
             width="stretch",
         )
-        right.plotly_chart(
+        chart(
             figures.sweep_code_activation(field, values, histories, targets),
+            where=right,
             key="sweep-activation",
             width="stretch",
         )
