@@ -30,9 +30,11 @@ from ui.model_views import (
 )
 from ui.runs import (
     describe_run,
+    diagnostic_warnings,
     live_run,
     pick_run,
     progress_charts,
+    run_diagnostics,
     run_label,
     select_run,
     sparsity_target,
@@ -75,6 +77,7 @@ __all__ = [
     "current_config",
     "dataset_info_of",
     "describe_run",
+    "diagnostic_warnings",
     "has_model",
     "lesson_jobs",
     "lesson_runs_live",
@@ -94,6 +97,7 @@ __all__ = [
     "planes_figure",
     "readable_view",
     "reset_settings",
+    "run_diagnostics",
     "run_label",
     "select_run",
     "sentence",
