@@ -244,6 +244,21 @@ def reconstruction_mse(model: Autoencoder, x: np.ndarray) -> float:
     return float(np.mean((reconstruct(model, x) - x) ** 2))
 
 
+def mean_example_mse(x_train: np.ndarray, x_test: np.ndarray) -> float:
+    """The MSE on ``x_test`` of answering every example with the mean training example: the
+    baseline a model that learned anything beats."""
+    return float(np.mean((x_train.mean(axis=0) - x_test) ** 2))
+
+
+def latent_kl_per_dimension(model: Autoencoder, x: np.ndarray) -> list[float]:
+    """A VAE's KL from N(0, 1) of each latent dimension, averaged over ``x``."""
+    from ae_core.losses import vae_kl_per_dimension
+
+    means, log_variances = _batched(lambda batch: model.encode_distribution(batch)[1:], x)
+    kl = vae_kl_per_dimension(tf.constant(means), tf.constant(log_variances))
+    return [float(value) for value in np.asarray(kl)]
+
+
 # A code value this close to zero counts as "off" for the sparsity measurements.
 NEAR_ZERO = 0.1
 
@@ -301,6 +316,7 @@ def run_summary(result) -> dict:
         "loss_terms": train_terms,
         "test_loss": sum(objective_terms(model, dataset.x_test).values()),
         "test_mse": reconstruction_mse(model, dataset.x_test),
+        "mean_example_mse": mean_example_mse(dataset.x_train, dataset.x_test),
         "recent_train_loss": recent_loss(result.history),
         "mean_activation": [float(a.mean()) for a in layers],
         "dead_units": [dead_units(a) for a in layers],

@@ -201,7 +201,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from ae_core.store import StoreError
 
-    summaries, failure, not_saved = {}, None, None
+    summaries, failure, not_saved, findings = {}, None, None, []
     for role, config in configs.items():
         if lesson is not None:
             print(f"lesson {lesson.name}: the run '{role}'", file=sys.stderr)
@@ -212,18 +212,22 @@ def _train(args: argparse.Namespace) -> int:
             except StoreError as error:  # the summary is printed all the same, below
                 not_saved = not_saved or str(error)
         summaries[role] = summary
+        if role == lessons.MAIN:
+            findings = _diagnostics(result, summary)
         if result.status == "failed":
             failure = failure or result.reason
         if result.status == "stopped":
             break  # Ctrl-C stops the lesson, not just its current run
 
-    output = dict(summaries[lessons.MAIN])
+    output = {**summaries[lessons.MAIN], "diagnostics": findings}
     if lesson is not None:
         output["lesson"] = lesson_results(lesson, summaries)
     if args.json:
         print(json.dumps(_json_safe(output)))
     else:
         _print_summary(summaries[lessons.MAIN])
+        for finding in findings:
+            print(f"{'diagnostic':>24}: {finding['message']}")
         if lesson is not None:
             _print_lesson(output["lesson"])
     for problem in (failure, not_saved):
@@ -291,6 +295,14 @@ def train_and_summarise(config: RunConfig, dataset) -> tuple[Any, dict]:
     result = outcome["result"]
     with contextlib.redirect_stdout(sys.stderr):
         return result, run_summary(result)
+
+
+def _diagnostics(result, summary: dict) -> list[dict[str, str]]:
+    """What went wrong in a run just trained (``ae_core.diagnostics``), as JSON-ready records."""
+    from ae_core.diagnostics import diagnose
+
+    history = [point.to_dict() for point in result.history]
+    return [finding.to_dict() for finding in diagnose(summary, history, result.config)]
 
 
 def _save_run(runs_dir: str | None, result, summary: dict) -> None:
@@ -503,6 +515,7 @@ def _run_command(args: argparse.Namespace) -> int:
 
 # -- sweeps and warming the store ----------------------------------------------------------------
 def _train_sweep(args: argparse.Namespace) -> int:
+    from ae_core.diagnostics import diagnose
     from ae_core.sweeps import check_sweep_field, parse_sweep, sweep_configs
 
     if args.preset is not None:
@@ -547,6 +560,10 @@ def _train_sweep(args: argparse.Namespace) -> int:
                 "run_id": job.run_id,
                 "status": job.state,
                 "reason": job.reason,
+                "diagnostics": [
+                    finding.to_dict()
+                    for finding in diagnose(job.summary, job.snapshot().history, job.config)
+                ],
             }
             for value, job in zip(sweep.values, sweep.jobs, strict=True)
         ]

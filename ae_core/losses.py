@@ -21,12 +21,21 @@ def kl_sparsity(target: float, activations: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(p * tf.math.log(p / mean) + (1 - p) * tf.math.log((1 - p) / (1 - mean)))
 
 
+def _twice_vae_kl(mean: tf.Tensor, log_variance: tf.Tensor) -> tf.Tensor:
+    """exp(gamma) + mu^2 - 1 - gamma per example and latent unit: twice its KL from N(0, 1)."""
+    return tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance
+
+
 def vae_latent_loss(mean: tf.Tensor, log_variance: tf.Tensor) -> tf.Tensor:
     """0.5 * sum(exp(gamma) + mu^2 - 1 - gamma) over latent units, averaged over the batch."""
-    per_example = 0.5 * tf.reduce_sum(
-        tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance, axis=-1
-    )
+    per_example = 0.5 * tf.reduce_sum(_twice_vae_kl(mean, log_variance), axis=-1)
     return tf.reduce_mean(per_example)
+
+
+def vae_kl_per_dimension(mean: tf.Tensor, log_variance: tf.Tensor) -> tf.Tensor:
+    """Each latent unit's KL from N(0, 1), averaged over the batch: near zero for a unit the
+    encoder does not use (posterior collapse)."""
+    return tf.reduce_mean(0.5 * _twice_vae_kl(mean, log_variance), axis=0)
 
 
 def mse(target: tf.Tensor, output: tf.Tensor) -> tf.Tensor:

@@ -140,6 +140,7 @@ SUMMARY_FIELDS = {
     "loss_terms": _NUMBERS_BY_NAME,
     "test_loss": _NUMBER,
     "test_mse": _NUMBER,
+    "mean_example_mse": _NUMBER,
     "recent_train_loss": _NUMBER_OR_NULL,
     "mean_activation": "a list of numbers",
     "dead_units": "a list of whole numbers of at least 0",

@@ -49,6 +49,14 @@ def number(value, form: str) -> str:
     return format(value, form)
 
 
+def diagnostics_text(job) -> str:
+    """What went wrong in a run, by name; "none" for a healthy finished run."""
+    if not job.snapshot().finished or not (job.summary or {}).get("model"):
+        return "—"
+    found = ui.run_diagnostics(job)
+    return ", ".join(finding.code.replace("_", " ") for finding in found) or "none"
+
+
 default = [selected.run_id] if selected else []
 default += [run_id for run_id in jobs if run_id not in default][: 3 - len(default)]
 default = ui.linked_view_value("compare", default, linked_runs)
@@ -109,6 +117,7 @@ for job in runs:
         "dead code units": f"{dead[-1]} of {units[-1]}" if dead and units else "—",
         "code values below 0.1": number(extra.get("code_near_zero"), ".1%"),
         "probe accuracy": number(extra.get("probe_accuracy"), ".1%"),
+        "diagnostics": diagnostics_text(job),
     }
 st.dataframe(
     pd.DataFrame(columns).rename_axis("figure").reset_index(), hide_index=True, width="stretch"
@@ -118,6 +127,8 @@ st.caption(
     "sparse code has most). Probe accuracy: a logistic regression from the code to the digit's "
     "label, trained on up to 4,000 training digits and scored on the test digits."
 )
+for job in runs:
+    ui.diagnostic_warnings(job, prefix=f"**{names[job.run_id]}**: ")
 
 st.subheader("Reconstructions of the same digits")
 for dataset in dict.fromkeys(job.config.dataset for job in readable):

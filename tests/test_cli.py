@@ -127,6 +127,18 @@ def test_train_stacked_on_digits_with_settings(capsys, summary_keys):
     assert "step 50/50" in captured.err
 
 
+def test_train_json_diagnostics_list_what_went_wrong_and_none_for_a_healthy_run(capsys):
+    digits = ["train", "--variant", "stacked", "--dataset", "digits", "--set", "hidden=32"]
+    failing = [*digits, "--steps", "300", "--set", "learning_rate=10", "--json"]
+    assert cli.main(failing) == 0  # it finished: the diagnostics say it did not learn
+    summary = single_json_object(capsys.readouterr().out)
+    assert [finding["code"] for finding in summary["diagnostics"]] == ["all_code_units_dead"]
+    assert "learning rate 10 is too high for adam" in summary["diagnostics"][0]["message"]
+    healthy = [*digits, "--steps", "600", "--set", "learning_rate=0.005", "--json"]
+    assert cli.main(healthy) == 0
+    assert single_json_object(capsys.readouterr().out)["diagnostics"] == []
+
+
 def test_train_without_json_prints_a_readable_table(capsys):
     assert cli.main(["train", "--variant", "linear", "--steps", "40"]) == 0
     out = capsys.readouterr().out

@@ -29,7 +29,7 @@ from streamlit.source_util import page_icon_and_name
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
 
-from ae_core import lessons, registry, views
+from ae_core import lessons, naming, registry, views
 from ae_core.config import RunConfig, make_config, short_run_id
 from ae_core.controls import controls
 from ae_core.data import load_dataset
@@ -175,6 +175,12 @@ def settings_state(config: RunConfig) -> dict:
             value = float(value)
         state[ui.setting_key(config.variant, control.name)] = value
     return state
+
+
+def is_a_diagnostic(text: str, folder: Path) -> bool:
+    """Whether ``text`` is what ``ui.run_diagnostics`` finds in one of the runs of ``folder``."""
+    found = [f.message for job in page_manager(folder).list_runs() for f in ui.run_diagnostics(job)]
+    return any(text.endswith(message) for message in found)
 
 
 def chosen(run_id: str) -> dict:
@@ -377,7 +383,8 @@ def test_every_view_page_shows_a_finished_run_of_every_variant(finished_folder, 
     config = FINISHED[variant]
     at = run_page(page, finished_folder, chosen(config.run_id))
     assert_clean(at, page)
-    assert not at.warning, texts(at.warning)
+    # A run of 100 steps may not have learned yet: it may say so, and nothing else.
+    assert all(is_a_diagnostic(text, finished_folder) for text in texts(at.warning))
     assert at.session_state[ui.SELECTED_RUN] == config.run_id
     assert mentions(at.caption, config.run_id), "the sidebar names the chosen run"
     assert len(charts(at)) >= expected_charts(page, config)
@@ -1004,6 +1011,62 @@ def test_a_stored_run_the_pages_cannot_read_is_named_and_skipped(odd_folder, pag
         probes = figures.loc["probe accuracy"].tolist()
         assert probes[0].endswith("%") and probes[1] == "—", probes
         assert len(charts(at)) == 2, "the losses, and the good run's same digits"
+
+
+# --- runs that finished but failed to learn -------------------------------------------------------
+
+# The learning rate slider at its top: it ends "done" with every code unit dead.
+DEAD = make_config("stacked", **{**TINY, "steps": 300, "learning_rate": 10.0})
+# The tied run of FINISHED learns in 100 steps (test MSE about 0.7 of the mean example's).
+HEALTHY = FINISHED["tied"]
+DEAD_SAYS = ("Every code unit is dead (4 of 4)", "learning rate 10 is too high for adam")
+
+
+@pytest.fixture(scope="module")
+def diagnosed_folder(tmp_path_factory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("diagnosed-runs")
+    with JobManager(folder, workers=2) as trainer:
+        for config in (DEAD, HEALTHY):
+            assert finished_job(trainer.submit(config)).state == "done"
+    with scenario(folder):
+        yield folder
+
+
+def test_train_page_says_a_run_failed_to_learn_beside_its_result(diagnosed_folder):
+    at = run_page(TRAIN, diagnosed_folder, settings_state(DEAD))
+    assert_clean(at, TRAIN)
+    assert mentions(at.success, "Done"), "it finished"
+    assert len(at.warning) == 1 and mentions(at.warning, *DEAD_SAYS), texts(at.warning)
+    healthy = run_page(TRAIN, diagnosed_folder, settings_state(HEALTHY))
+    assert_clean(healthy, TRAIN)
+    assert mentions(healthy.success, "Done") and not healthy.warning, texts(healthy.warning)
+
+
+@pytest.mark.parametrize("page", [RECONSTRUCTIONS, ACTIVATIONS, FEATURES, LATENT])
+def test_the_view_pages_say_a_run_failed_to_learn_above_its_views(diagnosed_folder, page):
+    at = run_page(page, diagnosed_folder, chosen(DEAD.run_id))
+    assert_clean(at, page)
+    assert len(at.warning) == 1 and mentions(at.warning, *DEAD_SAYS), texts(at.warning)
+    assert len(charts(at)) >= expected_charts(page, DEAD), "the views are drawn all the same"
+    healthy = run_page(page, diagnosed_folder, chosen(HEALTHY.run_id))
+    assert_clean(healthy, page)
+    assert not healthy.warning, texts(healthy.warning)
+
+
+def test_compare_has_a_row_of_diagnostics_and_names_the_run_that_failed_to_learn(
+    diagnosed_folder,
+):
+    at = run_page(COMPARE, diagnosed_folder, chosen(DEAD.run_id))
+    assert_clean(at, COMPARE)
+    manager = page_manager(diagnosed_folder)
+    names = naming.run_names({config.run_id: config for config in (DEAD, HEALTHY)})
+    table = at.dataframe[-1].value.set_index("figure")
+    assert table.loc["diagnostics", names[DEAD.run_id]] == "all code units dead"
+    assert table.loc["diagnostics", names[HEALTHY.run_id]] == "none"
+    assert len(at.warning) == 1, texts(at.warning)
+    said = at.warning[0].value
+    assert said.startswith(f"**{names[DEAD.run_id]}**: ") and DEAD_SAYS[0] in said
+    assert ui.run_diagnostics(manager.get(HEALTHY.run_id)) == []
 
 
 # --- failed runs ----------------------------------------------------------------------------------

@@ -31,9 +31,11 @@ from ui.model_views import (
 from ui.presenting import chart
 from ui.runs import (
     describe_run,
+    diagnostic_warnings,
     live_run,
     pick_run,
     progress_charts,
+    run_diagnostics,
     run_label,
     select_run,
     sparsity_target,
@@ -77,6 +79,7 @@ __all__ = [
     "current_config",
     "dataset_info_of",
     "describe_run",
+    "diagnostic_warnings",
     "has_model",
     "lesson_jobs",
     "lesson_runs_live",
@@ -97,6 +100,7 @@ __all__ = [
     "planes_figure",
     "readable_view",
     "reset_settings",
+    "run_diagnostics",
     "run_label",
     "select_run",
     "sentence",

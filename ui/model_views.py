@@ -13,7 +13,7 @@ from ae_core import figures
 from ae_core.jobs import Job
 from ae_core.store import StoreError
 from ae_core.worker import CHECKPOINT_SECONDS
-from ui.runs import QUEUED_POLL_SECONDS, pick_run
+from ui.runs import QUEUED_POLL_SECONDS, diagnostic_warnings, pick_run
 from ui.session import manager, page_header, sentence
 
 # A view page's model changes only at a checkpoint: it polls twice per checkpoint interval.
@@ -118,10 +118,12 @@ def live_view(job: Job | None, draw: Callable[[Job], None], images: bool = False
     """``draw(job)``, the page's views of the run's model, in the page's one fragment: while the
     run trains it polls and redraws from the latest checkpoint (a poll with no new checkpoint
     answers every view from the cache), and once the run has finished it draws the final model
-    once. With ``images``, only for image data (otherwise it says so)."""
+    once. With ``images``, only for image data (otherwise it says so). A finished run that
+    failed to learn says so above its views (``diagnostic_warnings``)."""
     if job is None:
         trained_model_ready(job)
         return
+    diagnostic_warnings(job)
     polling = view_polling_interval(job.snapshot().state)
     st.fragment(run_every=polling)(_draw_live_view)(job.run_id, polling, draw, images)
 

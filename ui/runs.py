@@ -9,6 +9,7 @@ import streamlit as st
 from ae_core import figures
 from ae_core.config import RunConfig, short_run_id
 from ae_core.data import trained_on
+from ae_core.diagnostics import Diagnostic, diagnose
 from ae_core.jobs import Job, Snapshot
 from ae_core.store import StoreError
 from ui import pages, presenting
@@ -230,6 +231,7 @@ def _status(job: Job, snapshot: Snapshot) -> None:
         )
     if snapshot.summary and snapshot.summary.get("test_mse") is not None:
         summary_metrics(snapshot.summary)
+        diagnostic_warnings(job, snapshot)
 
 
 def summary_metrics(summary: dict) -> None:
@@ -245,6 +247,21 @@ def summary_metrics(summary: dict) -> None:
     data = trained_on(summary)
     if data:  # the offline fallbacks are smaller than full MNIST
         st.caption(f"Trained on {data}.")
+
+
+def run_diagnostics(job: Job, snapshot: Snapshot | None = None) -> list[Diagnostic]:
+    """What went wrong in a finished run that has a model (``ae_core.diagnostics``); none
+    while it is queued or training."""
+    snapshot = job.snapshot() if snapshot is None else snapshot
+    if not snapshot.finished:
+        return []
+    return diagnose(snapshot.summary, snapshot.history, job.config)
+
+
+def diagnostic_warnings(job: Job, snapshot: Snapshot | None = None, prefix: str = "") -> None:
+    """A warning per finding of ``run_diagnostics``, each starting with ``prefix``."""
+    for finding in run_diagnostics(job, snapshot):
+        st.warning(prefix + finding.message)
 
 
 def _draw_live(run_id: str, polling: float | None) -> None:

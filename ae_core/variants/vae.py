@@ -29,3 +29,8 @@ class VAE(Variant):
         from ae_core.model import VariationalAutoencoder
 
         return VariationalAutoencoder(config.to_dict(), input_dim)
+
+    def extra_metrics(self, model, dataset):
+        from ae_core.analysis import latent_kl_per_dimension
+
+        return {"kl_per_dimension": latent_kl_per_dimension(model, dataset.x_test)}
