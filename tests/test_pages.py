@@ -757,25 +757,24 @@ def test_presenting_mode_from_a_link_enlarges_the_charts_and_hides_ids_and_extra
     run = FINISHED["sparse_kl"]
     short_id = short_run_id(run.run_id)
 
-    def open_train(**link: str) -> AppTest:
-        at = AppTest.from_file(str(REPO_ROOT / TRAIN), default_timeout=60)
+    def open_page(page: str, **link: str) -> AppTest:
+        at = AppTest.from_file(str(REPO_ROOT / page), default_timeout=60)
         at.query_params.update({"variant": "sparse_kl", "run": run.run_id, **link})
         for key, value in settings_state(run).items():
             at.session_state[key] = value
         return rerun(at, finished_folder)
 
-    normal = open_train()
+    normal = open_page(TRAIN)
     assert not normal.exception and not normal.toggle(key=ui.presenting.PRESENTING).value
-    assert short_id in shown_text(normal), "the run's id is shown in the normal mode"
     assert "More settings" in [expander.label for expander in normal.expander]
     assert all(
         json.loads(chart.proto.spec)["layout"].get("font") is None for chart in charts(normal)
     )
+    assert short_id in shown_text(open_page(RECONSTRUCTIONS)), "the run's id, in the normal mode"
 
-    at = open_train(present="1")
+    at = open_page(TRAIN, present="1")
     assert not at.exception, texts(at.exception)
     assert at.toggle(key=ui.presenting.PRESENTING).value
-    assert short_id not in shown_text(at) and run.run_id not in shown_text(at)
     assert "More settings" not in [expander.label for expander in at.expander]
     layouts = [json.loads(chart.proto.spec)["layout"] for chart in charts(at)]
     assert len(layouts) == 2, "the run's loss and activation charts"
@@ -787,15 +786,16 @@ def test_presenting_mode_from_a_link_enlarges_the_charts_and_hides_ids_and_extra
     (link,) = [code.value for code in at.code]
     assert "present" not in link and f"run={run.run_id}" in link
 
-    home = AppTest.from_file(str(REPO_ROOT / HOME), default_timeout=60)
-    home.query_params.update({"present": "1"})
-    rerun(home, finished_folder)
-    assert not home.exception and "run" not in home.dataframe[-1].value.columns
-    assert short_id not in shown_text(home)
+    for page in (RECONSTRUCTIONS, HOME):
+        presented = open_page(page, present="1")
+        assert not presented.exception, texts(presented.exception)
+        assert short_id not in shown_text(presented), page
+    assert "run" not in presented.dataframe[-1].value.columns, "Home's table has no run ids"
 
-    refused = open_train(present="yes")
+    refused = open_page(TRAIN, present="yes")
     assert not refused.toggle(key=ui.presenting.PRESENTING).value
-    assert len(refused.warning) == 1 and "present='yes'" in refused.warning[0].value
+    (refusal,) = [box.value for box in refused.warning if "Refused from this link" in box.value]
+    assert "present='yes'" in refusal
 
 
 def test_a_view_pages_link_holds_its_run_and_its_view_settings(finished_folder):
