@@ -19,6 +19,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from ae_core import palette
+from ae_core.latent_clicks import PLANE
 
 # The white template as the default: named on each figure, plotly would validate it each time.
 pio.templates.default = "plotly_white"
@@ -417,10 +418,21 @@ def image_grid(
     return figure
 
 
-def codes_scatter(points: np.ndarray, labels: np.ndarray, method: str) -> go.Figure:
-    """Codes of test examples in 2-D, one colour per label."""
+def codes_scatter(
+    points: np.ndarray,
+    labels: np.ndarray,
+    method: str,
+    clickable_plane: bool = False,
+    marked: tuple[Sequence[float], str] | None = None,
+) -> go.Figure:
+    """Codes of test examples in 2-D, one colour per label, each point tagged (customdata)
+    with its test example's index. With ``clickable_plane``, a faint grid of points over the
+    plot, tagged ``latent_clicks.PLANE``, so a click on an empty place is a point to decode;
+    ``marked``, a point and its name, is drawn as a star (a clicked place, a drawn digit)."""
     points, labels = np.asarray(points), np.asarray(labels)
     figure = go.Figure()
+    if clickable_plane and len(points):
+        figure.add_trace(_clickable_plane(points))
     for index, label in enumerate(np.unique(labels)):
         chosen = labels == label
         figure.add_trace(
@@ -429,15 +441,58 @@ def codes_scatter(points: np.ndarray, labels: np.ndarray, method: str) -> go.Fig
                 y=points[chosen, 1],
                 mode="markers",
                 name=str(label),
+                customdata=np.flatnonzero(chosen),
+                hovertemplate=f"test digit %{{customdata}} (a {label})<extra></extra>",
                 marker={
                     "size": 4,
                     "color": palette.LABEL_COLOURS[index % len(palette.LABEL_COLOURS)],
                 },
             )
         )
+    if marked is not None:
+        (x, y), name = marked
+        figure.add_trace(
+            go.Scatter(
+                x=[x],
+                y=[y],
+                mode="markers",
+                name=name,
+                hoverinfo="name",
+                marker={
+                    "symbol": "star",
+                    "size": 18,
+                    "color": palette.TOTAL_COLOUR,
+                    "line": {"color": "white", "width": 1},
+                },
+            )
+        )
     axis = {"code": "code unit", "PCA": "principal component", "t-SNE": "t-SNE axis"}
     word = axis.get(method, method)
     return _layout(figure, f"Codes of test digits ({method})", f"{word} 1", f"{word} 2")
+
+
+# Points per side of the clickable plane: closer than plotly's 20-pixel reach for a click on a
+# plot of the usual size, so every place of it is a click on one of them.
+PLANE_POINTS = 41
+
+
+def _clickable_plane(points: np.ndarray) -> go.Scattergl:
+    """A faint grid over the points' range and a margin, each point tagged to be decoded."""
+    low, high = points.min(axis=0), points.max(axis=0)
+    margin = 0.05 * np.maximum(high - low, 1e-6)
+    xs = np.linspace(low[0] - margin[0], high[0] + margin[0], PLANE_POINTS)
+    ys = np.linspace(low[1] - margin[1], high[1] + margin[1], PLANE_POINTS)
+    x, y = (grid.ravel() for grid in np.meshgrid(xs, ys))
+    return go.Scattergl(
+        x=x,
+        y=y,
+        mode="markers",
+        name="decode here",
+        customdata=[PLANE] * len(x),
+        hovertemplate="decode (%{x:.2f}, %{y:.2f})<extra></extra>",
+        marker={"size": 3, "color": palette.DEAD_COLOUR, "opacity": 0.25},
+        showlegend=False,
+    )
 
 
 def _plane(center: np.ndarray, basis: np.ndarray, extent: float, name: str, colour: str):

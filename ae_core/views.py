@@ -258,3 +258,59 @@ def sweep_member(
         made = analysis.vae_samples(model, samples, seed)
         result["samples"] = _images(np.clip(made, 0.0, 1.0), dataset)
     return result
+
+
+def digit_and_reconstruction(model: Autoencoder, dataset: Dataset, index: int) -> dict:
+    """Test example ``index`` (a point clicked on the latent plot) and its reconstruction."""
+    size = len(dataset.x_test)
+    if not 0 <= index < size:
+        raise ValueError(f"digit {index} is not a test example: use 0 to {size - 1}")
+    x = dataset.x_test[index : index + 1]
+    return {
+        "input": _images(x, dataset)[0],
+        "reconstruction": _images(np.clip(analysis.reconstruct(model, x), 0.0, 1.0), dataset)[0],
+        "label": int(dataset.y_test[index]),
+    }
+
+
+def decoded_code(model: Autoencoder, dataset: Dataset, code: tuple[float, ...]) -> np.ndarray:
+    """The decoding of one point of the code space (a place clicked on the latent plane)."""
+    size = model.run_config.code_size
+    if len(code) != size:
+        raise ValueError(f"a code of this run has {size} numbers, not {len(code)}")
+    decoded = analysis.decode(model, np.asarray([code], dtype=np.float32))
+    return _images(np.clip(decoded, 0.0, 1.0), dataset)[0]
+
+
+def drawn_digit(model: Autoencoder, dataset: Dataset, image: np.ndarray, seed: int = 0) -> dict:
+    """A drawn digit (an image shaped like the dataset's, values in [0, 1]) through the run:
+    its ``reconstruction`` (for a run trained with input noise, its denoised version), its
+    ``code`` (a VAE's mean), and where that code lands among the test digits' codes: ``point``
+    beside ``points``, in the latent view's 2-D frame (the code itself when 2-D, else the PCA
+    of the test digits' codes)."""
+    if not is_image_data(dataset) or np.shape(image) != dataset.info.image_shape:
+        raise ValueError(
+            f"a drawing for this run is an image of {dataset.info.image_shape}, "
+            f"not of shape {np.shape(image)}"
+        )
+    x = np.asarray(image, dtype=np.float32).reshape(1, -1)
+    code = analysis.encode(model, x)
+    test_codes = analysis.encode(model, dataset.x_test[:LATENT_EXAMPLES])
+    points, method = analysis.codes_2d(test_codes, seed=seed)
+    if method == "code":
+        point = analysis.codes_2d(code)[0][0]
+    else:  # the test digits' PCA frame (``codes_2d``'s), the drawn code projected into it
+        from sklearn.decomposition import PCA
+
+        point = PCA(2, random_state=seed).fit(test_codes).transform(code)[0]
+    reconstruction = np.clip(analysis.reconstruct(model, x), 0.0, 1.0)
+    return {
+        "input": _images(x, dataset)[0],
+        "reconstruction": _images(reconstruction, dataset)[0],
+        "code": code[0],
+        "point": np.asarray(point, dtype=np.float32),
+        "points": points,
+        "labels": dataset.y_test[: len(points)],
+        "method": method,
+        "denoises": model.run_config.noise != "none",
+    }

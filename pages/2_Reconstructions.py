@@ -37,6 +37,7 @@ def show_reconstructions(job) -> None:
         column.metric(
             f"MSE of the {row.split(' (')[0]} row against the clean digits", f"{error:.5f}"
         )
+    ui.draw_a_digit(job)
 
 
 ui.view_page(

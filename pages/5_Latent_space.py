@@ -20,9 +20,7 @@ def show_latent_space(job) -> None:
         horizontal=True,
     )
     codes = ui.view(job, "latent_codes", method=choice)
-    ui.chart(
-        figures.codes_scatter(codes["points"], codes["labels"], codes["method"]), width="stretch"
-    )
+    ui.clickable_codes(job, codes)
 
     if ui.needs_images(job):
         st.subheader("Interpolation")

@@ -7,7 +7,8 @@ every page, then train two runs at once from two browser sessions, then move a s
 keyboard and click Train at once, five times, checking each stored run has the value shown (the
 click comes before the move's rerun has returned). It fails on any exception
 box, error box, browser console error or page error, and saves a screenshot of every page in
-``test-artifacts/`` at the repository's root (with the server's log).
+``test-artifacts/`` at the repository's root (with the server's log). A second test trains a
+tiny MNIST run and draws a digit with the mouse on the Reconstructions page's canvas.
 
 Chromium comes from Debian (``apt-get install chromium``; ``.ci/run`` installs it), not from
 Playwright's own download. Without it the test is skipped, except under CI, where it fails.
@@ -745,3 +746,50 @@ def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
     finally:
         for session in sessions:
             session.close()
+
+
+# Steps of the MNIST run a digit is drawn for: enough to reconstruct something, quick to train.
+DRAWN_RUN_STEPS = 300
+
+
+@pytest.mark.slow
+def test_drawing_a_digit_in_a_browser(server: Server, browser: Any) -> None:
+    """Train a tiny run on MNIST, draw a stroke with the mouse on the Reconstructions page's
+    canvas, and see the run's reconstruction of the drawing."""
+    session = Session(browser, server, "drawing")
+    try:
+        session.open_home()
+        session.navigate("Train", "Train")
+        session.choose("Variant", "stacked")
+        _settings_tab(session, "Data")
+        session.choose("Dataset", "mnist")
+        _settings_tab(session, "Training")
+        session.set_number("Steps", DRAWN_RUN_STEPS)
+        session.press("Train")
+        session.poll(lambda: session.done_box().count(), 180, "the MNIST run to finish")
+        session.navigate("Reconstructions", "Reconstructions")
+        canvas = session.page.locator("canvas.upper-canvas")  # the canvas taking the mouse
+        session.poll(lambda: canvas.count() == 1, 60, "the drawing canvas")
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        x, top = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2
+        session.page.mouse.move(x, top)
+        session.page.mouse.down()
+        session.page.mouse.move(x, top + box["height"] * 0.6, steps=15)  # a "1"
+        session.page.mouse.up()
+        seen = session.page.get_by_text("Your digit as the run sees it")
+        session.poll(lambda: seen.count(), 60, "the drawing and its reconstruction")
+        pictures = session.page.locator('[data-testid="stImage"]')
+        session.poll(lambda: pictures.count() >= 1, 30, "the picture of the reconstruction")
+        session.settle()
+        session.assert_no_error_boxes("Reconstructions page, a digit drawn")
+        session.screenshot("draw_a_digit")
+        assert not session.errors, "\n".join(session.errors)
+    except BaseException:
+        try:
+            session.page.screenshot(path=str(ARTIFACTS / "failure_drawing.png"))
+        except Exception:  # the original failure matters more
+            pass
+        raise
+    finally:
+        session.close()

@@ -352,6 +352,30 @@ def test_codes_scatter_draws_one_trace_per_label():
     assert figure.layout.xaxis.title.text == "principal component 1"
 
 
+def test_codes_scatter_tags_each_point_with_its_test_digit_and_can_take_clicks_anywhere():
+    from ae_core import latent_clicks
+
+    points = np.array([[0.0, -1.0], [2.0, 1.0], [1.0, 3.0], [-1.0, 0.0]])
+    labels = np.array([5, 7, 5, 7])
+    plain = figures.codes_scatter(points, labels, "code")
+    np.testing.assert_array_equal(plain.data[0].customdata, [0, 2])  # the test digits' numbers
+    np.testing.assert_array_equal(plain.data[1].customdata, [1, 3])
+    assert len(plain.data) == 2, "no plane and no mark unless asked"
+
+    figure = figures.codes_scatter(
+        points, labels, "code", clickable_plane=True, marked=((0.5, 0.25), "decoded here")
+    )
+    plane, *digits, mark = figure.data
+    assert [trace.name for trace in digits] == ["5", "7"]
+    assert set(plane.customdata) == {latent_clicks.PLANE}
+    assert len(plane.x) == figures.PLANE_POINTS**2
+    # The plane covers every point, with a margin, so every empty place is near one of its points.
+    assert min(plane.x) < points[:, 0].min() and max(plane.x) > points[:, 0].max()
+    assert min(plane.y) < points[:, 1].min() and max(plane.y) > points[:, 1].max()
+    assert (tuple(mark.x), tuple(mark.y), mark.name) == ((0.5,), (0.25,), "decoded here")
+    assert mark.marker.symbol == "star"
+
+
 def test_planes_3d_draws_the_cloud_and_two_planes_through_the_centre():
     rng = np.random.default_rng(2)
     points = rng.normal(size=(50, 3)) * [3.0, 1.0, 0.1]

@@ -229,6 +229,23 @@ def test_page_runs_do_not_clear_the_keras_session(finished_folder, monkeypatch):
     assert calls == []
 
 
+def test_every_chart_of_the_app_is_drawn_through_ui_chart():
+    """Presenting mode enlarges every chart, so none is drawn past it."""
+    files = [
+        REPO_ROOT / HOME,
+        *(REPO_ROOT / "pages").glob("*.py"),
+        *(REPO_ROOT / "ui").glob("*.py"),
+    ]
+    direct = [
+        f"{path.relative_to(REPO_ROOT)}:{number}"
+        for path in files
+        if path.name != "presenting.py"
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if ".plotly_chart(" in line
+    ]
+    assert direct == [], "draw these with ui.chart"
+
+
 def test_the_app_pages_are_defined_once_as_the_pages_folder_holds_them():
     files = sorted(path.relative_to(REPO_ROOT).as_posix() for path in REPO_ROOT.glob("pages/*.py"))
     assert sorted(page.path for page in ui.pages.PAGES) == files
@@ -819,6 +836,132 @@ def test_a_view_pages_link_holds_its_run_and_its_view_settings(finished_folder):
     assert not refused.exception
     assert mentions(refused.warning, "digits='99'", "[5, 30]")
     assert refused.slider(key="view:digits").value == 10
+
+
+# --- the latent plot clicked, a digit drawn -------------------------------------------------------
+
+
+def chart_selection(*points: dict) -> dict:
+    """The state ``st.plotly_chart(on_select="rerun")`` keeps of a click on ``points``."""
+    return {
+        "selection": {
+            "points": list(points),
+            "point_indices": list(range(len(points))),
+            "box": [],
+            "lasso": [],
+        }
+    }
+
+
+def written_link(at: AppTest) -> dict[str, str]:
+    return {k: v[0] if isinstance(v, list) else v for k, v in dict(at.query_params).items()}
+
+
+def test_a_click_on_a_test_digit_shows_it_and_its_reconstruction_and_goes_into_the_link(
+    finished_folder,
+):
+    from ae_core.latent_clicks import LatentClick
+    from ui.latent_plot import CLICKED, CODES_CHART
+
+    stacked = FINISHED["stacked"]
+    clicked = chart_selection({"curve_number": 1, "x": 0.1, "y": 0.2, "customdata": 3})
+    at = run_page(LATENT, finished_folder, {**chosen(stacked.run_id), CODES_CHART: clicked})
+    assert_clean(at, LATENT)
+    label = int(load_dataset("digits").y_test[3])
+    assert mentions(at.caption, f"Test digit 3 (a {label}) over its reconstruction")
+    assert at.session_state[CLICKED] == LatentClick(digit=3)
+    assert written_link(at)["clicked"] == "digit:3"
+    codes = chart_lines(charts(at)[0])
+    assert "test digit 3" in codes, "the clicked point is marked on the plot"
+    assert "decode here" not in codes, "a 4-D code seen by PCA has no plane to decode"
+    assert len(at.get("image")) == 1
+
+    # The link reproduces the screen; a click that does not fit the run is refused by name.
+    linked = AppTest.from_file(str(REPO_ROOT / LATENT), default_timeout=60)
+    linked.query_params.update({"run": stacked.run_id, "clicked": "digit:3"})
+    rerun(linked, finished_folder)
+    assert_clean(linked, LATENT)
+    assert mentions(linked.caption, f"Test digit 3 (a {label})")
+    for text, rule in (("code:0.5,-1", "only a 2-D code"), ("digit:5000", "0 to 296")):
+        refused = AppTest.from_file(str(REPO_ROOT / LATENT), default_timeout=60)
+        refused.query_params.update({"run": stacked.run_id, "clicked": text})
+        rerun(refused, finished_folder)
+        assert not refused.exception
+        assert mentions(refused.warning, f"clicked={text!r}", rule)
+        assert "clicked" not in written_link(refused)
+        assert mentions(refused.caption, "Click a digit's point")
+
+
+def test_a_click_on_an_empty_place_of_a_2d_latent_decodes_it(finished_folder):
+    from ae_core.latent_clicks import PLANE
+    from ui.latent_plot import CODES_CHART
+
+    vae = FINISHED["vae"]
+    clicked = chart_selection({"curve_number": 0, "x": 0.5, "y": -1.0, "customdata": PLANE})
+    at = run_page(LATENT, finished_folder, {**chosen(vae.run_id), CODES_CHART: clicked})
+    assert_clean(at, LATENT)
+    assert mentions(at.caption, "The decoding of the code (0.5, -1)")
+    assert written_link(at)["clicked"] == "code:0.5,-1.0"
+    codes = chart_lines(charts(at)[0])
+    assert "decode here" in codes and "decoded here" in codes
+    np.testing.assert_allclose(codes["decoded here"]["x"], [0.5])
+
+    linked = AppTest.from_file(str(REPO_ROOT / LATENT), default_timeout=60)
+    linked.query_params.update({"run": vae.run_id, "clicked": "code:0.5,-1.0"})
+    rerun(linked, finished_folder)
+    assert_clean(linked, LATENT)
+    assert mentions(linked.caption, "The decoding of the code (0.5, -1)")
+
+
+MNIST_DENOISING = make_config(
+    "denoising", dataset="mnist", hidden=(16,), code_size=2, steps=60, learning_rate=5e-3
+)
+
+
+@pytest.fixture(scope="module")
+def mnist_folder(tmp_path_factory) -> Iterator[Path]:
+    """One finished tiny denoising run on MNIST (28x28 digits, a 2-D code)."""
+    folder = tmp_path_factory.mktemp("mnist-run")
+    with JobManager(folder, workers=1) as trainer:
+        job = trainer.submit(MNIST_DENOISING)
+        assert finished_job(job).state == "done", job.reason
+    with scenario(folder):
+        yield folder
+
+
+def draw_a_one(run_id: str) -> None:
+    """An AppTest script: a "1" drawn on the canvas, through the run ``run_id``."""
+    import numpy as np
+
+    import ui
+
+    canvas = np.full((280, 280, 4), 255, dtype=np.uint8)
+    canvas[40:240, 120:150, :3] = 0
+    ui.show_drawing(ui.manager().get(run_id), canvas)
+
+
+def test_draw_a_digit_shows_the_canvas_for_mnist_runs_and_the_drawing_through_the_run(
+    mnist_folder, finished_folder
+):
+    at = run_page(RECONSTRUCTIONS, mnist_folder, chosen(MNIST_DENOISING.run_id))
+    assert_clean(at, RECONSTRUCTIONS)
+    assert [h.value for h in at.subheader] == ["Draw a digit"]
+    assert len(at.get("bidi_component")) == 1, "the canvas"
+    assert mentions(at.caption, "Nothing drawn yet")
+
+    drawn = AppTest.from_function(draw_a_one, args=(MNIST_DENOISING.run_id,), default_timeout=60)
+    rerun(drawn, mnist_folder)
+    assert_clean(drawn, "draw a digit")
+    assert mentions(drawn.caption, "as the run sees it", "over its reconstruction")
+    assert mentions(drawn.caption, "gaussian noise", "denoised version of your digit")
+    assert len(drawn.get("image")) == 1
+    codes = chart_lines(charts(drawn)[0])
+    assert "your digit" in codes and len(codes["your digit"]["x"]) == 1
+
+    # Runs on other data say why there is no canvas.
+    digits_run = run_page(RECONSTRUCTIONS, finished_folder, chosen(FINISHED["stacked"].run_id))
+    assert mentions(digits_run.info, "28x28 digits", "(digits) are 8x8 images")
+    assert not digits_run.get("bidi_component")
 
 
 def widget(elements, label: str):

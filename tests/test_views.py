@@ -471,3 +471,68 @@ def test_a_sweep_member_shows_the_standard_digits_and_the_same_random_codes(
         )
     with pytest.raises(ValueError, match="not image data"):
         views.sweep_member(linear_run.model, toy3d)
+
+
+# --- a click on the latent plot, and a drawn digit ------------------------------------------------
+
+
+def test_a_clicked_test_digit_is_shown_over_its_reconstruction(stacked, digits):
+    shown = views.digit_and_reconstruction(stacked, digits, index=7)
+    x = digits.x_test[7:8]
+    np.testing.assert_array_equal(shown["input"], x.reshape(8, 8))
+    np.testing.assert_allclose(
+        shown["reconstruction"], np.clip(analysis.reconstruct(stacked, x), 0, 1).reshape(8, 8)
+    )
+    assert shown["label"] == int(digits.y_test[7])
+    with pytest.raises(ValueError, match=f"use 0 to {TEST_EXAMPLES - 1}"):
+        views.digit_and_reconstruction(stacked, digits, index=TEST_EXAMPLES)
+
+
+def test_a_clicked_place_on_the_plane_is_decoded(vae, digits):
+    image = views.decoded_code(vae, digits, code=(0.5, -1.0))
+    decoded = analysis.decode(vae, np.array([[0.5, -1.0]], dtype=np.float32))
+    np.testing.assert_allclose(image, np.clip(decoded, 0, 1).reshape(8, 8))
+    with pytest.raises(ValueError, match="has 2 numbers, not 3"):
+        views.decoded_code(vae, digits, code=(0.5, -1.0, 2.0))
+
+
+@pytest.mark.parametrize(("model_name", "method"), [("stacked", "PCA"), ("vae", "code")])
+def test_a_drawn_test_digit_lands_on_its_own_point_of_the_latent_plot(
+    request, digits, model_name, method
+):
+    model = request.getfixturevalue(model_name)
+    drawn = views.drawn_digit(model, digits, digits.x_test[5].reshape(8, 8))
+    latent = views.latent_codes(model, digits)
+    assert drawn["method"] == latent["method"] == method
+    np.testing.assert_allclose(drawn["points"], latent["points"], atol=1e-5)
+    np.testing.assert_allclose(drawn["point"], latent["points"][5], atol=1e-4)
+    np.testing.assert_allclose(drawn["code"], analysis.encode(model, digits.x_test[5:6])[0])
+    clicked = views.digit_and_reconstruction(model, digits, 5)
+    np.testing.assert_allclose(drawn["reconstruction"], clicked["reconstruction"], atol=1e-6)
+    assert drawn["denoises"] is False
+    with pytest.raises(ValueError, match=r"an image of \(8, 8\), not of shape \(28, 28\)"):
+        views.drawn_digit(model, digits, np.zeros((28, 28)))
+
+
+def test_a_stroke_drawn_on_a_canvas_goes_through_a_denoising_mnist_run(train_config):
+    from ae_core import drawing
+    from ae_core.data import load_dataset
+
+    config = make_config(
+        "denoising", dataset="mnist", hidden=(16,), code_size=2, steps=60, learning_rate=5e-3
+    )
+    model, mnist = train_config(config).model, load_dataset("mnist")
+    canvas = np.full((280, 280, 4), 255, dtype=np.uint8)
+    canvas[40:240, 120:150, :3] = 0  # a "1"
+    digit = drawing.mnist_like(drawing.canvas_ink(canvas))
+    drawn = views.drawn_digit(model, mnist, digit)
+    np.testing.assert_array_equal(drawn["input"], digit)
+    assert drawn["reconstruction"].shape == (28, 28)
+    assert 0.0 <= drawn["reconstruction"].min() and drawn["reconstruction"].max() <= 1.0
+    np.testing.assert_allclose(
+        drawn["reconstruction"],
+        np.clip(analysis.reconstruct(model, digit.reshape(1, 784)), 0, 1).reshape(28, 28),
+    )
+    assert drawn["method"] == "code" and drawn["denoises"] is True
+    np.testing.assert_allclose(drawn["point"], drawn["code"])  # a 2-D code is its own point
+    assert len(drawn["points"]) == len(drawn["labels"]) == views.LATENT_EXAMPLES

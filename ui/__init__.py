@@ -9,14 +9,24 @@ file becomes a page). Everything here lays out widgets and figures; the logic is
 - ``ui.runs``: describe, pick, submit and follow a run live;
 - ``ui.model_views``: the cached views of a trained model and a view page's live fragment;
 - ``ui.lessons``: the Lessons page's runs;
-- ``ui.sweep_panel``: the Train page's sweep of one setting, live.
+- ``ui.sweep_panel``: the Train page's sweep of one setting, live;
+- ``ui.latent_plot``: the Latent space page's plot, clicked (a digit, or a code to decode);
+- ``ui.drawing``: the Reconstructions page's "Draw a digit".
 
 Pages use the names below as ``ui.<name>``, and the pages as ``ui.pages.<PAGE>``.
 """
 
 from ui import pages, presenting
+from ui.drawing import draw_a_digit, show_drawing
+from ui.latent_plot import clickable_codes
 from ui.lessons import lesson_jobs, lesson_runs_live, start_lesson
-from ui.links import linked_view_value, linked_widget_key, share_link, view_slider
+from ui.links import (
+    linked_view_value,
+    linked_widget_key,
+    share_link,
+    show_view_value,
+    view_slider,
+)
 from ui.model_views import (
     dataset_info_of,
     has_model,
@@ -76,10 +86,12 @@ __all__ = [
     "TRAINED_HERE",
     "VARIANT",
     "chart",
+    "clickable_codes",
     "current_config",
     "dataset_info_of",
     "describe_run",
     "diagnostic_warnings",
+    "draw_a_digit",
     "has_model",
     "lesson_jobs",
     "lesson_runs_live",
@@ -106,6 +118,8 @@ __all__ = [
     "sentence",
     "set_persistent_value",
     "share_link",
+    "show_drawing",
+    "show_view_value",
     "setting_key",
     "settings_form",
     "sparsity_target",

@@ -174,12 +174,21 @@ def view_slider(
     # A value out of range was another run's (a noise level's range follows the run): start again.
     key = linked_widget_key(f"view:{name}", name, default, linked, valid=in_range)
     value = st.slider(label, minimum, maximum, step=step, key=key, **widget)
+    show_view_value(name, value)
+    return value
+
+
+def show_view_value(name: str, value: Any) -> None:
+    """Put a view setting of the page (a slider's value, a clicked point) into the address as
+    ``name``, and keep it there while the page is drawn again; None takes it out."""
     shown = st.session_state.setdefault(_VIEW_VALUES, {}).setdefault(
         st.session_state.get(_VIEW_PAGE, ""), {}
     )
-    shown[name] = value
+    if value is None:
+        shown.pop(name, None)
+    else:
+        shown[name] = value
     write_link(shown, settings=False)
-    return value
 
 
 def view_values(page: str) -> dict[str, Any]:
