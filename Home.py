@@ -55,6 +55,7 @@ if jobs:
         rows.append(
             {
                 "run": job.run_id,
+                "name": job.name or "",
                 "variant": job.config.variant,
                 "changed from the defaults": ", ".join(naming.changed_settings(job.config))
                 or "nothing",
@@ -73,6 +74,9 @@ if jobs:
         column_config={
             "run": st.column_config.TextColumn(
                 help="The run's id: the same settings on the same data are the same run."
+            ),
+            "name": st.column_config.TextColumn(
+                help="The name given to the run (in the sidebar's run picker, or on Train)."
             ),
             "changed from the defaults": st.column_config.TextColumn(
                 width="large", help="The settings of this run that are not its variant's defaults."

@@ -21,11 +21,9 @@ import os
 import secrets
 import shutil
 import stat
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ae_core.config import RunConfig, run_id_for
@@ -35,6 +33,7 @@ from ae_core.model_files import (
     MAX_MODEL_FILE_BYTES,
     ModelFileRefused,
     build_model,
+    keras_file_bytes,
     load_keras_archive,
     model_file_limit,
     open_zip,
@@ -48,6 +47,7 @@ from ae_core.store import (
     HISTORY_FILE,
     LOCK_FILE,
     MODEL_FILE,
+    NAME_FILE,
     RUN_FILES,
     SUMMARY_FILE,
     RunRecord,
@@ -60,6 +60,8 @@ from ae_core.store import (
     atomic_write_json,
     failure_summary,
     history_problem,
+    name_record,
+    parse_run_name,
     summary_problem,
 )
 
@@ -79,7 +81,10 @@ MAX_MEMBER_BYTES = {
     SUMMARY_FILE: 1024 * 1024,
     HISTORY_FILE: 16 * 1024 * 1024,
     MODEL_FILE: MAX_MODEL_FILE_BYTES,
+    NAME_FILE: 4 * 1024,
 }
+# The files an archive may hold beside the manifest: a run's, and its name when it has one.
+ARCHIVE_FILES = (*RUN_FILES, NAME_FILE)
 
 
 class ImportRefused(StoreError):
@@ -99,7 +104,7 @@ def export_run(store: RunStore, run_id: str) -> bytes:
         raise StoreError(f"run {run_id} is {record.status}; only finished runs can be exported")
     files = {
         name: (record.path / name).read_bytes()
-        for name in RUN_FILES
+        for name in ARCHIVE_FILES
         if (record.path / name).is_file()
     }
     manifest = {
@@ -145,10 +150,7 @@ def import_run(store: RunStore, archive: bytes | str | os.PathLike) -> RunRecord
         except ModelFileRefused as refused:
             raise _refuse(refused.problem) from None
         # What goes into the store is our own serialisation of the model, not the upload.
-        with tempfile.TemporaryDirectory() as scratch:
-            saved = Path(scratch) / MODEL_FILE
-            model.save(saved)
-            model_bytes = saved.read_bytes()
+        model_bytes = keras_file_bytes(model)
     summary = _measure_imported(run, run_id, model)
     files = opened.files
     staging = store.root / f".import-{run_id}-{secrets.token_hex(4)}"
@@ -160,6 +162,8 @@ def import_run(store: RunStore, archive: bytes | str | os.PathLike) -> RunRecord
         atomic_write_bytes(staging / HISTORY_FILE, files[HISTORY_FILE])
         if model_bytes is not None:
             atomic_write_bytes(staging / MODEL_FILE, model_bytes)
+        if run.name is not None:
+            atomic_write_json(staging / NAME_FILE, name_record(run.name))
         atomic_write_json(
             staging / SUMMARY_FILE,
             {**summary, "model": model_bytes is not None, "finished_at": time.time()},
@@ -248,7 +252,7 @@ def _read_run_archive(data: bytes) -> _RunArchive:
                 "this is a bare Keras model file, not an Autoencoder Lab run archive; models are "
                 "never loaded from uploaded Keras files (they can carry code, e.g. Lambda layers)"
             )
-        allowed = frozenset({MANIFEST_FILE, *RUN_FILES})
+        allowed = frozenset({MANIFEST_FILE, *ARCHIVE_FILES})
         for info in infos:
             problem = _member_problem(info, allowed)
             if problem:
@@ -296,6 +300,7 @@ class _ImportedRun:
     data: dict | None
     points: list[dict]
     summary: dict
+    name: str | None = None  # the name a person gave it, checked as a typed one
 
 
 def _validate_run_files(archive: _RunArchive) -> _ImportedRun:
@@ -338,7 +343,11 @@ def _validate_run_files(archive: _RunArchive) -> _ImportedRun:
         raise _refuse(
             f"its {SUMMARY_FILE} says {summary['steps']:,} steps of a run of {config.steps:,}"
         )
-    return _ImportedRun(config, data, history["points"], summary)
+    try:
+        name = parse_run_name(files[NAME_FILE]) if NAME_FILE in files else None
+    except BAD_JSON as error:
+        raise _refuse(f"its {NAME_FILE} does not hold a run's name ({error})") from None
+    return _ImportedRun(config, data, history["points"], summary, name)
 
 
 def _measure_imported(run: _ImportedRun, run_id: str, model: Autoencoder | None) -> dict:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import numbers
+import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -285,6 +286,29 @@ class RunConfig:
         run_time=True,
         group="training",
     )
+    # A continuation: ``steps`` counts the parent's steps too, of which the last ``extra_steps``
+    # are this run's. In no settings form (no variant uses them) and, at their defaults, not in
+    # ``to_dict`` either, so a run that continues nothing keeps the config and id it always had.
+    parent: str | None = _param(
+        None,
+        "Continued from",
+        "The run whose final model this run starts from (its weights; the optimizer starts "
+        "afresh), or none for a run trained from scratch.",
+        run_time=True,
+        group="training",
+        continuation=True,
+    )
+    extra_steps: int = _param(
+        0,
+        "Extra steps",
+        "The steps a continuation trains after its parent's (0 for a run trained from scratch).",
+        min=0,
+        max=1_000_000,
+        step=1,
+        run_time=True,
+        group="training",
+        continuation=True,
+    )
 
     def __post_init__(self) -> None:
         # Accept the forms people type (lists, "300,100") but store one canonical, hashable form.
@@ -301,6 +325,9 @@ class RunConfig:
         # dataclasses.asdict makes) is needed; the run id and listing runs call this a lot.
         values = {name: getattr(self, name) for name in _FIELD_NAMES}
         values["hidden"] = list(self.hidden)
+        for name in _CONTINUATION_FIELDS:
+            if values[name] == RunConfig.__dataclass_fields__[name].default:
+                del values[name]
         return values
 
     @classmethod
@@ -334,6 +361,11 @@ class RunConfig:
         return tuple(signature)
 
     # -- derived facts the model and trainer share --------------------------------------------
+    @property
+    def start_step(self) -> int:
+        """The step this run starts from: its parent's last for a continuation, else 0."""
+        return self.steps - self.extra_steps if self.parent is not None else 0
+
     @property
     def layer_sizes(self) -> tuple[int, ...]:
         """Encoder layer widths, outermost first, ending with the code."""
@@ -394,6 +426,11 @@ def make_config(variant: str = DEFAULT_VARIANT, /, **settings: Any) -> RunConfig
 
 # -- fields as data ---------------------------------------------------------------------------
 _FIELD_NAMES = tuple(spec.name for spec in dataclasses.fields(RunConfig))
+_CONTINUATION_FIELDS = tuple(
+    spec.name for spec in dataclasses.fields(RunConfig) if spec.metadata.get("continuation")
+)
+# What a run id looks like: the variant's name, a dash, twelve hex digits of a hash.
+RUN_ID_PATTERN = re.compile(r"[a-z0-9_]+-[0-9a-f]{12}")
 
 
 def field_names() -> list[str]:
@@ -643,6 +680,34 @@ def _code_smaller_than_input(config: RunConfig, variant: Variant, data: DatasetI
         )
 
 
+def _continuation_names_its_parent(config: RunConfig, variant: Variant, data: DatasetInfo) -> None:
+    if config.parent is None:
+        if config.extra_steps != 0:
+            raise ConfigError(
+                "extra_steps",
+                f"extra_steps={config.extra_steps} needs a parent run to continue; leave it at 0",
+            )
+        return
+    if not isinstance(config.parent, str) or not RUN_ID_PATTERN.fullmatch(config.parent):
+        raise ConfigError(
+            "parent",
+            f"parent={shown_value(config.parent)} is not a run id (such as "
+            f"'{config.variant}-0123456789ab')",
+        )
+    if not config.parent.startswith(f"{config.variant}-"):
+        raise ConfigError(
+            "parent",
+            f"parent={config.parent!r} is not a {config.variant} run; a run continues one of "
+            "its own variant",
+        )
+    if not 1 <= config.extra_steps <= config.steps:
+        raise ConfigError(
+            "extra_steps",
+            f"extra_steps={config.extra_steps} is not valid for a continuation of "
+            f"{config.steps:,} steps in all: use 1 to {config.steps:,}",
+        )
+
+
 # Run in this order after every field has passed its own checks; the first problem is reported.
 # A new rule is one more function here.
 VALIDATION_RULES: tuple[Callable[[RunConfig, Variant, DatasetInfo], None], ...] = (
@@ -654,6 +719,7 @@ VALIDATION_RULES: tuple[Callable[[RunConfig, Variant, DatasetInfo], None], ...] 
     _noise_level_fits_noise,
     _penalised_layers_are_sigmoid,
     _code_smaller_than_input,
+    _continuation_names_its_parent,
 )
 
 

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from ae_core import archives
 from ae_core.config import RunConfig
+from ae_core.continuation import can_continue, continuation_config
 from ae_core.run_states import ACTIVE_STATES, JobState
 from ae_core.store import RunRecord, RunStore, StoreError, is_final_result
 from ae_core.warm import SpeedBook
@@ -129,6 +130,7 @@ class Job:
         self._snapshot: Snapshot | None = None
         self._worker: _Worker | None = None  # the worker it was given to, until it finishes
         self._last_point_at = 0.0  # monotonic time the latest history point arrived
+        self.name: str | None = None  # the name a person gave the run (``JobManager.set_name``)
         if state not in ACTIVE_STATES:
             self._done.set()
 
@@ -136,6 +138,7 @@ class Job:
     def _from_record(cls, manager: JobManager, record: RunRecord) -> Job:
         job = cls(manager, record.config, record.status, record.run_id)
         job._reason, job._summary = record.reason, record.summary
+        job.name = record.name
         return job
 
     def __repr__(self) -> str:
@@ -468,6 +471,28 @@ class JobManager:
             self._dispatch()
             return job
 
+    def continue_run(self, run_id: str, extra_steps: int) -> Job:
+        """Submit ``extra_steps`` more steps on from run ``run_id``'s final model, as a new run
+        (``ae_core.continuation``); StoreError or ConfigError in one sentence when it cannot."""
+        job = self.get(run_id)
+        if job is None:
+            raise StoreError(f"there is no run {run_id!r} to continue")
+        if not can_continue(job.state, job.summary):
+            raise StoreError(
+                f"run {run_id} has no final model to continue from (it is {job.state})"
+            )
+        steps_done = job.summary["steps"]
+        return self.submit(continuation_config(job.config, run_id, steps_done, extra_steps))
+
+    def set_name(self, run_id: str, text: str) -> str:
+        """Name run ``run_id`` (``RunStore.set_name``); returns the name stored."""
+        name = self.store.set_name(run_id, text)
+        with self._lock:
+            for job in (self._active.get(run_id), self._finished.get(run_id)):
+                if job is not None:
+                    job.name = name
+        return name
+
     def get(self, run_id: str) -> Job | None:
         """The job of this run id: active, recently finished, or stored on disk; else None."""
         with self._lock:
@@ -501,13 +526,15 @@ class JobManager:
         with self._lock:
             self.problems = list(self.store.problems)
             jobs = self.active_jobs()
-            seen = {job.run_id for job in jobs}
+            active = {job.run_id: job for job in jobs}
             for record in records:
-                if record.run_id in seen:
+                if record.run_id in active:
+                    active[record.run_id].name = record.name
                     continue
                 job = self._finished.get(record.run_id)
                 if job is None or job.state != record.status:
                     job = Job._from_record(self, record)
+                job.name = record.name  # another server may have named it
                 jobs.append(job)
             return jobs
 
@@ -609,6 +636,13 @@ class JobManager:
                     self._models.popitem(last=False)
                 self._model_locks.pop(run_id, None)
             return model
+
+    def model_file(self, run_id: str) -> bytes:
+        """A run's trained model as a ``.keras`` file for Keras users, saved here from the model
+        our code rebuilt and checked (``model_files.keras_file_bytes``)."""
+        from ae_core.model_files import keras_file_bytes
+
+        return keras_file_bytes(self.model(run_id))
 
     def checkpoint_model(self, run_id: str) -> Autoencoder:
         """The model so far of a run that is training (its latest checkpoint, read from disk

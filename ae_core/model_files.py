@@ -254,3 +254,12 @@ def load_keras_archive(model: Autoencoder, data: bytes, what: str) -> None:
             raise ModelFileRefused(
                 f"{what} does not fit this run's model ({first_line(error)})"
             ) from None
+
+
+def keras_file_bytes(model: Autoencoder) -> bytes:
+    """``model`` as a ``.keras`` file written here by Keras (for a download, or the store): our
+    own serialisation of a model our code built, never the bytes of an upload."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "model.keras"
+        model.save(path)
+        return path.read_bytes()

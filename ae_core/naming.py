@@ -2,6 +2,7 @@
 
     changed_settings(config)          # ["code size 16", "beta 0.1"]: off the defaults
     run_names({run_id: config, ...})  # {run_id: "beta 0.1", ...}: what sets each run apart
+                                      # (or the name a person gave it)
 
 A setting is named by its label (``Beta (sparsity weight)`` is "beta") and its value, in the
 order the settings form draws them: the design's settings first.
@@ -54,13 +55,16 @@ def changed_settings(config: RunConfig) -> list[str]:
     ]
 
 
-def run_names(configs: Mapping[str, RunConfig]) -> dict[str, str]:
+def run_names(
+    configs: Mapping[str, RunConfig], given: Mapping[str, str | None] | None = None
+) -> dict[str, str]:
     """A name for each run (keyed by run id) that says what sets it apart from the others: each
     setting of its variant whose value is not the same in every run ("beta 0.1"). Runs of several
     variants are named by their variant first, and then only by the settings they changed from
     their own variant's defaults ("sparse_kl, code size 16"). A run compared with nothing is named
     by its variant and what differs from its defaults, and so are runs with the same settings,
-    which add the start of their run id's hash (they trained on other data)."""
+    which add the start of their run id's hash (they trained on other data). A run a person
+    named (``given``, by run id) is called by that name, with the hash when two share it."""
     items = list(configs.items())
     several_variants = len({config.variant for _, config in items}) > 1
     names = {}
@@ -79,6 +83,9 @@ def run_names(configs: Mapping[str, RunConfig]) -> dict[str, str]:
                 continue
             parts.append(setting_text(control.name, value))
         names[run_id] = ", ".join(parts) or alone
+    names.update(
+        {run_id: name for run_id, name in (given or {}).items() if name and run_id in names}
+    )
     shared = {name for name in names.values() if list(names.values()).count(name) > 1}
     return {
         run_id: f"{name} ({short_run_id(run_id)})" if name in shared else name

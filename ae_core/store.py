@@ -6,6 +6,7 @@
     runs/<run_id>/model.keras     the trained model (Keras format; loadable by Keras users too)
     runs/<run_id>/summary.json    its measurements and status; written last, so it marks "complete"
     runs/<run_id>/training.lock   held (flock) by the process that trains the run
+    runs/<run_id>/name.json       the short name a person gave the run, if any (not part of its id)
 
 Every file is written to a temporary name in the same folder, flushed, fsynced and renamed over
 the final name, then the folder is fsynced. A folder without ``summary.json`` is a run in progress
@@ -31,6 +32,7 @@ import os
 import secrets
 import shutil
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +58,9 @@ SUMMARY_FILE = "summary.json"
 LOCK_FILE = "training.lock"
 # The model so far of a run still training, so the app can show it; removed when it finishes.
 CHECKPOINT_FILE = "checkpoint.keras"
+# A run's name, given by a person (``RunStore.set_name``); a name changes no result.
+NAME_FILE = "name.json"
+MAX_RUN_NAME_CHARS = 40
 RUN_FILES = (CONFIG_FILE, DATA_FILE, HISTORY_FILE, MODEL_FILE, SUMMARY_FILE)
 # Temporary folders older than this belong to no live writer and are cleaned up by a scan.
 STALE_TEMP_SECONDS = 600
@@ -238,6 +243,52 @@ class RunFinished(StoreError):
         self.record = record
 
 
+def checked_run_name(text: Any) -> str:
+    """``text`` as a run's name (stripped), or StoreError saying in one sentence why not."""
+    if not isinstance(text, str):
+        raise StoreError("a run's name must be a text")
+    name = text.strip()
+    if not name:
+        raise StoreError("a run's name cannot be empty: type a few words, such as 'baseline'")
+    if len(name) > MAX_RUN_NAME_CHARS:
+        raise StoreError(
+            f"a run's name is at most {MAX_RUN_NAME_CHARS} characters long, not {len(name)}"
+        )
+    if any(unicodedata.category(character).startswith("C") for character in name):
+        raise StoreError(
+            "a run's name cannot hold control or invisible characters (a line break, a tab)"
+        )
+    return name
+
+
+def parse_run_name(data: bytes) -> str:
+    """The name a ``name.json`` holds, checked as a typed one; ValueError when it holds none."""
+    record = json.loads(data)
+    if not isinstance(record, dict) or set(record) != {"name"}:
+        raise ValueError(f"{NAME_FILE} does not hold a name")
+    try:
+        return checked_run_name(record["name"])
+    except StoreError as error:
+        raise ValueError(str(error)) from None
+
+
+def name_record(name: str) -> dict:
+    return {"name": name}
+
+
+def _read_name_file(folder: Path) -> str | None:
+    # A damaged name costs the run its name, not its place in the list.
+    try:
+        return parse_run_name((folder / NAME_FILE).read_bytes())
+    except FileNotFoundError:
+        return None
+    except (*BAD_JSON, OSError) as error:
+        log.warning(
+            "run folder %s has an unreadable %s (%s); shown without it", folder, NAME_FILE, error
+        )
+        return None
+
+
 def default_runs_dir() -> Path:
     """``$AE_RUNS_DIR``, else the per-user data folder (``$XDG_DATA_HOME`` or ~/.local/share)."""
     configured = os.environ.get("AE_RUNS_DIR", "").strip()
@@ -342,6 +393,7 @@ class RunRecord:
     path: Path = field(repr=False)
     modified: float = 0.0  # seconds since the epoch, for ordering lists of runs
     data: dict | None = None  # data.json (identity, source); None for runs stored before it
+    name: str | None = None  # the name a person gave it (name.json), if any
 
     @property
     def is_final(self) -> bool:
@@ -380,7 +432,7 @@ class RunWriter:
     ``close`` lets go.
     """
 
-    def __init__(self, store: RunStore, config: RunConfig, data: dict):
+    def __init__(self, store: RunStore, config: RunConfig, data: dict, name: str | None = None):
         self.store, self.config = store, config
         self.run_id = run_id_for(config, data["identity"])
         self.path = store.root / self.run_id
@@ -392,6 +444,8 @@ class RunWriter:
             atomic_write_json(staging / CONFIG_FILE, config.to_dict())
             atomic_write_json(staging / DATA_FILE, data)
             atomic_write_json(staging / HISTORY_FILE, {"points": []})
+            if name is not None:  # a run trained again keeps its name
+                atomic_write_json(staging / NAME_FILE, name_record(name))
             # The folder appears whole, config inside, or not at all.
             os.rename(staging, self.path)
         except OSError as error:
@@ -490,7 +544,7 @@ def _finished_signature(folder: Path) -> tuple | None:
     """The size and change time of each file a finished run's record is read from, or None when
     the run has no summary yet (its state then depends on a lock, not on its files)."""
     signature = []
-    for name in (SUMMARY_FILE, CONFIG_FILE, DATA_FILE, MODEL_FILE, HISTORY_FILE):
+    for name in (SUMMARY_FILE, CONFIG_FILE, DATA_FILE, MODEL_FILE, HISTORY_FILE, NAME_FILE):
         try:
             stat = (folder / name).stat()
         except FileNotFoundError:
@@ -632,7 +686,16 @@ class RunStore:
             status: StoredRunState = "training" if training else "interrupted"
             reason = None if training else "the process training it ended before it finished"
             return RunRecord(
-                folder.name, config, status, reason, None, False, folder, modified, data
+                folder.name,
+                config,
+                status,
+                reason,
+                None,
+                False,
+                folder,
+                modified,
+                data,
+                _read_name_file(folder),
             )
         try:
             summary = _read_json(summary_path)
@@ -669,6 +732,7 @@ class RunStore:
             folder,
             modified,
             data,
+            _read_name_file(folder),
         )
 
     @staticmethod
@@ -689,6 +753,7 @@ class RunStore:
             data = data_record(load_dataset(config.dataset))
         run_id = run_id_for(config, data["identity"])
         path = self._run_path(run_id)
+        name = None
         if path.exists():
             if _lock_is_held(path / LOCK_FILE):
                 raise RunBusy(f"run {run_id} is being trained by another process")
@@ -697,8 +762,19 @@ class RunStore:
                 # Another server on this folder finished it meanwhile: a finished run is never
                 # thrown away to train the same config again.
                 raise RunFinished(f"run {run_id} is finished already", record)
+            name = record.name if record is not None else None
             self._discard(path)
-        return RunWriter(self, config, data)
+        return RunWriter(self, config, data, name)
+
+    def set_name(self, run_id: str, text: str) -> str:
+        """Give run ``run_id`` the name ``text`` (stripped; see ``checked_run_name``); returns
+        the name stored."""
+        name = checked_run_name(text)
+        path = self._run_path(run_id)
+        if not (path / CONFIG_FILE).is_file():
+            raise StoreError(f"there is no stored run {run_id!r} to name")
+        atomic_write_json(path / NAME_FILE, name_record(name))
+        return name
 
     def mark_failed(self, run_id: str, reason: str) -> None:
         """Record why a run failed when the process training it died (its lock is gone)."""

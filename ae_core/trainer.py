@@ -353,6 +353,15 @@ class CompiledModel:
         for runner in self.runners:
             runner.reset(config.learning_rate)
 
+    def continue_from(self, config: RunConfig, weights: list[np.ndarray]) -> None:
+        """Make the variables those of a continuation of ``config`` (``ae_core.continuation``):
+        its parent's ``weights``, a fresh optimizer, the continuation's own random stream."""
+        from ae_core.continuation import stream_seed
+
+        self.start(config)
+        self.model.set_weights(weights)
+        self.rng.reset_from_seed(stream_seed(config))
+
     def capture(self) -> list[np.ndarray]:
         """The current run's whole state (weights, optimizer slots, random stream), as copies."""
         return [np.array(variable.numpy()) for variable in self._state_variables()]
@@ -440,7 +449,10 @@ class RunTraining:
         on_chunk: Callable[[Autoencoder, int], None] | None = None,
         chunk_seconds: float = CHUNK_SECONDS,
         started: float | None = None,
+        parent_weights: list[np.ndarray] | None = None,
     ):
+        if (parent_weights is None) != (config.parent is None):
+            raise ValueError("a continuation starts from its parent's weights, and only it")
         if compiled.signature != compiled_signature(config, dataset):
             raise ValueError(f"the compiled model does not fit the shape of {config.variant}")
         self.config, self.dataset, self.compiled = config, dataset, compiled
@@ -448,13 +460,15 @@ class RunTraining:
         self.chunk_seconds = chunk_seconds
         variant = registry.get(config.variant)
         self.phase_steps = variant.phase_steps(config)
-        self.total_steps = sum(self.phase_steps)
+        if config.parent is not None:  # the parent's last phase, on from its last step
+            self.phase_steps = [0] * (len(self.phase_steps) - 1) + [config.extra_steps]
+        self.total_steps = config.start_step + sum(self.phase_steps)
         self.samples_per_step = min(config.batch_size, len(dataset.x_train))  # full batch: once
         self.held_out_examples = len(held_out_set(dataset))
         self.history: list[Progress] = []
         self.status: TrainingEnd = "done"
         self.reason: str | None = None
-        self.step = 0
+        self.step = config.start_step
         self.finished = False
         self.training_seconds = 0.0
         self.started = time.perf_counter() if started is None else started
@@ -462,6 +476,7 @@ class RunTraining:
         self._phase_done = 0
         self._windows_per_chunk: int | None = None
         self._saved_state: list[np.ndarray] | None = None
+        self._parent_weights = parent_weights
         self._begun = False
 
     @property
@@ -478,6 +493,9 @@ class RunTraining:
         if self._begun:
             compiled.restore(self.config, self._saved_state)
             self._saved_state = None
+        elif self._parent_weights is not None:
+            compiled.continue_from(self.config, self._parent_weights)
+            self._parent_weights, self._begun = None, True
         else:
             compiled.start(self.config)
             self._begun = True
@@ -579,7 +597,7 @@ class RunTraining:
         re-initialises it, so save or measure it first."""
         if not self.finished:
             raise RuntimeError("the run has not finished")
-        samples = self.step * self.samples_per_step
+        samples = (self.step - self.config.start_step) * self.samples_per_step
         speed = samples / self.training_seconds if self.training_seconds > 0 else math.nan
         return TrainResult(
             config=self.config,

@@ -140,6 +140,7 @@ def _begin(run: _OpenRun, store, channel: _Channel, cache) -> bool | None:
     event) when it cannot start or another server finished it already (its result is sent);
     None while another server trains it (try again later, and serve its result then)."""
     from ae_core.config import RunConfig, run_id_for
+    from ae_core.continuation import parent_weights
     from ae_core.data import DataError, data_identity, load_dataset
     from ae_core.store import RunBusy, RunFinished, data_record
     from ae_core.trainer import RunTraining
@@ -156,6 +157,7 @@ def _begin(run: _OpenRun, store, channel: _Channel, cache) -> bool | None:
             record = {"identity": identity, "source": "not available here"}
         else:
             record = data_record(load_dataset(config.dataset))
+        weights = None if config.parent is None else parent_weights(store, config, identity)
         run.writer = store.begin(config, record)
     except RunBusy:
         return None
@@ -193,6 +195,7 @@ def _begin(run: _OpenRun, store, channel: _Channel, cache) -> bool | None:
             cache.get(config, dataset),
             on_progress=on_progress,
             on_chunk=on_chunk,
+            parent_weights=weights,
         )
     except Exception as error:
         _fail(run, error, channel)

@@ -45,8 +45,9 @@ with form:
     st.caption(f"**{variant}**: {registry.get(variant).summary}")
     config, problem = ui.settings_form(variant, train_buttons, ui.trained_values(variant))
 
-own = manager.get(config.run_id) if config is not None else None
 last = st.session_state.get(ui.LAST_STARTED)
+# After "Continue", the continuation stands where its parent's result stood.
+own = ui.shown_result(manager.get(config.run_id) if config is not None else None, last)
 with result:
     if own is not None:
         if ui.trained_before(own):

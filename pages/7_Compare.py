@@ -71,7 +71,9 @@ if not chosen:
     ui.share_link(view={"compare": chosen})
     st.stop()
 runs = [jobs[run_id] for run_id in chosen]
-names = naming.run_names({job.run_id: job.config for job in runs})
+names = naming.run_names(
+    {job.run_id: job.config for job in runs}, {job.run_id: job.name for job in runs}
+)
 
 st.subheader("Settings")
 settings = pd.DataFrame(

@@ -182,10 +182,14 @@ def test_run_id_is_the_same_in_another_process(repo_root):
 def test_to_dict_from_dict_round_trip(variant):
     config = make_config(variant, seed=7)
     values = config.to_dict()
-    assert list(values) == field_names()
+    # A run that continues nothing has the config it had before runs could continue others.
+    assert list(values) == [n for n in field_names() if n not in ("parent", "extra_steps")]
     assert isinstance(values["hidden"], list)
     again = RunConfig.from_dict(json.loads(json.dumps(values)))
     assert again == config and again.run_id == config.run_id
+    continuation = config.replace(parent=config.run_id, extra_steps=1)
+    assert list(continuation.to_dict()) == field_names()
+    assert RunConfig.from_dict(continuation.to_dict()) == continuation
 
 
 def test_replace_revalidates():

@@ -514,6 +514,7 @@ def test_home_page_is_named_home_and_lists_the_runs_in_a_sortable_table(finished
     table = at.dataframe[0].value
     assert list(table.columns) == [
         "run",
+        "name",
         "variant",
         "changed from the defaults",
         "state",
@@ -1626,3 +1627,70 @@ def test_lessons_page_follows_a_lesson_in_training_and_shows_a_stopped_one(lesso
     titles = chart_titles(at)
     assert titles[:2] == ["Loss", "Mean activation per layer"], "kept once it has stopped"
     assert "60 digits decoded from random codes" in titles
+
+
+# --- continue, name and download a run ------------------------------------------------------------
+
+CONTINUED = make_config("stacked", **{**TINY, "seed": 31})
+
+
+@pytest.fixture(scope="module")
+def continued_folder(tmp_path_factory) -> Iterator[Path]:
+    with scenario(tmp_path_factory.mktemp("continued-runs")) as folder:
+        assert finished_job(page_manager(folder).submit(CONTINUED)).state == "done"
+        yield folder
+
+
+def test_continue_trains_on_from_the_result_and_train_shows_one_curve(continued_folder):
+    manager = page_manager(continued_folder)
+    at = run_page(TRAIN, continued_folder, settings_state(CONTINUED))
+    assert_clean(at, TRAIN)
+    assert [b.label for b in at.get("download_button")] == ["Download model (.keras)"]
+    at.number_input(key=f"continue_steps:{CONTINUED.run_id}").set_value(50)
+    rerun(at, continued_folder)
+    button = at.button(key=f"continue:{CONTINUED.run_id}")
+    assert button.label == "Continue for 50 more steps"
+    button.click()
+    rerun(at, continued_folder)
+    assert_clean(at, TRAIN)
+    child = manager.get(at.session_state[ui.LAST_STARTED])
+    assert child.config.parent == CONTINUED.run_id and child.config.steps == 150
+
+    def done_shown() -> bool:
+        rerun(at, continued_folder)
+        assert_clean(at, TRAIN)
+        return mentions(at.success, "Done", "150 steps")
+
+    wait_until(done_shown, 180, "the continuation's Done box")
+    assert mentions(at.caption, "Continues", CONTINUED.run_id.rsplit("-")[-1][:6], "step 100")
+    # One curve from step 0: the parent's points, then the continuation's.
+    steps = chart_lines(charts(at)[0])["reconstruction"]["x"]
+    assert steps[0] <= 1 and steps[-1] == 150 and np.all(np.diff(steps) > 0)
+
+
+def test_a_run_named_in_the_sidebar_is_called_so_on_every_page(continued_folder):
+    at = run_page(RECONSTRUCTIONS, continued_folder, chosen(CONTINUED.run_id))
+    at.text_input(key=f"name:sidebar:{CONTINUED.run_id}").set_value("first try")
+    rerun(at, continued_folder)
+    at.button(key=f"name_button:sidebar:{CONTINUED.run_id}").click()
+    rerun(at, continued_folder)
+    assert_clean(at, RECONSTRUCTIONS)
+    assert page_manager(continued_folder).get(CONTINUED.run_id).name == "first try"
+    picker = next(box for box in at.selectbox if box.label == "Run")
+    assert any("“first try”" in option for option in picker.options)
+    assert [b.label for b in at.get("download_button")] == ["Download model (.keras)"]
+
+    at.text_input(key=f"name:sidebar:{CONTINUED.run_id}").set_value("tab\there")
+    rerun(at, continued_folder)
+    at.button(key=f"name_button:sidebar:{CONTINUED.run_id}").click()
+    rerun(at, continued_folder)
+    assert mentions(at.error, "control or invisible characters")
+    assert page_manager(continued_folder).get(CONTINUED.run_id).name == "first try"
+
+    home = run_page(HOME, continued_folder)
+    assert_clean(home, HOME)
+    rows = home.dataframe[0].value.set_index("run")
+    assert rows.loc[CONTINUED.run_id, "name"] == "first try"
+    compare = run_page(COMPARE, continued_folder, chosen(CONTINUED.run_id))
+    assert_clean(compare, COMPARE)
+    assert "first try" in compare.dataframe[0].value.columns

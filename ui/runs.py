@@ -8,10 +8,13 @@ import streamlit as st
 
 from ae_core import figures
 from ae_core.config import RunConfig, short_run_id
+from ae_core.continuation import can_continue
 from ae_core.data import trained_on
 from ae_core.diagnostics import Diagnostic, diagnose
+from ae_core.errors import ConfigError
 from ae_core.jobs import Job, Snapshot
-from ae_core.store import StoreError
+from ae_core.run_states import FINISHED_STATES
+from ae_core.store import MAX_RUN_NAME_CHARS, StoreError
 from ui import pages, presenting
 from ui.presenting import chart
 from ui.session import (
@@ -35,12 +38,17 @@ STARTING_POLL_SECONDS = 0.25
 # How long a run counts as starting: its first points, polled fast, and the one rerun of the
 # whole page that slows the polls comes after them, not as the first point is being drawn.
 STARTING_SECONDS = 1.5
+# The steps "Continue" offers first, and how far back a continuation's chart follows its parents.
+CONTINUE_STEPS = 1000
+MAX_ANCESTORS = 50
 
 
 def _run_id_suffix(job: Job) -> str:
-    """The run's short id after its description; none in presenting mode (no hashes on a
-    projector)."""
-    return "" if presenting.on() else f" · {short_run_id(job.run_id)}"
+    """The run's name and short id after its description; its name only in presenting mode (no
+    hashes on a projector)."""
+    if presenting.on():
+        return f" · “{job.name}”" if job.name else ""
+    return f" · {run_tag(job)}"
 
 
 def describe_run(job: Job) -> str:
@@ -68,6 +76,11 @@ def run_label(job: Job) -> str:
     return " · ".join(parts) + _run_id_suffix(job)
 
 
+def run_tag(job: Job) -> str:
+    """The start of a run's hash, after the name a person gave it, if any."""
+    return f"“{job.name}” {short_run_id(job.run_id)}" if job.name else short_run_id(job.run_id)
+
+
 def select_run(run_id: str) -> None:
     """Make ``run_id`` the run the view pages show (from a callback, a link or a page without
     the run picker)."""
@@ -83,11 +96,16 @@ def submit(config: RunConfig) -> Job | None:
         st.session_state[SUBMIT_ERROR] = sentence(str(error))
         return None
     st.session_state.pop(SUBMIT_ERROR, None)
+    _follow(job)
+    return job
+
+
+def _follow(job: Job) -> None:
+    """Make a run this session just started the chosen one, and the one the Train page shows."""
     select_run(job.run_id)
     st.session_state[LAST_STARTED] = job.run_id
     if not job.is_final_result:
         st.session_state.setdefault(TRAINED_HERE, set()).add(job.run_id)
-    return job
 
 
 def submit_current() -> Job | None:
@@ -132,7 +150,12 @@ def pick_run(jobs: list[Job] | None = None) -> Job | None:
         )
         select_run(chosen)
         job = by_id[chosen]
-        st.caption(describe_run(job) + ("" if presenting.on() else f"  \nRun id `{job.run_id}`"))
+        if presenting.on():
+            st.caption(describe_run(job))
+        else:
+            st.caption(f"{describe_run(job)}  \nRun id `{job.run_id}`")
+            name_form(job, "sidebar")
+            download_model_button(job, "sidebar")
         if st.button("Edit its settings on Train", help="Train it again with changes."):
             load_settings(job.config)
             st.switch_page(pages.TRAIN.path)
@@ -232,6 +255,128 @@ def _status(job: Job, snapshot: Snapshot) -> None:
     if snapshot.summary and snapshot.summary.get("test_mse") is not None:
         summary_metrics(snapshot.summary)
         diagnostic_warnings(job, snapshot)
+    run_actions(job, snapshot)
+
+
+def run_actions(job: Job, snapshot: Snapshot) -> None:
+    """Beside a finished run's result: where it continues from, and Continue, Name and Download
+    for a run with a final model."""
+    if job.config.parent is not None:
+        parent = manager().get(job.config.parent)
+        st.caption(
+            f"Continues {run_tag(parent) if parent else job.config.parent} from step "
+            f"{job.config.start_step:,}, with its weights (the optimizer started afresh); the "
+            "chart shows both."
+        )
+    if not snapshot.finished or not can_continue(snapshot.state, snapshot.summary):
+        return
+    steps_column, button_column = st.columns([2, 3], vertical_alignment="bottom")
+    steps_key, error_key = f"continue_steps:{job.run_id}", f"continue_error:{job.run_id}"
+    steps_column.number_input(
+        "More steps",
+        min_value=1,
+        max_value=1_000_000,
+        value=CONTINUE_STEPS,
+        step=100,
+        key=steps_key,
+        help="Steps to train on from this run's final model, as a new run.",
+    )
+    button_column.button(
+        f"Continue for {st.session_state.get(steps_key, CONTINUE_STEPS):,} more steps",
+        key=f"continue:{job.run_id}",
+        on_click=_continue,
+        args=(job.run_id, steps_key, error_key),
+        help="A new run that starts from this run's weights (the optimizer starts afresh) and "
+        "numbers its steps on from this one's; the same continuation is trained once.",
+    )
+    if st.session_state.get(error_key):
+        st.error(st.session_state[error_key])
+    if not presenting.on():  # on a projector the lesson's controls only
+        name_form(job, "result")
+        download_model_button(job, "result")
+
+
+def _continue(run_id: str, steps_key: str, error_key: str) -> None:
+    try:
+        job = manager().continue_run(run_id, int(st.session_state[steps_key]))
+    except (StoreError, ConfigError) as error:
+        st.session_state[error_key] = sentence(str(error))
+        return
+    st.session_state.pop(error_key, None)
+    _follow(job)
+
+
+def name_form(job: Job, where: str) -> None:
+    """A text input and a Name button that give the run a short name (kept in the store)."""
+    text_key, error_key = f"name:{where}:{job.run_id}", f"name_error:{where}:{job.run_id}"
+    text_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
+    text_column.text_input(
+        "Run name",
+        value=job.name or "",
+        max_chars=MAX_RUN_NAME_CHARS,
+        key=text_key,
+        placeholder="e.g. baseline",
+        help="A short name shown beside the run's id everywhere; it changes no result.",
+    )
+    button_column.button(
+        "Name",
+        key=f"name_button:{where}:{job.run_id}",
+        on_click=_name,
+        args=(job.run_id, text_key, error_key),
+    )
+    if st.session_state.get(error_key):
+        st.error(st.session_state[error_key])
+
+
+def _name(run_id: str, text_key: str, error_key: str) -> None:
+    try:
+        manager().set_name(run_id, st.session_state.get(text_key, ""))
+    except StoreError as error:
+        st.session_state[error_key] = sentence(str(error))
+    else:
+        st.session_state.pop(error_key, None)
+
+
+def download_model_button(job: Job, where: str) -> None:
+    """Download a run's final model as a .keras file, saved here from the model our code rebuilt."""
+    if job.state not in FINISHED_STATES or not (job.summary or {}).get("model"):
+        return
+    st.download_button(
+        "Download model (.keras)",
+        lambda: manager().model_file(job.run_id),
+        file_name=f"{job.run_id}.keras",
+        mime="application/octet-stream",
+        key=f"download_model:{where}:{job.run_id}",
+        help="The trained model for Keras (keras.saving.load_model, with ae_core importable).",
+    )
+
+
+def shown_result(own: Job | None, last_run_id: str | None) -> Job | None:
+    """The run the Train page shows for the settings' own run ``own``: the run this session
+    started last when it continues ``own`` (through its parents), else ``own``."""
+    last = manager().get(last_run_id) if own is not None and last_run_id else None
+    ancestor = last
+    for _ in range(MAX_ANCESTORS):
+        if ancestor is None or ancestor.config.parent is None:
+            return own
+        if ancestor.config.parent == own.run_id:
+            return last
+        ancestor = manager().get(ancestor.config.parent)
+    return own
+
+
+def lineage_history(job: Job, history: list[dict]) -> list[dict]:
+    """``history`` of run ``job`` after its parents' points up to where it starts, so a
+    continuation's chart is one curve from step 0 (its parents that are gone: from its start)."""
+    points, config = list(history), job.config
+    for _ in range(MAX_ANCESTORS):
+        parent = manager().get(config.parent) if config.parent is not None else None
+        if parent is None:
+            break
+        start = config.start_step
+        points = [p for p in parent.snapshot().history if p["step"] <= start] + points
+        config = parent.config
+    return points
 
 
 def summary_metrics(summary: dict) -> None:
@@ -292,7 +437,7 @@ def run_charts(job: Job, snapshot: Snapshot) -> None:
     """A run's progress charts from its snapshot: live while it is queued or trains (empty
     before its first point), from its stored history once it has finished (none without one)."""
     if snapshot.history or not snapshot.finished:
-        progress_charts(job.config, snapshot.history, job.run_id)
+        progress_charts(job.config, lineage_history(job, snapshot.history), job.run_id)
 
 
 def progress_charts(config: RunConfig, history: list[dict], run_id: str) -> None:

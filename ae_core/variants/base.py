@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from ae_core.data import DatasetInfo
     from ae_core.model import Autoencoder, Phase
 
-# In every config, yet an option of no variant: the choice of variant itself.
-EVERY_VARIANT = frozenset({"variant"})
+# In every config, yet an option of no variant: the choice of variant itself, and what a
+# continuation continues (``ae_core.continuation``).
+EVERY_VARIANT = frozenset({"variant", "parent", "extra_steps"})
 # What a run trains on and how: the data, the loss, the optimizer, the initial weights, the seed.
 TRAINING = frozenset(
     {
