@@ -617,12 +617,14 @@ class JobManager:
             return model
 
     def snapshot_steps(self, run_id: str) -> list[int]:
-        """The steps of a finished run's snapshots (its model along the way), in order; the
-        final model is ``model``. Empty for a run still training or stored before snapshots."""
+        """The steps of a finished run's snapshots (its model along the way) before its final
+        model (``model``), in order. Empty for a run still training or stored before snapshots."""
         job = self.get(run_id)
-        if job is None or not job.snapshot().finished:
+        snapshot = job.snapshot() if job is not None else None
+        if snapshot is None or not snapshot.finished:
             return []
-        return self.store.snapshot_steps(run_id)
+        # A run stopped at a snapshot's step has that model as its final one.
+        return [step for step in self.store.snapshot_steps(run_id) if step < snapshot.step]
 
     def snapshot_model(self, run_id: str, step: int) -> Autoencoder:
         """A finished run's model as it was at ``step`` (one of ``snapshot_steps``); the most
