@@ -170,12 +170,38 @@ def view_slider(
     # A value out of range was another run's (a noise level's range follows the run): start again.
     key = linked_widget_key(f"view:{name}", name, default, linked, valid=in_range)
     value = st.slider(label, minimum, maximum, step=step, key=key, **widget)
+    _show_view_value(name, value)
+    return value
+
+
+def view_select_slider(name: str, label: str, options: list, default: Any, **widget: Any) -> Any:
+    """A view page's own select slider over ``options`` whose value is in the address as
+    ``name`` (left out at ``default``): a link's value when the session opened with one of
+    ``options``, else the value it had when last drawn if still one of them, else ``default``."""
+    number = type(default)
+
+    def linked(text: str) -> Any:
+        value = number(text)
+        if value not in options:
+            raise ValueError(f"allowed values are {', '.join(map(str, options))}")
+        return value
+
+    key = linked_widget_key(f"view:{name}", name, default, linked, valid=options.__contains__)
+    value = st.select_slider(label, options, key=key, **widget)
+    _show_view_value(name, None if value == default else value)
+    return value
+
+
+def _show_view_value(name: str, value: Any) -> None:
+    """Put a view widget's value (None: none) into the address, beside the page's others."""
     shown = st.session_state.setdefault(_VIEW_VALUES, {}).setdefault(
         st.session_state.get(_VIEW_PAGE, ""), {}
     )
-    shown[name] = value
+    if value is None:
+        shown.pop(name, None)
+    else:
+        shown[name] = value
     write_link(shown, settings=False)
-    return value
 
 
 def view_values(page: str) -> dict[str, Any]:
