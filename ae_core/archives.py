@@ -1,14 +1,15 @@
 """Runs as archives: export one from the run store, import one, checked, into it.
 
-Export is a zip of a run folder's files (``RUN_FILES``) plus a manifest of their SHA-256 sums.
-Import never runs code from the archive: member names are checked against an allow-list, sizes are
-capped (the model's by the size of the model its config gives), hashes verified, the config
-validated by our own validator, the history and summary checked against what our writers write,
-the model rebuilt from our own code and only its weights loaded, from an HDF5 file checked to hold
-plain datasets alone, each the shape, dtype and size of one of the rebuilt model's weights, before
-any is read. The numbers of an imported run are measured here, from its weights on this server's
-data; only its account of the training (status, reason, steps, time) is the archive's. A stored
-run's model is read through the same checks (``RunStore.load_model``).
+Export is a zip of a run folder's files (``RUN_FILES`` and its snapshots' weights) plus a
+manifest of their SHA-256 sums. Import never runs code from the archive: member names are checked
+against an allow-list, sizes are capped (the model's by the size of the model its config gives),
+hashes verified, the config validated by our own validator, the history and summary checked
+against what our writers write, the model rebuilt from our own code and only its weights loaded,
+from an HDF5 file checked to hold plain datasets alone, each the shape, dtype and size of one of
+the rebuilt model's weights, before any is read (each snapshot's too). The numbers of an imported
+run are measured here, from its weights on this server's data; only its account of the training
+(status, reason, steps, time) is the archive's. A stored run's model is read through the same
+checks (``RunStore.load_model``).
 """
 
 from __future__ import annotations
@@ -35,9 +36,12 @@ from ae_core.model_files import (
     build_model,
     keras_file_bytes,
     load_keras_archive,
+    load_weights_file,
     model_file_limit,
     open_zip,
     read_member,
+    weights_file_bytes,
+    weights_file_limit,
     weights_layout,
 )
 from ae_core.run_states import FINISHED_STATES
@@ -62,6 +66,9 @@ from ae_core.store import (
     history_problem,
     name_record,
     parse_run_name,
+    snapshot_file,
+    snapshot_files,
+    snapshot_step,
     summary_problem,
 )
 
@@ -107,6 +114,9 @@ def export_run(store: RunStore, run_id: str) -> bytes:
         for name in ARCHIVE_FILES
         if (record.path / name).is_file()
     }
+    if record.has_model:
+        for name in snapshot_files(record.path).values():
+            files[name] = (record.path / name).read_bytes()
     manifest = {
         "format": ARCHIVE_FORMAT,
         "version": ARCHIVE_VERSION,
@@ -151,6 +161,7 @@ def import_run(store: RunStore, archive: bytes | str | os.PathLike) -> RunRecord
             raise _refuse(refused.problem) from None
         # What goes into the store is our own serialisation of the model, not the upload.
         model_bytes = keras_file_bytes(model)
+    snapshots = _checked_snapshots(opened, run)
     summary = _measure_imported(run, run_id, model)
     files = opened.files
     staging = store.root / f".import-{run_id}-{secrets.token_hex(4)}"
@@ -164,6 +175,8 @@ def import_run(store: RunStore, archive: bytes | str | os.PathLike) -> RunRecord
             atomic_write_bytes(staging / MODEL_FILE, model_bytes)
         if run.name is not None:
             atomic_write_json(staging / NAME_FILE, name_record(run.name))
+        for step, weights in snapshots.items():
+            atomic_write_bytes(staging / snapshot_file(step), weights)
         atomic_write_json(
             staging / SUMMARY_FILE,
             {**summary, "model": model_bytes is not None, "finished_at": time.time()},
@@ -208,10 +221,10 @@ def _member_problem(info: zipfile.ZipInfo, allowed: frozenset[str]) -> str | Non
         return f"the member {name!r} would be written outside the runs folder"
     if stat.S_ISLNK(info.external_attr >> 16):
         return f"the member {name!r} is a symbolic link"
-    if name not in allowed:
+    if name not in allowed and snapshot_step(name) is None:
         return (
             f"{name!r} is not a file of an Autoencoder Lab run (a run archive holds only "
-            f"{', '.join(sorted(allowed))})"
+            f"{', '.join(sorted(allowed))} and snapshot-<step>.weights.h5 files)"
         )
     return None
 
@@ -227,14 +240,20 @@ class _RunArchive:
     manifest_entries: dict[str, Any]
     model_info: zipfile.ZipInfo | None
 
+    snapshot_infos: dict[int, zipfile.ZipInfo]  # by step
+
+    def member(self, info: zipfile.ZipInfo, limit: int) -> bytes:
+        """A member read on demand with a cap of ``limit`` bytes, checked against the manifest."""
+        with open_zip(self.data, "the file") as archive:
+            data = read_member(archive, info, limit)
+        _check_digest(info.filename, data, self.manifest_entries[info.filename])
+        return data
+
     def model_file(self, limit: int) -> bytes | None:
         """The model file (None when the run has none), read with a cap of ``limit`` bytes."""
         if self.model_info is None:
             return None
-        with open_zip(self.data, "the file") as archive:
-            data = read_member(archive, self.model_info, limit)
-        _check_digest(MODEL_FILE, data, self.manifest_entries[MODEL_FILE])
-        return data
+        return self.member(self.model_info, limit)
 
 
 def _check_digest(name: str, data: bytes, entry: Any) -> None:
@@ -268,7 +287,7 @@ def _read_run_archive(data: bytes) -> _RunArchive:
         files = {
             info.filename: read_member(archive, info, MAX_MEMBER_BYTES[info.filename])
             for info in infos
-            if info.filename != MODEL_FILE
+            if info.filename != MODEL_FILE and snapshot_step(info.filename) is None
         }
     try:
         manifest = json.loads(files[MANIFEST_FILE])
@@ -288,7 +307,12 @@ def _read_run_archive(data: bytes) -> _RunArchive:
     for name, member in files.items():
         _check_digest(name, member, listed[name])
     model_info = next((info for info in infos if info.filename == MODEL_FILE), None)
-    return _RunArchive(data, files, str(manifest.get("run_id", "")), listed, model_info)
+    snapshot_infos = {
+        snapshot_step(info.filename): info for info in infos if snapshot_step(info.filename)
+    }
+    return _RunArchive(
+        data, files, str(manifest.get("run_id", "")), listed, model_info, snapshot_infos
+    )
 
 
 @dataclass(frozen=True)
@@ -348,6 +372,38 @@ def _validate_run_files(archive: _RunArchive) -> _ImportedRun:
     except BAD_JSON as error:
         raise _refuse(f"its {NAME_FILE} does not hold a run's name ({error})") from None
     return _ImportedRun(config, data, history["points"], summary, name)
+
+
+def _checked_snapshots(archive: _RunArchive, run: _ImportedRun) -> dict[int, bytes]:
+    """The archive's snapshots by step, each checked against the model rebuilt from the config
+    before any of its data is read, then written by our code (not the upload's bytes)."""
+    from ae_core.trainer import SNAPSHOT_FRACTIONS
+
+    steps = sorted(archive.snapshot_infos)
+    if not steps:
+        return {}
+    if archive.model_info is None:
+        raise _refuse("it holds snapshots of a run that has no model")
+    if len(steps) > len(SNAPSHOT_FRACTIONS):
+        raise _refuse(
+            f"it holds {len(steps)} snapshots; a run keeps at most {len(SNAPSHOT_FRACTIONS)}"
+        )
+    final_step = run.summary.get("steps", 0)
+    if steps[-1] >= final_step:
+        raise _refuse(
+            f"its snapshot at step {steps[-1]:,} is not before the run's last step {final_step:,}"
+        )
+    model = build_model(run.config)
+    limit = weights_file_limit(weights_layout(model))
+    snapshots = {}
+    for step in steps:
+        name = snapshot_file(step)
+        try:
+            load_weights_file(model, archive.member(archive.snapshot_infos[step], limit), name)
+        except ModelFileRefused as refused:
+            raise _refuse(refused.problem) from None
+        snapshots[step] = weights_file_bytes(model)
+    return snapshots
 
 
 def _measure_imported(run: _ImportedRun, run_id: str, model: Autoencoder | None) -> dict:

@@ -62,6 +62,8 @@ MAX_START_FAILURES = 3
 RUNS_PER_WORKER = 16
 # Seconds of the recent history a run's speed (and so its time left) is measured over.
 SPEED_WINDOW_SECONDS = 5.0
+# Snapshot models kept in memory: a class scrubbing one run's seven steps back and forth.
+MAX_SNAPSHOT_MODELS = 8
 
 
 def default_worker_count() -> int:
@@ -419,6 +421,10 @@ class JobManager:
         self._active: dict[str, Job] = {}
         self._finished: collections.OrderedDict[str, Job] = collections.OrderedDict()
         self._models: collections.OrderedDict[str, Autoencoder] = collections.OrderedDict()
+        # Snapshot models by (run id, step), the most recently used MAX_SNAPSHOT_MODELS.
+        self._snapshot_models: collections.OrderedDict[tuple[str, int], Autoencoder] = (
+            collections.OrderedDict()
+        )
         self._model_locks: dict[str, threading.Lock] = {}
         self._workers: list[_Worker] = []
         self._worker_numbers = iter(range(1, 1_000_000))
@@ -644,6 +650,37 @@ class JobManager:
 
         return keras_file_bytes(self.model(run_id))
 
+    def snapshot_steps(self, run_id: str) -> list[int]:
+        """The steps of a finished run's snapshots (its model along the way) before its final
+        model (``model``), in order. Empty for a run still training or stored before snapshots."""
+        job = self.get(run_id)
+        snapshot = job.snapshot() if job is not None else None
+        if snapshot is None or not snapshot.finished:
+            return []
+        # A run stopped at a snapshot's step has that model as its final one.
+        return [step for step in self.store.snapshot_steps(run_id) if step < snapshot.step]
+
+    def snapshot_model(self, run_id: str, step: int) -> Autoencoder:
+        """A finished run's model as it was at ``step`` (one of ``snapshot_steps``); the most
+        recently used ``MAX_SNAPSHOT_MODELS`` stay in memory."""
+        key = (run_id, step)
+        with self._lock:
+            if key in self._snapshot_models:
+                self._snapshot_models.move_to_end(key)
+                return self._snapshot_models[key]
+        model = self.store.load_snapshot(run_id, step)
+        with self._lock:
+            self._snapshot_models[key] = model
+            while len(self._snapshot_models) > MAX_SNAPSHOT_MODELS:
+                self._snapshot_models.popitem(last=False)
+        return model
+
+    def _forget_models(self, run_id: str) -> None:
+        """Drop the run's models from memory (it was retrained, imported or deleted)."""
+        self._models.pop(run_id, None)
+        for key in [key for key in self._snapshot_models if key[0] == run_id]:
+            del self._snapshot_models[key]
+
     def checkpoint_model(self, run_id: str) -> Autoencoder:
         """The model so far of a run that is training (its latest checkpoint, read from disk
         each call: callers cache by ``Snapshot.checkpoint_step``)."""
@@ -660,13 +697,13 @@ class JobManager:
                 raise StoreError(f"run {run_id} is {self._active[run_id].state}; stop it first")
             self.store.delete(run_id)
             self._finished.pop(run_id, None)
-            self._models.pop(run_id, None)
+            self._forget_models(run_id)
 
     def import_run(self, archive: bytes | str | os.PathLike) -> Job:
         record = archives.import_run(self.store, archive)
         with self._lock:
             self._finished.pop(record.run_id, None)
-            self._models.pop(record.run_id, None)
+            self._forget_models(record.run_id)
         job = self.get(record.run_id)
         assert job is not None
         return job
@@ -751,7 +788,7 @@ class JobManager:
             self._speeds.add(job.config, summary)
         job._finish(summary, reason)
         self._remember(job)
-        self._models.pop(job.run_id, None)
+        self._forget_models(job.run_id)
 
     def _drop_queued(self, job: Job, reason: str) -> None:
         if job in self._queue:

@@ -213,9 +213,7 @@ def load_keras_archive(model: Autoencoder, data: bytes, what: str) -> None:
             raise ModelFileRefused(f"{what} is not a Keras model file of the expected layout")
         by_name = {info.filename: info for info in infos}
         description = read_member(archive, by_name["config.json"], _DESCRIPTION_LIMIT)
-        weights = read_member(
-            archive, by_name["model.weights.h5"], layout.file_size + _WEIGHTS_SLACK
-        )
+        weights = read_member(archive, by_name["model.weights.h5"], weights_file_limit(layout))
     try:
         described = json.loads(description)
     except BAD_JSON:
@@ -243,6 +241,23 @@ def load_keras_archive(model: Autoencoder, data: bytes, what: str) -> None:
         )
     if seen != expected:
         raise ModelFileRefused(f"{what} does not describe the model of this run's config")
+    load_weights_file(model, weights, what)
+
+
+def weights_file_limit(layout: _WeightsLayout) -> int:
+    """The most bytes a ``.weights.h5`` file of a model with this layout may hold."""
+    return layout.file_size + _WEIGHTS_SLACK
+
+
+def load_weights_file(model: Autoencoder, weights: bytes, what: str) -> None:
+    """Load into ``model`` (built by our code) a ``.weights.h5`` file, once every dataset in it
+    has been checked against ``model``'s weights."""
+    layout = weights_layout(model)
+    if len(weights) > weights_file_limit(layout):
+        raise ModelFileRefused(
+            f"{what} is larger than the {weights_file_limit(layout) // 1024} KB this run's "
+            "weights can be"
+        )
     check_plain_hdf5(weights, what, layout)
     with tempfile.TemporaryDirectory() as scratch:
         weights_path = Path(scratch) / "model.weights.h5"
@@ -262,4 +277,13 @@ def keras_file_bytes(model: Autoencoder) -> bytes:
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "model.keras"
         model.save(path)
+        return path.read_bytes()
+
+
+def weights_file_bytes(model: Autoencoder) -> bytes:
+    """``model``'s weights as Keras writes a ``.weights.h5`` file (read back with
+    ``load_weights_file``)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "model.weights.h5"
+        model.save_weights(path)
         return path.read_bytes()

@@ -5,6 +5,7 @@
     runs/<run_id>/history.json    the metrics history (rewritten during training)
     runs/<run_id>/model.keras     the trained model (Keras format; loadable by Keras users too)
     runs/<run_id>/summary.json    its measurements and status; written last, so it marks "complete"
+    runs/<run_id>/snapshot-<step>.weights.h5   its weights at a step along the way (a few)
     runs/<run_id>/training.lock   held (flock) by the process that trains the run
     runs/<run_id>/name.json       the short name a person gave the run, if any (not part of its id)
 
@@ -29,6 +30,7 @@ import json
 import logging
 import math
 import os
+import re
 import secrets
 import shutil
 import time
@@ -40,7 +42,13 @@ from typing import TYPE_CHECKING, Any
 
 from ae_core.config import RunConfig, run_id_for
 from ae_core.errors import BAD_JSON
-from ae_core.model_files import ModelFileRefused, model_from_keras_archive
+from ae_core.model_files import (
+    ModelFileRefused,
+    build_model,
+    load_weights_file,
+    model_from_keras_archive,
+    weights_file_bytes,
+)
 from ae_core.run_states import FINISHED_STATES, StoredRunState
 
 if TYPE_CHECKING:
@@ -62,6 +70,8 @@ CHECKPOINT_FILE = "checkpoint.keras"
 NAME_FILE = "name.json"
 MAX_RUN_NAME_CHARS = 40
 RUN_FILES = (CONFIG_FILE, DATA_FILE, HISTORY_FILE, MODEL_FILE, SUMMARY_FILE)
+# The weights at a step of the training (``trainer.SNAPSHOT_FRACTIONS``), to show how it learned.
+SNAPSHOT_NAME = re.compile(r"snapshot-([1-9][0-9]{0,9})\.weights\.h5")
 # Temporary folders older than this belong to no live writer and are cleaned up by a scan.
 STALE_TEMP_SECONDS = 600
 
@@ -344,6 +354,27 @@ def _read_json(path: Path) -> Any:
         return json.loads(handle.read())
 
 
+def snapshot_file(step: int) -> str:
+    """The name of a run's snapshot at ``step``."""
+    return f"snapshot-{step}.weights.h5"
+
+
+def snapshot_step(name: str) -> int | None:
+    """The step of the snapshot file called ``name``; None when it is not one."""
+    matched = SNAPSHOT_NAME.fullmatch(name)
+    return int(matched.group(1)) if matched else None
+
+
+def snapshot_files(folder: Path) -> dict[int, str]:
+    """The snapshot files in a run folder, by step, in order of step."""
+    try:
+        names = [entry.name for entry in folder.iterdir()]
+    except FileNotFoundError:
+        return {}
+    steps = {snapshot_step(name): name for name in names}
+    return {step: steps[step] for step in sorted(step for step in steps if step is not None)}
+
+
 # -- what data a run trained on --------------------------------------------------------------------
 def data_record(dataset) -> dict:
     """What ``data.json`` holds for a run trained on ``dataset``: its identity (part of the run
@@ -468,6 +499,10 @@ class RunWriter:
         """Save the model learned so far (read back with ``RunStore.load_checkpoint``)."""
         _atomic_save_model(model, self.path / CHECKPOINT_FILE)
 
+    def write_snapshot(self, model: Autoencoder, step: int) -> None:
+        """Keep the model's weights at ``step`` (read back with ``RunStore.load_snapshot``)."""
+        atomic_write_bytes(self.path / snapshot_file(step), weights_file_bytes(model))
+
     def finish(self, model: Autoencoder | None, points: list[dict], summary: dict) -> dict:
         """Store the model (when there is one) and the history, then the summary, last; returns
         the summary as written (with ``model``: whether there is one, and ``finished_at``).
@@ -493,7 +528,7 @@ class RunWriter:
         asked. The models go first (without a summary nothing reads them, and on a full disk
         their space is what the record needs); a folder that cannot even say that is removed,
         rather than left to look like a run whose process died."""
-        for name in (MODEL_FILE, CHECKPOINT_FILE):
+        for name in (MODEL_FILE, CHECKPOINT_FILE, *snapshot_files(self.path).values()):
             with contextlib.suppress(OSError):
                 os.unlink(self.path / name)
         with contextlib.suppress(OSError):
@@ -644,6 +679,34 @@ class RunStore:
         except FileNotFoundError:  # none yet, or the run has just finished and removed it
             raise StoreError(f"run {run_id} has no checkpoint of a model in training") from None
         return _stored_model(data, record.config, run_id, CHECKPOINT_FILE)
+
+    def snapshot_steps(self, run_id: str) -> list[int]:
+        """The steps at which the run kept a snapshot of its weights, in order ([] for runs
+        stored before there were snapshots)."""
+        return list(snapshot_files(self._run_path(run_id)))
+
+    def load_snapshot(self, run_id: str, step: int) -> Autoencoder:
+        """The run's model as it was at ``step``: rebuilt from its config, with the snapshot's
+        weights checked as an import's are."""
+        record = self.get(run_id)
+        if record is None:
+            raise StoreError(f"there is no stored run {run_id!r} in {self.root}")
+        name = snapshot_file(step)
+        try:
+            data = (record.path / name).read_bytes()
+        except FileNotFoundError:
+            raise StoreError(
+                f"run {run_id} has no snapshot at step {step:,} (it has steps "
+                f"{', '.join(f'{s:,}' for s in self.snapshot_steps(run_id)) or 'none'})"
+            ) from None
+        model = build_model(record.config)
+        try:
+            load_weights_file(model, data, f"its {name}")
+        except ModelFileRefused as refused:
+            raise StoreError(
+                f"the snapshot of run {run_id} cannot be read: {refused.problem}"
+            ) from None
+        return model
 
     def _run_path(self, run_id: str) -> Path:
         if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):

@@ -67,6 +67,9 @@ MAX_WINDOWS_PER_CHUNK = 256
 # (benchmarks/held_out_cost.py); every point would add 60 %.
 HELD_OUT_EXAMPLES = 500
 HELD_OUT_POINTS_PER_PHASE = 25
+# The fractions of a run's steps at which its weights are kept as snapshots (the final model is
+# the 100 % one); each lands on the first history window boundary at or after its fraction.
+SNAPSHOT_FRACTIONS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 
 
 @dataclass(frozen=True)
@@ -388,6 +391,13 @@ def held_out_schedule(phase_steps: int, window: int) -> tuple[int, int]:
     return math.ceil(windows / HELD_OUT_POINTS_PER_PHASE), windows - 1
 
 
+def snapshot_targets(total_steps: int) -> list[int]:
+    """The steps the snapshots of a run of ``total_steps`` aim at (each kept at the first window
+    boundary at or after its target), in order, without repeats."""
+    targets = {max(1, math.ceil(fraction * total_steps)) for fraction in SNAPSHOT_FRACTIONS}
+    return sorted(target for target in targets if target < total_steps)
+
+
 def compiled_signature(config: RunConfig, dataset: Dataset) -> tuple:
     """What a compiled model can be reused for: the config's shape and the very data tensor."""
     return (config.shape_signature, id(dataset))
@@ -447,6 +457,7 @@ class RunTraining:
         *,
         on_progress: Callable[[Progress], None] | None = None,
         on_chunk: Callable[[Autoencoder, int], None] | None = None,
+        on_snapshot: Callable[[Autoencoder, int], None] | None = None,
         chunk_seconds: float = CHUNK_SECONDS,
         started: float | None = None,
         parent_weights: list[np.ndarray] | None = None,
@@ -457,12 +468,20 @@ class RunTraining:
             raise ValueError(f"the compiled model does not fit the shape of {config.variant}")
         self.config, self.dataset, self.compiled = config, dataset, compiled
         self.on_progress, self.on_chunk = on_progress, on_chunk
+        self.on_snapshot = on_snapshot
         self.chunk_seconds = chunk_seconds
         variant = registry.get(config.variant)
         self.phase_steps = variant.phase_steps(config)
         if config.parent is not None:  # the parent's last phase, on from its last step
             self.phase_steps = [0] * (len(self.phase_steps) - 1) + [config.extra_steps]
         self.total_steps = config.start_step + sum(self.phase_steps)
+        # The snapshot steps still ahead (a continuation's along its own steps); a chunk ends at
+        # the window boundary reaching the next.
+        self._snapshot_targets = (
+            [config.start_step + step for step in snapshot_targets(sum(self.phase_steps))]
+            if on_snapshot
+            else []
+        )
         self.samples_per_step = min(config.batch_size, len(dataset.x_train))  # full batch: once
         self.held_out_examples = len(held_out_set(dataset))
         self.history: list[Progress] = []
@@ -524,6 +543,9 @@ class RunTraining:
         if self._windows_per_chunk is None:
             self._windows_per_chunk = max(1, FIRST_CHUNK_STEPS // window)
         count = min(self._windows_per_chunk * window, phase_steps - self._phase_done)
+        if self._snapshot_targets:
+            to_target = self._snapshot_targets[0] - self.step
+            count = min(count, math.ceil(to_target / window) * window)
         every, last_window = held_out_schedule(phase_steps, window)
         chunk_started = time.perf_counter()
         chunk = runner.run(count, window, self._phase_done // window, every, last_window)
@@ -539,6 +561,10 @@ class RunTraining:
             self.status = "failed"
             self.reason = _non_finite_reason(phase.term_names, chunk.bad_terms, self.step + 1)
             return self._finish()
+        if self._snapshot_targets and self.step >= self._snapshot_targets[0]:
+            while self._snapshot_targets and self.step >= self._snapshot_targets[0]:
+                self._snapshot_targets.pop(0)
+            self.on_snapshot(self.compiled.model, self.step)
         if self.on_chunk is not None and self._phase_done < phase_steps:
             self.on_chunk(self.compiled.model, self.step)
         per_window = seconds / max(count / window, 1e-9)
@@ -618,6 +644,7 @@ def train(
     *,
     on_progress: Callable[[Progress], None] | None = None,
     on_chunk: Callable[[Autoencoder, int], None] | None = None,
+    on_snapshot: Callable[[Autoencoder, int], None] | None = None,
     stop_event: threading.Event | None = None,
     chunk_seconds: float = CHUNK_SECONDS,
     cache: CompiledCache | None = None,
@@ -625,7 +652,9 @@ def train(
     """Train a model for ``config``; returns whatever was learned, also when stopped or failed.
 
     ``on_progress`` gets each history point; ``on_chunk(model, step)`` is called between chunks
-    (the model is not changing then), for example to save a checkpoint of a running run. With a
+    (the model is not changing then), for example to save a checkpoint of a running run;
+    ``on_snapshot(model, step)`` at the steps ``snapshot_targets`` gives (chunks end there, which
+    leaves the history as it is: its points are fixed windows of steps). With a
     ``cache``, a run of a shape trained before starts without compiling, and the returned model
     is the cached one, which the next run of its shape re-initialises.
     """
@@ -638,6 +667,7 @@ def train(
         compiled,
         on_progress=on_progress,
         on_chunk=on_chunk,
+        on_snapshot=on_snapshot,
         chunk_seconds=chunk_seconds,
         started=started,
     )

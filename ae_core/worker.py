@@ -9,6 +9,9 @@ events on the original stdout (``ready``, ``started``, ``progress``, ``checkpoin
 stdin closes, the manager is gone and the worker exits at once, so a killed server leaves no
 orphan training.
 
+Along the way a run keeps snapshots of its weights in its folder (``trainer.SNAPSHOT_FRACTIONS``
+of its steps), so the app can show how it learned.
+
 Runs take turns, a chunk each (``ae_core.trainer.RunTraining``): a run given to the worker gets
 its first chunk before any run already going gets another, so every student sees a first loss
 point within seconds of pressing Train however many are waiting, and then the open runs share
@@ -196,6 +199,7 @@ def _begin(run: _OpenRun, store, channel: _Channel, cache) -> bool | None:
             on_progress=on_progress,
             on_chunk=on_chunk,
             parent_weights=weights,
+            on_snapshot=run.writer.write_snapshot,
         )
     except Exception as error:
         _fail(run, error, channel)

@@ -495,6 +495,75 @@ def test_the_view_pages_own_widgets_change_what_they_show(finished_folder, digit
     assert titles[1].startswith(f"From a {first} to a {last}:")
 
 
+# The view pages with a "Training step" slider over a finished run's snapshots.
+STEP_PAGES = [RECONSTRUCTIONS, ACTIVATIONS, FEATURES, LATENT]
+
+
+def chart_specs(at: AppTest) -> list[str]:
+    return [chart.proto.spec for chart in charts(at)]
+
+
+@pytest.mark.parametrize("page", STEP_PAGES)
+def test_the_training_step_slider_shows_a_finished_run_as_it_was_at_each_snapshot(
+    finished_folder, page
+):
+    run_id = FINISHED["sparse_kl"].run_id  # 100 steps: snapshots at 1, 2, 5, 10, 20 and 50
+    at = run_page(page, finished_folder, chosen(run_id))
+    assert_clean(at, page)
+    steps = at.select_slider(key="view:step")
+    assert steps.label == "Training step"
+    assert steps.options == ["1 (1%)", "2 (2%)", "5 (5%)", "10 (10%)", "20 (20%)", "50 (50%)"] + [
+        "100 (final)"
+    ]
+    assert steps.value == 100 and "step" not in at.query_params
+    final = chart_specs(at)
+    steps.set_value(1)
+    rerun(at, finished_folder)
+    assert_clean(at, page)
+    assert at.select_slider(key="view:step").value == 1
+    assert at.query_params["step"] in (["1"], "1")
+    early = chart_specs(at)
+    assert len(early) == len(final) and early != final
+    at.select_slider(key="view:step").set_value(100)
+    rerun(at, finished_folder)
+    assert chart_specs(at) == final
+
+
+def test_the_training_step_is_kept_across_pages_and_opens_from_a_link(finished_folder):
+    run_id = FINISHED["sparse_kl"].run_id
+    at = run_page(HOME, finished_folder, chosen(run_id))
+    at.switch_page(FEATURES)
+    rerun(at, finished_folder)
+    at.select_slider(key="view:step").set_value(5)
+    rerun(at, finished_folder)
+    at.switch_page(LATENT)
+    rerun(at, finished_folder)
+    assert_clean(at, LATENT)
+    assert at.select_slider(key="view:step").value == 5
+
+    linked = AppTest.from_file(str(REPO_ROOT / ACTIVATIONS), default_timeout=60)
+    linked.query_params.update({"run": run_id, "step": "20"})
+    rerun(linked, finished_folder)
+    assert_clean(linked, ACTIVATIONS)
+    assert linked.select_slider(key="view:step").value == 20
+    refused = AppTest.from_file(str(REPO_ROOT / ACTIVATIONS), default_timeout=60)
+    refused.query_params.update({"run": run_id, "step": "3"})
+    rerun(refused, finished_folder)
+    assert mentions(refused.warning, "step='3'", "1, 2, 5, 10, 20, 50, 100")
+    assert refused.select_slider(key="view:step").value == 100
+
+
+def test_a_run_without_snapshots_says_so_and_shows_its_final_model(finished_folder):
+    run_id = FINISHED["tied"].run_id
+    for snapshot in (finished_folder / run_id).glob("snapshot-*"):
+        snapshot.unlink()  # as a run stored before snapshots were kept
+    at = run_page(FEATURES, finished_folder, chosen(run_id))
+    assert_clean(at, FEATURES)
+    assert not at.select_slider
+    assert mentions(at.caption, "kept no snapshots")
+    assert chart_titles(at)[0].startswith("Encoder: first")
+
+
 def test_home_page_lists_every_finished_run(finished_folder):
     at = run_page(HOME, finished_folder)
     assert_clean(at, HOME)

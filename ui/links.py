@@ -178,6 +178,24 @@ def view_slider(
     return value
 
 
+def view_select_slider(name: str, label: str, options: list, default: Any, **widget: Any) -> Any:
+    """A view page's own select slider over ``options`` whose value is in the address as
+    ``name`` (left out at ``default``): a link's value when the session opened with one of
+    ``options``, else the value it had when last drawn if still one of them, else ``default``."""
+    number = type(default)
+
+    def linked(text: str) -> Any:
+        value = number(text)
+        if value not in options:
+            raise ValueError(f"allowed values are {', '.join(map(str, options))}")
+        return value
+
+    key = linked_widget_key(f"view:{name}", name, default, linked, valid=options.__contains__)
+    value = st.select_slider(label, options, key=key, **widget)
+    show_view_value(name, None if value == default else value)
+    return value
+
+
 def show_view_value(name: str, value: Any) -> None:
     """Put a view setting of the page (a slider's value, a clicked point) into the address as
     ``name``, and keep it there while the page is drawn again; None takes it out."""

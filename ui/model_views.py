@@ -5,6 +5,7 @@ which follows a training run's latest checkpoint until the run has finished."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 import streamlit as st
@@ -18,6 +19,8 @@ from ui.session import manager, page_header, sentence
 
 # A view page's model changes only at a checkpoint: it polls twice per checkpoint interval.
 VIEW_POLL_SECONDS = CHECKPOINT_SECONDS / 2
+# The snapshot a view page's step slider chose, as (run id, step), while the page draws its views.
+_CHOSEN_SNAPSHOT: ContextVar[tuple[str, int] | None] = ContextVar("chosen_snapshot", default=None)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -34,6 +37,8 @@ def _view(name: str, run_id: str, version: tuple, options: tuple) -> Any:
 
     if version[0] == "checkpoint":
         model = _checkpoint_model(run_id, version[1])
+    elif version[0] == "snapshot":
+        model = manager().snapshot_model(run_id, version[1])
     else:
         model = manager().model(run_id)
     dataset = load_dataset(model.run_config.dataset)
@@ -42,11 +47,50 @@ def _view(name: str, run_id: str, version: tuple, options: tuple) -> Any:
 
 def _model_version(job: Job) -> tuple:
     """What identifies the model the views show: a training run's latest checkpoint, or the
-    finished run (retrained runs get a new finishing time)."""
+    finished run (retrained runs get a new finishing time), or a finished run's snapshot at the
+    step the page's step slider chose."""
     snapshot = job.snapshot()
     if snapshot.state == "training":
         return ("checkpoint", snapshot.checkpoint_step)
-    return ("final", float((snapshot.summary or {}).get("finished_at", 0.0)))
+    finished_at = float((snapshot.summary or {}).get("finished_at", 0.0))
+    chosen = _CHOSEN_SNAPSHOT.get()
+    if chosen is not None and chosen[0] == job.run_id:
+        return ("snapshot", chosen[1], finished_at)
+    return ("final", finished_at)
+
+
+def step_slider(job: Job) -> int | None:
+    """For a finished run with a model, the "Training step" slider over its snapshots and its
+    final model; returns the snapshot step chosen, None for the final model. A run without
+    snapshots says so in a caption."""
+    snapshot = job.snapshot()
+    if not snapshot.finished or not (snapshot.summary or {}).get("model"):
+        return None
+    steps = manager().snapshot_steps(job.run_id)
+    if not steps:
+        st.caption(
+            "This run kept no snapshots of its training (runs trained before snapshots were "
+            "kept, or stopped within their first 1 % of steps, have none): its final model only."
+        )
+        return None
+    final, total = snapshot.step, max(snapshot.total_steps, 1)
+    options = [*steps, final]
+
+    def label(step: int) -> str:
+        return f"{step:,} (final)" if step == final else f"{step:,} ({step / total:.0%})"
+
+    from ui import links
+
+    chosen = links.view_select_slider(
+        "step",
+        "Training step",
+        options,
+        final,
+        format_func=label,
+        help="Show the model as it was at this step of its training (snapshots kept along the "
+        "way); the last is the final model.",
+    )
+    return None if chosen == final else chosen
 
 
 def has_model(job: Job) -> bool:
@@ -100,7 +144,7 @@ def view_polling_interval(state: str) -> float | None:
 
 
 def _draw_live_view(
-    run_id: str, polling: float | None, draw: Callable[[Job], None], images: bool
+    run_id: str, polling: float | None, draw: Callable[[Job], None], images: bool, steps: bool
 ) -> None:
     job = manager().get(run_id)
     if job is None:
@@ -111,32 +155,40 @@ def _draw_live_view(
         # page show the new state.
         st.rerun(scope="app")
     if trained_model_ready(job) and (not images or needs_images(job)):
-        draw(job)
+        step = step_slider(job) if steps else None
+        chosen = _CHOSEN_SNAPSHOT.set(None if step is None else (job.run_id, step))
+        try:
+            draw(job)
+        finally:
+            _CHOSEN_SNAPSHOT.reset(chosen)
 
 
-def live_view(job: Job | None, draw: Callable[[Job], None], images: bool = False) -> None:
+def live_view(
+    job: Job | None, draw: Callable[[Job], None], images: bool = False, steps: bool = False
+) -> None:
     """``draw(job)``, the page's views of the run's model, in the page's one fragment: while the
     run trains it polls and redraws from the latest checkpoint (a poll with no new checkpoint
     answers every view from the cache), and once the run has finished it draws the final model
-    once. With ``images``, only for image data (otherwise it says so). A finished run that
-    failed to learn says so above its views (``diagnostic_warnings``)."""
+    once. With ``images``, only for image data (otherwise it says so); with ``steps``, a
+    finished run's views are of the step its slider chooses (``step_slider``). A finished run
+    that failed to learn says so above its views (``diagnostic_warnings``)."""
     if job is None:
         trained_model_ready(job)
         return
     diagnostic_warnings(job)
     polling = view_polling_interval(job.snapshot().state)
-    st.fragment(run_every=polling)(_draw_live_view)(job.run_id, polling, draw, images)
+    st.fragment(run_every=polling)(_draw_live_view)(job.run_id, polling, draw, images, steps)
 
 
 def view_page(title: str, intro: str, draw: Callable[[Job], None], images: bool = False) -> None:
     """A view page: its title, the run picker, and ``draw(job)`` of the chosen run, live
-    (``live_view``)."""
+    (``live_view``), at the training step its slider chooses."""
     from ui import links
 
     page_header(title, intro)
     job = pick_run()
     links.share_link(view=links.view_values(title))
-    live_view(job, draw, images)
+    live_view(job, draw, images, steps=True)
 
 
 def view(job: Job, name: str, **options: Any) -> Any:
