@@ -88,6 +88,9 @@ def test_a_continuation_trains_on_from_its_parents_model(manager, parent):
     first, last, fresh = history[0]["loss"], parent_history[-1]["loss"], parent_history[0]["loss"]
     assert abs(first - last) < 0.25 * (fresh - last)
     assert first < 0.5 * fresh
+    # Its snapshots are along its own steps, for the scrubber.
+    steps = manager.snapshot_steps(child.run_id)
+    assert len(steps) >= 3 and all(400 < step < 500 for step in steps), steps
     # The same continuation again is the same run, served from the store.
     again = manager.continue_run(parent.run_id, 100)
     assert again.run_id == child.run_id and again.is_final_result
