@@ -7,7 +7,7 @@ import streamlit as st
 
 import ui
 from ae_core import naming
-from ae_core.store import StoreError
+from ae_core.errors import StoreError
 
 ui.page_header(
     "Autoencoder Lab",

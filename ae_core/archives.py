@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ae_core.config import RunConfig, run_id_for
-from ae_core.errors import BAD_JSON, ConfigError
+from ae_core.errors import BAD_JSON, ConfigError, StoreError
 from ae_core.model_files import (
     KERAS_ARCHIVE_FILES,
     MAX_MODEL_FILE_BYTES,
@@ -44,6 +44,8 @@ from ae_core.model_files import (
     weights_file_limit,
     weights_layout,
 )
+from ae_core.run_names import NAME_FILE, name_record, parse_run_name
+from ae_core.run_schema import history_problem, summary_problem
 from ae_core.run_states import FINISHED_STATES
 from ae_core.store import (
     CONFIG_FILE,
@@ -51,25 +53,19 @@ from ae_core.store import (
     HISTORY_FILE,
     LOCK_FILE,
     MODEL_FILE,
-    NAME_FILE,
     RUN_FILES,
     SUMMARY_FILE,
     RunRecord,
     RunStore,
-    StoreError,
     _fsync_dir,
     _lock_is_held,
     _parse_data_record,
     atomic_write_bytes,
     atomic_write_json,
     failure_summary,
-    history_problem,
-    name_record,
-    parse_run_name,
     snapshot_file,
     snapshot_files,
     snapshot_step,
-    summary_problem,
 )
 
 if TYPE_CHECKING:

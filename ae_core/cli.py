@@ -199,7 +199,7 @@ def _train(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
 
-    from ae_core.store import StoreError
+    from ae_core.errors import StoreError
 
     summaries, failure, not_saved, findings = {}, None, None, []
     for role, config in configs.items():
@@ -461,7 +461,7 @@ def _variants(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ae_core.store import StoreError
+    from ae_core.errors import StoreError
 
     args = _parser().parse_args(argv)
     try:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ae_core.config import RunConfig
-from ae_core.store import RunStore, StoreError
+from ae_core.errors import StoreError
+from ae_core.store import RunStore
 
 if TYPE_CHECKING:
     import numpy as np

@@ -1,6 +1,6 @@
-"""The error a user can cause with a setting, and how the engine words errors: a long value cut,
-the first line of a message for a one-sentence reason. It imports nothing of ae_core, so every
-module can use it."""
+"""The errors a user can cause (with a setting, with stored runs), and how the engine words errors:
+a long value cut, the first line of a message for a one-sentence reason. It imports nothing of
+ae_core, so every module can use it."""
 
 from __future__ import annotations
 
@@ -48,3 +48,7 @@ def first_line(error: BaseException) -> str:
 
 # What reading a JSON file we did not write can raise, beyond OSError.
 BAD_JSON = (ValueError, TypeError, KeyError, RecursionError)
+
+
+class StoreError(RuntimeError):
+    """Something about stored runs a user can cause; the message is one sentence saying what."""

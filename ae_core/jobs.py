@@ -43,8 +43,9 @@ from typing import TYPE_CHECKING, Any
 from ae_core import archives
 from ae_core.config import RunConfig
 from ae_core.continuation import can_continue, continuation_config
+from ae_core.errors import StoreError
 from ae_core.run_states import ACTIVE_STATES, JobState
-from ae_core.store import RunRecord, RunStore, StoreError, is_final_result
+from ae_core.store import RunRecord, RunStore, is_final_result
 from ae_core.warm import SpeedBook
 
 if TYPE_CHECKING:

@@ -109,8 +109,7 @@ def _read_commands(commands: queue.Queue, stops: dict[str, threading.Event]) -> 
 
 def _one_sentence(error: BaseException) -> str:
     from ae_core.data import DataError
-    from ae_core.errors import ConfigError, first_line
-    from ae_core.store import StoreError
+    from ae_core.errors import ConfigError, StoreError, first_line
 
     text = first_line(error)
 
@@ -210,7 +209,7 @@ def _begin(run: _OpenRun, store, channel: _Channel, cache) -> bool | None:
 def _fail(run: _OpenRun, error: BaseException, channel: _Channel) -> None:
     reason = _one_sentence(error)
     steps = run.points[-1]["step"] if run.points else 0
-    from ae_core.store import StoreError
+    from ae_core.errors import StoreError
 
     try:
         summary = run.writer.fail(reason, run.points, steps)

@@ -16,10 +16,11 @@ from ae_core import archives
 from ae_core.config import make_config, run_id_for
 from ae_core.continuation import continuation_config
 from ae_core.controls import controls
-from ae_core.errors import ConfigError
+from ae_core.errors import ConfigError, StoreError
 from ae_core.jobs import JobManager
 from ae_core.naming import run_names
-from ae_core.store import MAX_RUN_NAME_CHARS, NAME_FILE, RunStore, StoreError
+from ae_core.run_names import MAX_RUN_NAME_CHARS, NAME_FILE
+from ae_core.store import RunStore
 
 TINY = {"dataset": "digits", "hidden": (32,), "code_size": 8, "learning_rate": 0.005}
 

@@ -105,7 +105,7 @@ def test_a_vaes_kl_per_dimension_adds_up_to_its_latent_loss(train_tiny, digits):
 
 
 def test_the_new_measurements_fit_the_summary_schema_and_old_summaries_still_load():
-    from ae_core.store import summary_problem
+    from ae_core.run_schema import summary_problem
 
     config = make_config("vae", dataset="digits", code_size=2)
     old = {

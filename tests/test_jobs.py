@@ -156,7 +156,8 @@ def test_a_training_run_saves_checkpoints_that_the_views_can_load(manager):
     from ae_core import registry
     from ae_core.analysis import reconstruction_mse
     from ae_core.data import load_dataset
-    from ae_core.store import CHECKPOINT_FILE, StoreError
+    from ae_core.errors import StoreError
+    from ae_core.store import CHECKPOINT_FILE
 
     config = tiny(450, steps=ENDLESS_STEPS)
     job = manager.submit(config)

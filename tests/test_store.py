@@ -30,7 +30,9 @@ import pytest
 from ae_core import analysis, archives, figures
 from ae_core.archives import MANIFEST_FILE, MAX_MEMBER_BYTES, ImportRefused
 from ae_core.config import RunConfig, make_config, run_id_for
+from ae_core.errors import StoreError
 from ae_core.model_files import ModelFileRefused, check_plain_hdf5
+from ae_core.run_schema import history_problem
 from ae_core.store import (
     CONFIG_FILE,
     DATA_FILE,
@@ -43,10 +45,8 @@ from ae_core.store import (
     RunBusy,
     RunFinished,
     RunStore,
-    StoreError,
     _temp_name,
     default_runs_dir,
-    history_problem,
 )
 from ae_core.trainer import HELD_OUT_POINTS_PER_PHASE
 

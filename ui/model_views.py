@@ -11,8 +11,8 @@ from typing import Any
 import streamlit as st
 
 from ae_core import figures
+from ae_core.errors import StoreError
 from ae_core.jobs import Job
-from ae_core.store import StoreError
 from ae_core.worker import CHECKPOINT_SECONDS
 from ui.runs import QUEUED_POLL_SECONDS, diagnostic_warnings, pick_run
 from ui.session import manager, page_header, sentence

@@ -11,10 +11,10 @@ from ae_core.config import RunConfig, short_run_id
 from ae_core.continuation import can_continue
 from ae_core.data import trained_on
 from ae_core.diagnostics import Diagnostic, diagnose
-from ae_core.errors import ConfigError
+from ae_core.errors import ConfigError, StoreError
 from ae_core.jobs import Job, Snapshot
+from ae_core.run_names import MAX_RUN_NAME_CHARS
 from ae_core.run_states import FINISHED_STATES
-from ae_core.store import MAX_RUN_NAME_CHARS, StoreError
 from ui import pages, presenting
 from ui.presenting import chart
 from ui.session import (

@@ -23,10 +23,9 @@ from ae_core import figures, registry
 from ae_core.config import RunConfig, field_spec, field_type, make_config
 from ae_core.controls import controls, in_labels, labels
 from ae_core.data import dataset_info
-from ae_core.errors import ConfigError
+from ae_core.errors import ConfigError, StoreError
 from ae_core.jobs import Job, Snapshot
 from ae_core.run_states import ACTIVE_STATES
-from ae_core.store import StoreError
 from ae_core.sweeps import (
     MIN_SWEEP_VALUES,
     Sweep,
