@@ -100,6 +100,17 @@ LIVE_JS = """() => {
 }"""
 
 
+# The sum of the pixels of the first image grid drawn (not stale), or null before there is one.
+GRID_SUM_JS = """() => {
+  const plot = [...document.querySelectorAll('.js-plotly-plot')]
+    .find((gd) => !gd.closest('[data-stale="true"]') && gd._fullData
+      && gd._fullData.some((trace) => trace.z));
+  if (!plot) return null;
+  const trace = plot._fullData.find((t) => t.z);
+  let sum = 0;
+  for (const row of trace.z) for (const value of row) sum += value || 0;
+  return sum;
+}"""
 # The font size, in px, of every chart's tick labels and titles as the browser draws them.
 CHART_TEXT_SIZES_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
   .flatMap((gd) => [...gd.querySelectorAll('.xtick text, .ytick text, .gtitle')])
@@ -730,6 +741,27 @@ def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
         room.assert_no_error_boxes("Reconstructions, presenting")
         room.screenshot(f"{len(PAGES) + 8:02d}_presenting")
         clock.lap("presenting mode from a link")
+
+        # 10. The step scrubber: a finished run's features as they were at its first snapshot.
+        snapshotted = sorted(server.runs_dir.glob("*/snapshot-*.weights.h5"))
+        assert snapshotted, "finished runs keep snapshots of their training"
+        first.page.goto(f"{server.url}/Features?run={snapshotted[0].parent.name}")
+        first.wait_for_title("Features")
+        first.settle()
+        first.poll(lambda: first.page.evaluate(GRID_SUM_JS) is not None, 30, "the features")
+        final_grid = first.page.evaluate(GRID_SUM_JS)
+        step = first.page.locator('[data-testid="stSlider"]').filter(has_text="Training step")
+        step.get_by_role("slider").focus()
+        first.page.keyboard.press("Home")
+        first.poll(
+            lambda: first.page.evaluate(GRID_SUM_JS) not in (None, final_grid),
+            30,
+            "the features at the first snapshot",
+        )
+        assert "step=" in first.page.url, first.page.url
+        first.assert_no_error_boxes("Features, the first snapshot")
+        first.screenshot(f"{len(PAGES) + 9:02d}_features_first_snapshot")
+        clock.lap("the step scrubber")
 
         for session in sessions:
             assert not session.errors, f"{session.name}: " + "\n".join(session.errors)
