@@ -434,16 +434,6 @@ def rerun_span(marks: dict) -> tuple[float | None, float | None]:
     return began, None
 
 
-def app_errors(session: Session) -> list[str]:
-    """The console and page errors a session saw, less Streamlit's own probing for its base
-    path when a page is opened by its address (a 404 for ``<page>/_stcore/...``)."""
-    return [
-        error
-        for error in session.errors
-        if not ("Failed to load resource" in error and "/_stcore/" in error)
-    ]
-
-
 def stored_runs(runs_dir: Path) -> list[dict]:
     runs = []
     for config_file in runs_dir.glob("*/config.json"):
@@ -658,7 +648,7 @@ def part_class(sessions: int) -> list[Row]:
         browser_share = (tree_cpu_seconds(os.getpid()) - browser_cpu) / cpu.shares()[0]
         for index, pupil in enumerate(pupils):
             marks.setdefault(index, pupil.marks())
-        errors = [f"{p.name}: {error}" for p in pupils for error in app_errors(p)]
+        errors = [f"{p.name}: {error}" for p in pupils for error in p.errors]
         for pupil in pupils:
             pupil.close()
     clicks = [m["input"] for m in marks.values() if m["input"] is not None]

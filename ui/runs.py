@@ -309,7 +309,7 @@ def _continue(run_id: str, steps_key: str, error_key: str) -> None:
 def name_form(job: Job, where: str) -> None:
     """A text input and a Name button that give the run a short name (kept in the store)."""
     text_key, error_key = f"name:{where}:{job.run_id}", f"name_error:{where}:{job.run_id}"
-    text_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
+    text_column, button_column = st.columns([2, 1], vertical_alignment="bottom")
     text_column.text_input(
         "Run name",
         value=job.name or "",
