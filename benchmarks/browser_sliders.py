@@ -54,6 +54,7 @@ import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "tests"))
+sys.path.insert(0, str(REPO_ROOT))  # the browser test imports ae_core
 
 # The browser test's server and session helpers: one way of driving the app.
 from test_browser import (  # noqa: E402
