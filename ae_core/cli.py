@@ -205,10 +205,11 @@ def _train(args: argparse.Namespace) -> int:
     for role, config in configs.items():
         if lesson is not None:
             print(f"lesson {lesson.name}: the run '{role}'", file=sys.stderr)
-        result, summary = train_and_summarise(config, datasets[config.dataset])
+        snapshots: dict[int, bytes] | None = {} if args.save else None
+        result, summary = train_and_summarise(config, datasets[config.dataset], snapshots)
         if args.save:
             try:
-                _save_run(args.runs_dir, result, summary)
+                _save_run(args.runs_dir, result, summary, snapshots)
             except StoreError as error:  # the summary is printed all the same, below
                 not_saved = not_saved or str(error)
         summaries[role] = summary
@@ -253,11 +254,18 @@ def lesson_results(lesson: lessons.Lesson, summaries: dict[str, dict]) -> dict[s
     }
 
 
-def train_and_summarise(config: RunConfig, dataset) -> tuple[Any, dict]:
+def train_and_summarise(
+    config: RunConfig, dataset, snapshots: dict[int, bytes] | None = None
+) -> tuple[Any, dict]:
     """Train ``config`` with progress on stderr; Ctrl-C stops it between chunks, keeping the
-    model. Returns the TrainResult and its summary."""
+    model. Returns the TrainResult and its summary; with ``snapshots``, fills it with the model's
+    weights at each snapshot step (for the store's step scrubber)."""
     from ae_core.analysis import run_summary
+    from ae_core.model_files import weights_file_bytes
     from ae_core.trainer import train
+
+    def keep_snapshot(model, step: int) -> None:
+        snapshots[step] = weights_file_bytes(model)
 
     print(f"training {config.variant} ({config.run_id}) on {config.dataset}", file=sys.stderr)
     last_print = [0.0]
@@ -274,7 +282,13 @@ def train_and_summarise(config: RunConfig, dataset) -> tuple[Any, dict]:
 
     def work() -> None:
         try:
-            outcome["result"] = train(config, dataset, on_progress=report, stop_event=stop)
+            outcome["result"] = train(
+                config,
+                dataset,
+                on_progress=report,
+                stop_event=stop,
+                on_snapshot=keep_snapshot if snapshots is not None else None,
+            )
         except BaseException as error:  # handed to the main thread, which reports it
             outcome["error"] = error
 
@@ -305,7 +319,9 @@ def _diagnostics(result, summary: dict) -> list[dict[str, str]]:
     return [finding.to_dict() for finding in diagnose(summary, history, result.config)]
 
 
-def _save_run(runs_dir: str | None, result, summary: dict) -> None:
+def _save_run(
+    runs_dir: str | None, result, summary: dict, snapshots: dict[int, bytes] | None = None
+) -> None:
     from ae_core.store import RunFinished, RunStore, data_record
 
     store = RunStore(runs_dir)
@@ -317,6 +333,8 @@ def _save_run(runs_dir: str | None, result, summary: dict) -> None:
         print(f"not saved: {stored} is stored already in {store.root}, kept", file=sys.stderr)
         return
     with writer:
+        for step, weights in (snapshots or {}).items():
+            writer.write_snapshot_weights(step, weights)
         writer.finish(result.model, [point.to_dict() for point in result.history], summary)
     print(f"saved as {writer.run_id} in {store.root}", file=sys.stderr)
 
@@ -414,8 +432,9 @@ def _lessons(args: argparse.Namespace) -> int:
                 print(f"lesson {lesson.name}: the run '{role}'", file=sys.stderr)
                 with contextlib.redirect_stdout(sys.stderr):
                     dataset = load_dataset(config.dataset, data_dir=args.data_dir)
-                result, summary = train_and_summarise(config, dataset)
-                _save_run(args.runs_dir, result, summary)
+                snapshots: dict[int, bytes] = {}
+                result, summary = train_and_summarise(config, dataset, snapshots)
+                _save_run(args.runs_dir, result, summary, snapshots)
                 if result.status == "stopped":
                     return EXIT_FAILED  # Ctrl-C: keep what was trained, write nothing
         write_report(args.output, args.runs_dir, args.data_dir, settings)

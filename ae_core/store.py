@@ -313,7 +313,11 @@ class RunWriter:
 
     def write_snapshot(self, model: Autoencoder, step: int) -> None:
         """Keep the model's weights at ``step`` (read back with ``RunStore.load_snapshot``)."""
-        atomic_write_bytes(self.path / snapshot_file(step), weights_file_bytes(model))
+        self.write_snapshot_weights(step, weights_file_bytes(model))
+
+    def write_snapshot_weights(self, step: int, weights: bytes) -> None:
+        """Keep weights saved at ``step`` (``model_files.weights_file_bytes``) as its snapshot."""
+        atomic_write_bytes(self.path / snapshot_file(step), weights)
 
     def finish(self, model: Autoencoder | None, points: list[dict], summary: dict) -> dict:
         """Store the model (when there is one) and the history, then the summary, last; returns

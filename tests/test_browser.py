@@ -764,13 +764,29 @@ def test_the_app_in_a_browser(server: Server, browser: Any) -> None:
         final_grid = first.page.evaluate(GRID_SUM_JS)
         step = first.page.locator('[data-testid="stSlider"]').filter(has_text="Training step")
         step.get_by_role("slider").focus()
-        first.page.keyboard.press("Home")
-        first.poll(
-            lambda: first.page.evaluate(GRID_SUM_JS) not in (None, final_grid),
-            30,
-            "the features at the first snapshot",
-        )
+
+        def scrub(key: str, shown: float, to: float | None = None) -> tuple[float, float]:
+            """Press ``key`` on the step slider: seconds until the grid is another than
+            ``shown`` (``to``, when given), and the grid then."""
+            started = time.monotonic()
+            first.page.keyboard.press(key)
+            first.page.wait_for_function(
+                f"([shown, to]) => {{ const now = ({GRID_SUM_JS})(); return now !== null"
+                " && now !== shown && (to === null || Math.abs(now - to) < 1e-6); }",
+                arg=[shown, to],
+                polling="raf",
+                timeout=30_000,
+            )
+            return time.monotonic() - started, first.page.evaluate(GRID_SUM_JS)
+
+        first_time, snapshot_grid = scrub("Home", final_grid)
         assert "step=" in first.page.url, first.page.url
+        back, _ = scrub("End", snapshot_grid, final_grid)
+        again, _ = scrub("Home", final_grid, snapshot_grid)
+        print(
+            f"step scrubber (s from the key to the features drawn): first snapshot {first_time:.2f}"
+            f" (first time), the final model {back:.2f}, the first snapshot again {again:.2f}"
+        )
         first.assert_no_error_boxes("Features, the first snapshot")
         first.screenshot(f"{len(PAGES) + 9:02d}_features_first_snapshot")
         clock.lap("the step scrubber")

@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from ae_core import cli
+from ae_core.store import RunStore
 
 VARIANTS = ["denoising", "layerwise", "linear", "sparse_kl", "sparse_l1", "stacked", "tied", "vae"]
 
@@ -225,6 +226,9 @@ def test_a_saved_run_is_listed_exported_imported_and_deleted(tmp_path, capsys):
     assert [run["run_id"] for run in listing["runs"]] == [trained["run_id"]]
     assert listing["runs"][0]["status"] == "done"
     assert listing["runs"][0]["test_mse"] == trained["test_mse"]
+    # It keeps its snapshots for the step scrubber, as a run trained by the app does.
+    steps = RunStore(store_dir).snapshot_steps(trained["run_id"])
+    assert steps == sorted(steps) and len(steps) == 6 and 0 < steps[0] < steps[-1] < 200
 
     archive = tmp_path / "run.zip"
     assert (
