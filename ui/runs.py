@@ -255,12 +255,6 @@ def _status(job: Job, snapshot: Snapshot) -> None:
     if snapshot.summary and snapshot.summary.get("test_mse") is not None:
         summary_metrics(snapshot.summary)
         diagnostic_warnings(job, snapshot)
-    run_actions(job, snapshot)
-
-
-def run_actions(job: Job, snapshot: Snapshot) -> None:
-    """Beside a finished run's result: where it continues from, and Continue, Name and Download
-    for a run with a final model."""
     if job.config.parent is not None:
         parent = manager().get(job.config.parent)
         st.caption(
@@ -268,6 +262,11 @@ def run_actions(job: Job, snapshot: Snapshot) -> None:
             f"{job.config.start_step:,}, with its weights (the optimizer started afresh); the "
             "chart shows both."
         )
+
+
+def run_actions(job: Job, snapshot: Snapshot) -> None:
+    """Under a finished run's charts, for a run with a final model: Continue, Name and
+    Download."""
     if not snapshot.finished or not can_continue(snapshot.state, snapshot.summary):
         return
     steps_column, button_column = st.columns([2, 3], vertical_alignment="bottom")
@@ -431,6 +430,7 @@ def _draw_snapshot(job: Job, snapshot: Snapshot) -> None:
             "server has not trained before compiles first, a few seconds)."
         )
     run_charts(job, snapshot)
+    run_actions(job, snapshot)
 
 
 def run_charts(job: Job, snapshot: Snapshot) -> None:
