@@ -39,25 +39,29 @@ def remember_click(selection: Mapping) -> None:
 def current_click(codes: Mapping) -> LatentClick | None:
     """The click to show for these codes: a link's (when the session opened with one that fits
     the run), else the session's last, when it fits the plot now shown."""
-    last = codes["test_examples"] - 1
 
     def fits(text: str) -> LatentClick:
         click = LatentClick.from_text(text)
-        if click.digit is not None and click.digit > last:
-            raise ValueError(f"this run's test digits are 0 to {last}")
-        if click.code is not None and not has_plane(codes):
-            raise ValueError("only a 2-D code shown as itself has a plane to decode")
+        problem = _misfit(click, codes)
+        if problem:
+            raise ValueError(problem)
         return click
 
     linked = links.linked_view_value(LINK_NAME, _NOTHING, fits)
     if isinstance(linked, LatentClick):
         st.session_state[CLICKED] = linked
     click = st.session_state.get(CLICKED)
-    if click is None or (click.digit is not None and click.digit > last):
-        return None
+    return None if click is None or _misfit(click, codes) else click
+
+
+def _misfit(click: LatentClick, codes: Mapping) -> str | None:
+    """Why ``click`` does not fit the plot of ``codes`` (another run's, or another view's)."""
+    last = codes["test_examples"] - 1
+    if click.digit is not None and click.digit > last:
+        return f"this run's test digits are 0 to {last}"
     if click.code is not None and not has_plane(codes):
-        return None
-    return click
+        return "only a 2-D code shown as itself has a plane to decode"
+    return None
 
 
 def _marked(click: LatentClick | None, codes: Mapping) -> tuple | None:

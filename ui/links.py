@@ -57,8 +57,9 @@ def open_link() -> None:
                 f"{', '.join(registry.available())})"
             )
     present = params.pop(presenting.LINK_PARAM, None)
-    if present is not None:
-        refused += filter(None, [presenting.from_link(present)])
+    problem = presenting.from_link(present) if present is not None else None
+    if problem:
+        refused.append(problem)
     run_id = params.pop(RUN, None)
     if run_id is not None:
         if manager().get(run_id) is not None:
