@@ -735,7 +735,7 @@ def _follow(members: list[tuple[str, Any]], progress, on_finish=None) -> bool:
 
 
 def _warm(args: argparse.Namespace) -> int:
-    from ae_core.jobs import default_worker_count
+    from ae_core.local_workers import core_count
     from ae_core.store import RunStore
     from ae_core.warm import SpeedBook, estimate_total, plan_warm, spread_over_workers
 
@@ -749,7 +749,8 @@ def _warm(args: argparse.Namespace) -> int:
     store = RunStore(args.runs_dir)
     records = store.scan()
     plan = plan_warm(args.lesson, args.grid, settings, records)
-    workers = args.workers or default_worker_count()
+    # The estimate counts this machine's cores; on a Ray cluster, the cluster's once it is reached.
+    workers = args.workers or core_count()
     book = SpeedBook(records)
     estimates = {run.run_id: book.estimate(run.config) for run in plan.missing}
     shapes = len({run.config.shape_signature for run in plan.missing})
@@ -782,7 +783,8 @@ def _warm(args: argparse.Namespace) -> int:
         f"{workers} workers, estimated {_format_seconds(total_seconds) or '0 s'}",
         file=sys.stderr,
     )
-    with JobManager(store.root, workers=workers) as manager:
+    with JobManager(store.root, workers=args.workers) as manager:
+        workers = manager.worker_count
         jobs = [manager.submit(config) for config in plan.lesson_runs]
         for group in plan.groups:
             if group.field is None:
@@ -882,7 +884,7 @@ def _report_warm(
 def _print_plan(args, store, plan, estimates, total_seconds: float, workers: int) -> int:
     import os
 
-    from ae_core.jobs import default_worker_count
+    from ae_core.local_workers import core_count
     from ae_core.warm import (
         COMPILE_SECONDS,
         MULTIPLY_ADDS_PER_S,
@@ -901,7 +903,7 @@ def _print_plan(args, store, plan, estimates, total_seconds: float, workers: int
         f"{WORKER_START_SECONDS:g} s for the workers to start; other people's runs on the same "
         "server are not counted"
     )
-    load, cores = os.getloadavg()[0], default_worker_count()
+    load, cores = os.getloadavg()[0], core_count()
     if plan.missing and load > cores:
         # The workers run at a lower priority than everything else here.
         explanation += (

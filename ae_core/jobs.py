@@ -8,11 +8,12 @@
 
 Submitting a config whose run id is already finished (in memory or on disk) gives a job that is
 already done, carrying the stored results; submitting one that is queued or training gives that
-same job. Training happens in a small pool of worker processes (``ae_core.worker``), not threads
-of this process: each compiled shape leaves native TensorFlow state behind that only ending the
-process frees, a worker's crash cannot take the server with it, and the server keeps its CPU time
-for the pages (workers run at a lower priority). Workers are started when the manager is made, so
-the first run starts without waiting for TensorFlow to import.
+same job. Training happens in a small pool of workers (``ae_core.worker``), not threads of this
+process: worker processes on this machine, or Ray actors on a Ray cluster (``AE_BACKEND=ray``;
+``ae_core.backends``), all writing one run store. Each compiled shape leaves native TensorFlow
+state behind that only ending the process frees, a worker's crash cannot take the server with it,
+and the server keeps its CPU time for the pages (workers run at a lower priority). Workers are
+started when the manager is made, so the first run starts without waiting for TensorFlow to import.
 
 A job goes to the worker with the fewest open runs, up to ``runs_per_worker`` each; a worker
 gives each new run its first chunk at once, then lets its open runs take turns (see
@@ -28,19 +29,16 @@ from __future__ import annotations
 
 import atexit
 import collections
-import json
 import logging
 import os
-import subprocess
-import sys
 import threading
 import time
 import weakref
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ae_core import archives
+from ae_core.backends import choose_backend
 from ae_core.config import RunConfig
 from ae_core.continuation import can_continue, continuation_config
 from ae_core.errors import StoreError
@@ -65,15 +63,6 @@ RUNS_PER_WORKER = 16
 SPEED_WINDOW_SECONDS = 5.0
 # Snapshot models kept in memory: a class scrubbing one run's seven steps back and forth.
 MAX_SNAPSHOT_MODELS = 8
-
-
-def default_worker_count() -> int:
-    """One worker per core available to this process: on small nets one TensorFlow process
-    cannot keep two cores busy, so two single-threaded workers train more runs per second."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -131,7 +120,7 @@ class Job:
         self._summary: dict | None = None
         self._checkpoint_step: int | None = None
         self._snapshot: Snapshot | None = None
-        self._worker: _Worker | None = None  # the worker it was given to, until it finishes
+        self._worker: Any = None  # the worker it was given to, until it finishes
         self._last_point_at = 0.0  # monotonic time the latest history point arrived
         self.name: str | None = None  # the name a person gave the run (``JobManager.set_name``)
         if state not in ACTIVE_STATES:
@@ -296,74 +285,6 @@ class Job:
         self._set_state(state, reason)
 
 
-class _Worker:
-    """One worker process and the thread that reads its events."""
-
-    def __init__(self, manager: JobManager, number: int):
-        self.manager, self.number = manager, number
-        self.jobs: list[Job] = []  # given to this worker and not yet finished
-        self.ready = False
-        self.retiring = False
-        self.rss_mb = 0.0
-        self._send_lock = threading.Lock()
-        package_parent = str(Path(__file__).resolve().parents[1])
-        python_path = os.environ.get("PYTHONPATH", "")
-        environment = {
-            **os.environ,
-            "PYTHONPATH": package_parent + (os.pathsep + python_path if python_path else ""),
-        }
-        options = manager.worker_options
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ae_core.worker",
-                "--runs-dir",
-                str(manager.store.root),
-                "--threads",
-                str(options["threads"]),
-                "--max-runs",
-                str(options["max_runs"]),
-                "--max-growth-mb",
-                str(options["max_growth_mb"]),
-                "--nice",
-                str(options["nice"]),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=environment,
-            text=True,
-            encoding="utf-8",
-            bufsize=1,
-        )
-        self.thread = threading.Thread(
-            target=self._read_events, name=f"ae-worker-{number}", daemon=True
-        )
-        self.thread.start()
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def send(self, command: str, **fields: Any) -> None:
-        try:
-            with self._send_lock:
-                self.process.stdin.write(json.dumps({"command": command, **fields}) + "\n")
-                self.process.stdin.flush()
-        except (BrokenPipeError, OSError, ValueError):
-            pass  # the process is gone; its event reader reports that
-
-    def _read_events(self) -> None:
-        for line in self.process.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                log.warning("worker %d sent a malformed line: %r", self.number, line)
-                continue
-            self.manager._on_event(self, event)
-        self.manager._on_worker_exit(self, self.process.wait())
-
-
 class JobManager:
     """Queue, deduplicate and train runs in worker processes; remember results in a run store.
 
@@ -375,6 +296,8 @@ class JobManager:
         max_runs_per_worker, max_worker_growth_mb: when a worker retires for a fresh one.
         worker_nice: how much lower the workers' CPU priority is than the server's.
         runs_per_worker: runs one worker takes turns on; 1 trains one run after another.
+        backend, ray_address: where the workers run (``ae_core.backends``; default:
+            ``$AE_BACKEND``, else worker processes on this machine; ``$AE_RAY_ADDRESS``).
     """
 
     def __init__(
@@ -389,8 +312,12 @@ class JobManager:
         worker_nice: int = 5,
         max_finished_jobs: int = 256,
         runs_per_worker: int = RUNS_PER_WORKER,
+        backend: str | None = None,
+        ray_address: str | None = None,
     ):
-        workers = default_worker_count() if workers is None else int(workers)
+        self.backend = choose_backend(backend, ray_address)
+        self.backend.connect()
+        workers = self.backend.default_worker_count() if workers is None else int(workers)
         if workers < 1:
             raise ValueError(f"workers={workers} must be at least 1")
         if max_models < 1:
@@ -401,7 +328,6 @@ class JobManager:
         # Seconds from a run's last step to its stored result (measuring and saving it), as the
         # workers last reported; part of every time left.
         self.finish_seconds = 0.5
-        cores = default_worker_count()
         self.store = RunStore(runs_dir)
         records = self.store.scan()
         self.problems = list(self.store.problems)
@@ -410,7 +336,7 @@ class JobManager:
             # Every worker may use every core: a lone run (one student's slider move) trains
             # 1.75x faster on 2 threads than on 1, while a full class on 2 workers of 2 threads
             # each finished within 5 % of 2 workers of 1 (benchmarks/sliders.py, README).
-            "threads": threads_per_worker or cores,
+            "threads": threads_per_worker or self.backend.default_threads(),
             "max_runs": max_runs_per_worker,
             "max_growth_mb": max_worker_growth_mb,
             "nice": worker_nice,
@@ -427,7 +353,7 @@ class JobManager:
             collections.OrderedDict()
         )
         self._model_locks: dict[str, threading.Lock] = {}
-        self._workers: list[_Worker] = []
+        self._workers: list = []  # the backend's workers
         self._worker_numbers = iter(range(1, 1_000_000))
         self._start_failures = 0
         self._broken_reason: str | None = None
@@ -714,8 +640,9 @@ class JobManager:
 
     # -- workers ---------------------------------------------------------------------------------
     def worker_pids(self) -> list[int]:
+        """The workers' process ids (a Ray worker's, on its node, once it is ready)."""
         with self._lock:
-            return [worker.pid for worker in self._workers]
+            return [worker.pid for worker in self._workers if worker.pid is not None]
 
     def worker_sizes_mb(self) -> list[float]:
         """Each worker's resident memory, as last reported (after its latest run)."""
@@ -724,7 +651,7 @@ class JobManager:
 
     def _start_worker(self) -> None:
         self.stats["workers_started"] += 1
-        self._workers.append(_Worker(self, next(self._worker_numbers)))
+        self._workers.append(self.backend.start_worker(self, next(self._worker_numbers)))
 
     def _dispatch(self) -> None:
         """Give the queued jobs no worker has yet to the workers with the fewest open runs."""
@@ -741,7 +668,7 @@ class JobManager:
             job._worker = worker
             worker.send("train", run_id=job.run_id, config=job.config.to_dict())
 
-    def _on_event(self, worker: _Worker, event: dict) -> None:
+    def _on_event(self, worker, event: dict) -> None:
         kind = event.get("event")
         with self._lock:
             run_id = event.get("run_id")
@@ -797,12 +724,13 @@ class JobManager:
         self._active.pop(job.run_id, None)
         job._set_state("cancelled", reason)
 
-    def _on_worker_exit(self, worker: _Worker, exit_code: int) -> None:
+    def _on_worker_exit(self, worker, how: str) -> None:
+        """A worker has ended; ``how``, in a few words ("signal 9", "its Ray worker process on
+        10.0.0.7 died"), goes into the reason of the runs it was training."""
         with self._lock:
             if worker in self._workers:
                 self._workers.remove(worker)
             jobs, worker.jobs = worker.jobs, []
-            how = f"signal {-exit_code}" if exit_code < 0 else f"exit code {exit_code}"
             reason = f"the training process ended unexpectedly ({how}); train it again to retry"
             for job in jobs:
                 job._worker = None
@@ -821,8 +749,8 @@ class JobManager:
                 self._start_failures += 1
             if self._start_failures >= MAX_START_FAILURES:
                 self._broken_reason = (
-                    f"the training worker process cannot start (it exited with code {exit_code} "
-                    f"{self._start_failures} times); see the server's log"
+                    f"the training worker cannot start ({how}, {self._start_failures} times in a "
+                    f"row); see the server's log"
                 )
                 log.error("%s", self._broken_reason)
                 self._fail_queued(self._broken_reason)
@@ -854,12 +782,7 @@ class JobManager:
                 worker.send("exit")
         deadline = time.monotonic() + timeout
         for worker in workers:
-            try:
-                worker.process.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                worker.process.kill()
-                worker.process.wait()
-            worker.thread.join(max(0.0, deadline - time.monotonic()))
+            worker.end(deadline)
         with self._lock:
             self._workers.clear()
 

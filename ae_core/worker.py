@@ -85,24 +85,36 @@ class _Channel:
             os._exit(0)  # the manager is gone: nobody wants this run any more
 
 
-def _read_commands(commands: queue.Queue, stops: dict[str, threading.Event]) -> None:
-    for line in sys.stdin:
-        try:
-            message = json.loads(line)
-            command = message["command"]
-        except (ValueError, KeyError, TypeError):
-            print(f"[ae_core.worker] ignoring a malformed command: {line!r}", file=sys.stderr)
-            continue
+class Inbox:
+    """The commands a worker has been sent, from any thread: ``train`` queues a run, ``stop``
+    flags one (queued or training), ``exit`` ends the worker once its open runs are done."""
+
+    def __init__(self):
+        self.commands: queue.Queue = queue.Queue()
+        self.stops: dict[str, threading.Event] = {}
+
+    def put(self, message: dict) -> None:
+        command = message["command"]
         if command == "train":
-            stops[message["run_id"]] = threading.Event()
-            commands.put(message)
+            self.stops[message["run_id"]] = threading.Event()
+            self.commands.put(message)
         elif command == "stop":
-            event = stops.get(message["run_id"])
+            event = self.stops.get(message["run_id"])
             if event is not None:
                 event.set()
-            commands.put({"command": "wake"})  # a worker waiting for work looks again
+            self.commands.put({"command": "wake"})  # a worker waiting for work looks again
         elif command == "exit":
-            commands.put(None)
+            self.commands.put(None)
+        else:
+            raise ValueError(f"unknown command {command!r}")
+
+
+def _read_commands(inbox: Inbox) -> None:
+    for line in sys.stdin:
+        try:
+            inbox.put(json.loads(line))
+        except (ValueError, KeyError, TypeError):
+            print(f"[ae_core.worker] ignoring a malformed command: {line!r}", file=sys.stderr)
     # stdin closed: the manager died (or was killed); nothing would receive the results.
     os._exit(0)
 
@@ -259,38 +271,30 @@ def _next_run(runs: list[_OpenRun], turn: int) -> _OpenRun:
     return min(runs, key=lambda run: run.retry_at)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ae_core.worker")
-    parser.add_argument("--runs-dir", required=True)
-    parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads; 0: all cores")
-    parser.add_argument("--max-runs", type=int, default=500)
-    parser.add_argument("--max-growth-mb", type=float, default=600.0)
-    parser.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority")
-    args = parser.parse_args(argv)
-
-    # The protocol keeps the real stdout; everything printed by libraries goes to stderr.
-    channel = _Channel(os.fdopen(os.dup(1), "w", encoding="utf-8"))
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    if args.nice:
-        os.nice(args.nice)
-
+def start_tensorflow(threads: int, nice: int) -> None:
+    """Import TensorFlow with ``threads`` threads (0: all cores) at CPU priority ``nice``
+    lower, and the training modules, so the worker is ready to train."""
+    if nice:
+        os.nice(nice)
     import tensorflow as tf
 
-    if args.threads > 0:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    # The slow imports happen before "ready".
+    if threads > 0:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    import ae_core.store  # noqa: F401
+    import ae_core.trainer  # noqa: F401
+
+
+def serve(channel, inbox: Inbox, runs_dir: str, max_runs: int, max_growth_mb: float) -> int:
+    """Train the runs ``inbox`` is given, reporting on ``channel`` (anything with
+    ``send(event, **fields)``), until told to exit or retired; the exit code."""
     from ae_core.store import RunStore
     from ae_core.trainer import CHUNK_SECONDS, CompiledCache
 
-    store = RunStore(args.runs_dir)
+    store = RunStore(runs_dir)
     cache = CompiledCache()
-    commands: queue.Queue = queue.Queue()
-    stops: dict[str, threading.Event] = {}
-    threading.Thread(target=_read_commands, args=(commands, stops), daemon=True).start()
+    commands, stops = inbox.commands, inbox.stops
     channel.send("ready", pid=os.getpid(), rss_mb=resident_mb())
-
     runs: list[_OpenRun] = []
     finished_runs, size_after_first, turn = 0, None, 0
     exiting = retiring = False
@@ -335,8 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             release_freed_memory()
             size = resident_mb()
             size_after_first = size_after_first or size
-            grown = size - size_after_first > args.max_growth_mb
-            if not retiring and (finished_runs >= args.max_runs or grown):
+            grown = size - size_after_first > max_growth_mb
+            if not retiring and (finished_runs >= max_runs or grown):
                 # No new runs from now on; the open ones finish here, then the process ends.
                 retiring = True
                 channel.send("retiring", rss_mb=size, runs=finished_runs)
@@ -344,6 +348,25 @@ def main(argv: list[str] | None = None) -> int:
             channel.send("idle", rss_mb=resident_mb(), runs=finished_runs, retiring=retiring)
             if retiring:
                 return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ae_core.worker")
+    parser.add_argument("--runs-dir", required=True)
+    parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads; 0: all cores")
+    parser.add_argument("--max-runs", type=int, default=500)
+    parser.add_argument("--max-growth-mb", type=float, default=600.0)
+    parser.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority")
+    args = parser.parse_args(argv)
+
+    # The protocol keeps the real stdout; everything printed by libraries goes to stderr.
+    channel = _Channel(os.fdopen(os.dup(1), "w", encoding="utf-8"))
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    start_tensorflow(args.threads, args.nice)  # the slow imports happen before "ready"
+    inbox = Inbox()
+    threading.Thread(target=_read_commands, args=(inbox,), daemon=True).start()
+    return serve(channel, inbox, args.runs_dir, args.max_runs, args.max_growth_mb)
 
 
 if __name__ == "__main__":

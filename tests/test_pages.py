@@ -1763,3 +1763,19 @@ def test_a_run_named_in_the_sidebar_is_called_so_on_every_page(continued_folder)
     compare = run_page(COMPARE, continued_folder, chosen(CONTINUED.run_id))
     assert_clean(compare, COMPARE)
     assert "first try" in compare.dataframe[0].value.columns
+
+
+# --- server settings ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", [HOME, TRAIN])
+def test_a_backend_the_server_cannot_use_is_said_in_one_sentence(tmp_path, page):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AE_BACKEND", "cluster")
+        at = run_page(page, tmp_path)
+    assert not at.exception
+    assert texts(at.error) == [
+        "The server cannot train: AE_BACKEND='cluster' is not valid: use local or ray."
+    ]
+    # Nothing was cached: with the setting mended, the same server trains.
+    assert_clean(run_page(page, tmp_path), page)

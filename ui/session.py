@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from ae_core.errors import ConfigError
 from ae_core.jobs import JobManager
 from ae_core.registry import DEFAULT_VARIANT as DEFAULT_VARIANT  # where a new session starts
 
@@ -88,9 +89,21 @@ def _clean_nothing() -> None:
 
 # -- the job manager: one per server process, shared by every session -----------------------------
 @st.cache_resource(show_spinner="Starting the training workers…")
-def _job_manager(runs_dir: str, workers: int | None, runs_per_worker: int | None) -> JobManager:
+def _job_manager(
+    runs_dir: str,
+    workers: int | None,
+    runs_per_worker: int | None,
+    backend: str,
+    ray_address: str,
+) -> JobManager:
     turns = {} if runs_per_worker is None else {"runs_per_worker": runs_per_worker}
-    return JobManager(runs_dir or None, workers=workers, **turns)
+    return JobManager(
+        runs_dir or None,
+        workers=workers,
+        backend=backend or None,
+        ray_address=ray_address or None,
+        **turns,
+    )
 
 
 def _whole_number_setting(name: str) -> int | None:
@@ -108,12 +121,20 @@ def _whole_number_setting(name: str) -> int | None:
 
 def manager() -> JobManager:
     """The server's job manager (runs folder ``$AE_RUNS_DIR``, ``$AE_WORKERS`` workers, each
-    taking turns on up to ``$AE_RUNS_PER_WORKER`` runs)."""
-    return _job_manager(
-        os.environ.get("AE_RUNS_DIR", ""),
-        _whole_number_setting("AE_WORKERS"),
-        _whole_number_setting("AE_RUNS_PER_WORKER"),
-    )
+    taking turns on up to ``$AE_RUNS_PER_WORKER`` runs, on ``$AE_BACKEND`` at
+    ``$AE_RAY_ADDRESS``). A setting it refuses stops the page with its sentence; nothing is
+    cached then, so the next page load tries again (a Ray cluster started meanwhile is found)."""
+    try:
+        return _job_manager(
+            os.environ.get("AE_RUNS_DIR", ""),
+            _whole_number_setting("AE_WORKERS"),
+            _whole_number_setting("AE_RUNS_PER_WORKER"),
+            os.environ.get("AE_BACKEND", "").strip(),
+            os.environ.get("AE_RAY_ADDRESS", "").strip(),
+        )
+    except ConfigError as error:
+        st.error(f"The server cannot train: {error}.")
+        st.stop()
 
 
 def page_header(title: str, intro: str | None = None) -> None:

@@ -1,0 +1,283 @@
+"""The job manager on the Ray backend (``AE_BACKEND=ray``), against a Ray cluster on this machine.
+
+The cluster is started here as people start one (``ray start --head``, with 4 logical CPUs on
+127.0.0.1) and joined through its address, as a server with ``AE_RAY_ADDRESS`` joins it. The
+tests that matter of ``test_jobs.py`` run again on it: dedup under concurrent submits, stop,
+queue and cancel, a killed worker, a sweep; then a server killed mid-run and two servers sharing
+one run store. Skipped, saying so, where Ray is not installed; CI installs it (requirements-dev).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+# The test cluster's token, which Ray reads when it is imported: this process and every one it
+# starts (the cluster's head, a server) share it, as the README says to for app servers and nodes.
+os.environ.setdefault("RAY_AUTH_MODE", "token")
+os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+
+pytest.importorskip(
+    "ray",
+    reason="Ray is not installed (pip install -r requirements-ray.txt): the Ray backend's "
+    "tests are skipped",
+)
+
+from test_jobs import ENDLESS_STEPS, TINY, tiny, training_started, wait_done, wait_until  # noqa: E402
+
+from ae_core.jobs import JobManager  # noqa: E402
+from ae_core.store import RunStore  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Logical CPUs of the test cluster: the module's manager's two workers, and two more for the
+# tests that start managers of their own (this machine has two cores; Ray does not mind).
+CLUSTER_CPUS = 4
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """The address of a Ray cluster on this machine, ended with the module."""
+    import ray
+
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("ray") / "ray-start.log"
+    environment = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    with open(log_path, "w") as log:
+        head = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ray.scripts.scripts",
+                "start",
+                "--head",
+                "--block",  # the cluster lives as long as this process
+                "--node-ip-address=127.0.0.1",
+                f"--port={port}",
+                f"--num-cpus={CLUSTER_CPUS}",
+                "--include-dashboard=false",
+                "--object-store-memory=100000000",
+                "--disable-usage-stats",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,
+        )
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while "Ray runtime started" not in log_path.read_text():
+            if head.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"ray start failed:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield address
+    finally:
+        ray.shutdown()
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+
+
+@pytest.fixture(scope="module")
+def manager(cluster, tmp_path_factory):
+    with JobManager(
+        tmp_path_factory.mktemp("runs"), workers=2, backend="ray", ray_address=cluster
+    ) as shared:
+        yield shared
+
+
+def test_concurrent_submits_train_each_config_once_with_the_local_backends_numbers(manager):
+    from ae_core.analysis import run_summary
+    from ae_core.trainer import train
+
+    distinct = [tiny(seed) for seed in range(1100, 1104)]
+    submissions = [distinct[i % len(distinct)] for i in range(12)]
+    handles = [None] * len(submissions)
+    gate = threading.Barrier(len(submissions))
+
+    def submit(index: int) -> None:
+        gate.wait()
+        handles[index] = manager.submit(submissions[index])
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(submissions))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for handle in handles:
+        wait_done(handle)
+
+    assert manager.backend.name == "ray"
+    assert manager.stats["trained"] == len(distinct)
+    assert {handle.state for handle in handles} == {"done"}
+    assert len({id(handle) for handle in handles}) == len(distinct), "duplicates share a job"
+    # The workers were Ray actors, in processes of their own.
+    assert len(manager.worker_pids()) == 2 and os.getpid() not in manager.worker_pids()
+    records = {r.run_id: r for r in RunStore(manager.store.root).scan()}
+    assert {records[c.run_id].status for c in distinct} == {"done"}
+    # Same run id, same numbers: the Ray workers train what this process trains alone.
+    alone = run_summary(train(distinct[0]))
+    job = manager.get(distinct[0].run_id)
+    assert job.summary["test_mse"] == pytest.approx(alone["test_mse"], rel=1e-5)
+    assert job.summary["train_loss"] == pytest.approx(alone["train_loss"], rel=1e-5)
+    assert job.snapshot().history[-1]["step"] == TINY["steps"]
+
+
+def test_stop_keeps_the_partial_model_and_a_new_submission_trains_again(manager):
+    config = tiny(1200, steps=ENDLESS_STEPS)
+    job = manager.submit(config)
+    wait_until(lambda: training_started(job), 120, "the first metrics point")
+    assert job.snapshot().state == "training" and job.snapshot().samples_per_s > 0
+
+    assert job.stop()
+    wait_done(job)
+    final = job.snapshot()
+    assert final.state == "stopped" and "stopped by request" in final.reason
+    assert 0 < final.step < ENDLESS_STEPS
+    assert job.model().run_config == config
+    assert manager.store.get(job.run_id).status == "stopped"
+
+    retrained = manager.submit(config)
+    assert retrained is not job and retrained.state in ("queued", "training")
+    retrained.stop()
+    wait_done(retrained)
+
+
+def test_the_queue_reports_positions_and_a_queued_job_can_be_cancelled(cluster, tmp_path):
+    with JobManager(
+        tmp_path, workers=1, runs_per_worker=1, backend="ray", ray_address=cluster
+    ) as single:
+        running = single.submit(tiny(1300, steps=ENDLESS_STEPS))
+        second, third = single.submit(tiny(1301)), single.submit(tiny(1302))
+        wait_until(lambda: running.state == "training", 120, "the first job to start")
+        assert (second.snapshot().queue_position, third.snapshot().queue_position) == (1, 2)
+
+        assert second.cancel()
+        assert second.state == "cancelled" and second.wait(0)
+        assert third.snapshot().queue_position == 1
+        assert running.stop()
+        wait_done(running)
+        assert wait_done(third).state == "done"
+        assert running.state == "stopped"
+        assert single.store.get(second.run_id) is None, "a cancelled job leaves nothing on disk"
+        assert single.stats["trained"] == 2
+
+
+def test_a_killed_worker_fails_only_its_runs_which_can_be_submitted_again(manager):
+    first = manager.submit(tiny(1400, steps=ENDLESS_STEPS))
+    other = manager.submit(tiny(1401, steps=ENDLESS_STEPS))
+    wait_until(lambda: training_started(first) and training_started(other), 120, "both to train")
+    victim = next(w for w in manager._workers if first in w.jobs)
+    assert other not in victim.jobs, "one run on each worker"
+    started = manager.stats["workers_started"]
+    os.kill(victim.pid, signal.SIGKILL)  # the actor's process: on this machine's one node
+
+    wait_done(first, 60)
+    assert first.state == "failed"
+    assert "ended unexpectedly" in first.reason and "Ray worker process" in first.reason
+    assert "train it again" in first.reason
+    record = manager.store.get(first.run_id)
+    assert record.status == "failed" and not record.is_final
+    assert other.state == "training", "the other worker's run goes on"
+    wait_until(lambda: manager.stats["workers_started"] == started + 1, 60, "a replacement")
+    assert victim.pid not in manager.worker_pids()
+
+    again = manager.submit(first.config)
+    assert again is not first
+    wait_until(lambda: training_started(again), 120, "the resubmitted run to train")
+    for job in (again, other):
+        job.stop()
+        assert wait_done(job).state == "stopped"
+
+
+def test_a_sweep_trains_one_run_per_value_and_a_later_submit_is_a_cache_hit(manager):
+    base = tiny(1500)
+    sweep = manager.submit_sweep(base, "code_size", [2, 4, 6])
+    for job in sweep.jobs:
+        wait_done(job)
+    assert [job.state for job in sweep.jobs] == ["done"] * 3
+    assert [job.config.code_size for job in sweep.jobs] == [2, 4, 6]
+    assert len({job.summary["test_mse"] for job in sweep.jobs}) == 3
+    trained = manager.stats["trained"]
+    assert manager.submit(base.replace(code_size=4)).state == "done"
+    assert manager.stats["trained"] == trained
+
+
+# A server on the cluster: one finished run, then one training run whose history reached the disk.
+SERVER = textwrap.dedent(
+    """
+    import sys, time
+    from ae_core.config import make_config
+    from ae_core.jobs import JobManager
+
+    settings = {settings!r}
+    manager = JobManager(sys.argv[1], workers=1, backend="ray", ray_address=sys.argv[2])
+    finished = manager.submit(make_config("stacked", **settings, seed=1))
+    finished.wait()
+    training = manager.submit(make_config("stacked", **{{**settings, "steps": {endless}}}, seed=2))
+    while not manager.store.load_history(training.run_id):
+        time.sleep(0.05)
+    print(finished.run_id, training.run_id, manager.worker_pids()[0], flush=True)
+    time.sleep(600)
+    """
+).format(settings=TINY, endless=ENDLESS_STEPS)
+
+
+def test_a_killed_server_loses_no_finished_run_and_its_running_one_shows_interrupted(
+    cluster, tmp_path
+):
+    import psutil
+
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(tmp_path), cluster],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    try:
+        finished_id, training_id, actor_pid = server.stdout.readline().split()
+    finally:
+        server.kill()
+        server.wait()
+    # Ray ends the actors of a server that is gone, so nothing trains on for nobody.
+    wait_until(lambda: not psutil.pid_exists(int(actor_pid)), 60, "Ray to end the server's actor")
+
+    records = {record.run_id: record for record in RunStore(tmp_path).scan()}
+    assert records[finished_id].status == "done" and records[finished_id].is_final
+    assert records[training_id].status == "interrupted"
+
+
+def test_two_servers_on_one_run_store_train_a_config_once_and_both_serve_it(cluster, tmp_path):
+    config = tiny(1600, steps=3_000)
+    with (
+        JobManager(tmp_path, workers=1, backend="ray", ray_address=cluster) as first,
+        JobManager(tmp_path, workers=1, backend="ray", ray_address=cluster) as second,
+    ):
+        training = first.submit(config)
+        wait_until(lambda: training.state == "training", 120, "the first server to train it")
+        waiting = second.submit(config)
+        assert training.wait(180) and waiting.wait(180)
+        assert training.state == waiting.state == "done", (training.reason, waiting.reason)
+        assert first.stats["trained"] == 1 and second.stats["trained"] == 0
+        assert waiting.summary["finished_at"] == training.summary["finished_at"]
+        assert waiting.snapshot().history == training.snapshot().history
