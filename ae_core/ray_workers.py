@@ -144,6 +144,7 @@ class _EventQueue:
     def send(self, event: str, **fields: Any) -> None:
         if event == "ready":
             fields["node"] = ray.util.get_node_ip_address()
+            fields["node_id"] = ray.get_runtime_context().get_node_id()
         self.events.put({"event": event, **fields})
 
 
@@ -201,7 +202,8 @@ class RayWorker:
         self.retiring = False
         self.rss_mb = 0.0
         self.pid: int | None = None  # the actor's process, on ``node``, once it is ready
-        self.node: str | None = None
+        self.node: str | None = None  # its node's address and Ray id
+        self.node_id: str | None = None
         self._ended = threading.Event()
         options = manager.worker_options
         self.actor = TrainingActor.options(runtime_env={"env_vars": _worker_settings()}).remote(
@@ -222,8 +224,9 @@ class RayWorker:
 
     def end(self, deadline: float) -> None:
         """Wait for the actor to finish (it was sent ``exit``) until ``deadline`` (monotonic
-        time), then end it."""
-        self._ended.wait(max(0.0, deadline - time.monotonic()))
+        time), then end it. One still waiting for a CPU of the cluster has nothing to finish."""
+        if self.ready:
+            self._ended.wait(max(0.0, deadline - time.monotonic()))
         ray.kill(self.actor, no_restart=True)
         self.thread.join(max(0.0, deadline - time.monotonic()))
 
@@ -246,6 +249,7 @@ class RayWorker:
             for event in batch:
                 if event.get("event") == "ready":
                     self.pid, self.node = event.get("pid"), event.get("node")
+                    self.node_id = event.get("node_id")
                 if event.get("event") == "exited":
                     how = f"exit code {event.get('code', 0)}"
                     if event.get("reason"):

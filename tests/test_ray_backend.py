@@ -56,36 +56,16 @@ def cluster(tmp_path_factory):
     import ray
 
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("ray") / "ray-start.log"
-    environment = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    with open(log_path, "w") as log:
-        head = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ray.scripts.scripts",
-                "start",
-                "--head",
-                "--block",  # the cluster lives as long as this process
-                "--node-ip-address=127.0.0.1",
-                f"--port={port}",
-                f"--num-cpus={CLUSTER_CPUS}",
-                "--include-dashboard=false",
-                "--object-store-memory=100000000",
-                "--disable-usage-stats",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=environment,
-            start_new_session=True,
-        )
     address = f"127.0.0.1:{port}"
+    head = _start_node(
+        tmp_path_factory.mktemp("ray") / "head.log",
+        "--head",
+        "--node-ip-address=127.0.0.1",
+        f"--port={port}",
+        f"--num-cpus={CLUSTER_CPUS}",
+        "--include-dashboard=false",
+    )
     try:
-        deadline = time.monotonic() + 90
-        while "Ray runtime started" not in log_path.read_text():
-            if head.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"ray start failed:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
         yield address
     finally:
         ray.shutdown()
@@ -95,6 +75,27 @@ def cluster(tmp_path_factory):
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
+
+
+def _start_node(log_path: Path, *options: str) -> subprocess.Popen:
+    """``ray start OPTIONS`` in a process group of its own, which the node lives as long as;
+    returned once the node runs."""
+    with open(log_path, "w") as log:
+        node = subprocess.Popen(
+            [sys.executable, "-m", "ray.scripts.scripts", "start", "--block", *options]
+            + ["--object-store-memory=100000000", "--disable-usage-stats"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 90
+    while "Ray runtime started" not in log_path.read_text():
+        if node.poll() is not None or time.monotonic() > deadline:
+            os.killpg(node.pid, signal.SIGKILL)
+            raise AssertionError(f"ray start failed:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    return node
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +208,46 @@ def test_a_killed_worker_fails_only_its_runs_which_can_be_submitted_again(manage
     for job in (again, other):
         job.stop()
         assert wait_done(job).state == "stopped"
+
+
+def test_a_lost_node_fails_only_the_runs_it_trained_which_can_be_submitted_again(
+    manager, cluster, tmp_path
+):
+    import ray
+
+    # A second node joins (one CPU); a server of three workers has one on it, since the
+    # module's manager holds two of the head's four CPUs.
+    node = _start_node(tmp_path / "node.log", f"--address={cluster}", "--num-cpus=1")
+    try:
+        wait_until(lambda: len(ray.nodes()) == 2 and ray.cluster_resources()["CPU"] == 5, 60)
+        with JobManager(manager.store.root, workers=3, backend="ray", ray_address=cluster) as big:
+            ready = lambda: len(big._workers) == 3 and all(w.ready for w in big._workers)  # noqa: E731
+            wait_until(ready, 120, "three workers")  # so each gets one run
+            jobs = [big.submit(tiny(seed, steps=ENDLESS_STEPS)) for seed in (1450, 1451, 1452)]
+            wait_until(lambda: all(training_started(job) for job in jobs), 180, "three runs")
+            node_id = next(
+                n["NodeID"] for n in ray.nodes() if "node:__internal_head__" not in n["Resources"]
+            )
+            on_lost = [worker for worker in big._workers if worker.node_id == node_id]
+            assert len(on_lost) == 1 and len(on_lost[0].jobs) == 1
+            lost_job = on_lost[0].jobs[0]
+
+            os.killpg(node.pid, signal.SIGKILL)  # the node's raylet and workers, at once
+            wait_done(lost_job, 90)
+            assert lost_job.state == "failed" and "ended unexpectedly" in lost_job.reason
+            assert "Ray" in lost_job.reason and "train it again" in lost_job.reason
+            assert on_lost[0].node in lost_job.reason, "the reason names the machine"
+            others = [job for job in jobs if job is not lost_job]
+            assert [job.state for job in others] == ["training", "training"]
+            assert big.store.get(lost_job.run_id).status == "failed"
+            again = big.submit(lost_job.config)
+            wait_until(lambda: training_started(again), 180, "the lost run trained again")
+            for job in [again, *others]:
+                job.stop()
+                assert wait_done(job).state == "stopped"
+    finally:
+        os.killpg(node.pid, signal.SIGKILL)
+        node.wait()
 
 
 def test_a_sweep_trains_one_run_per_value_and_a_later_submit_is_a_cache_hit(manager):
