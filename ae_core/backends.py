@@ -5,10 +5,11 @@
 
 A backend's module defines ``Backend(address)``, with ``name``, ``connect()``,
 ``default_worker_count()``, ``default_threads()`` (0: every core of the worker's machine),
-``start_worker(manager, number)`` and ``describe()``. Every backend's worker runs the same loop
-(``ae_core.worker.serve``), reports the same events to ``JobManager._on_event`` and its end, in a
-few words, to ``JobManager._on_worker_exit``, and offers the manager ``number``, ``pid``,
-``jobs``, ``ready``, ``retiring``, ``rss_mb``, ``send(command, **fields)`` and ``end(deadline)``.
+``start_worker(manager, number)`` and ``describe(workers)`` (where they train, for a person).
+Every backend's worker runs the same loop (``ae_core.worker.serve``), reports the same events
+to ``JobManager._on_event`` and its end, in a few words, to ``JobManager._on_worker_exit``,
+and offers the manager ``number``, ``pid``, ``jobs``, ``ready``, ``retiring``, ``rss_mb``,
+``send(command, **fields)`` and ``end(deadline)``.
 A new backend is one more module and one more line below.
 """
 

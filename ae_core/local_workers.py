@@ -52,8 +52,9 @@ class Backend:
     def start_worker(self, manager: JobManager, number: int) -> LocalWorker:
         return LocalWorker(manager, number)
 
-    def describe(self) -> str:
-        return "worker processes on this machine"
+    def describe(self, workers: int) -> str:
+        """Where ``workers`` workers train, for a person."""
+        return f"{workers} worker process{'es' if workers != 1 else ''} on this machine"
 
 
 class LocalWorker:

@@ -54,17 +54,17 @@ _connect_lock = threading.Lock()
 def connect(address: str | None) -> None:
     """Join the Ray cluster at ``address`` (``auto``: the one started on this machine with
     ``ray start``; ``host:6379`` or ``ray://host:10001``: another machine's), or with no address,
-    a running one if any, else a new one on this machine. Once per process; ConfigError in one
-    sentence when no cluster answers. This server's ``ae_core`` goes to every node with the
-    connection (when this process was already connected by someone else, the nodes must have
-    ``ae_core`` importable themselves)."""
+    start one on this machine for this process (never Ray's guess of a running one, which may be
+    a cluster long gone). Once per process; ConfigError in one sentence when no cluster answers.
+    This server's ``ae_core`` goes to every node with the connection (when this process was
+    already connected by someone else, the nodes must have ``ae_core`` importable themselves)."""
     with _connect_lock:
         if ray.is_initialized():
             return
         _check_reachable(address)
         try:
-            ray.init(
-                address=address or None,
+            _init_in_a_lasting_thread(
+                address=address or "local",
                 namespace="autoencoder-lab",
                 runtime_env={"py_modules": [str(Path(ae_core.__file__).parent)]},
                 log_to_driver=False,  # the workers' TensorFlow chatter stays in Ray's logs
@@ -78,6 +78,30 @@ def connect(address: str | None) -> None:
                 "its address (auto, host:6379 or ray://host:10001), the same Ray version and its "
                 "token (RAY_AUTH_MODE=token with RAY_AUTH_TOKEN, or ~/.ray/auth_token)",
             ) from None
+
+
+def _init_in_a_lasting_thread(**options: Any) -> None:
+    """``ray.init(**options)`` from a thread that lives as long as this process. The processes of
+    a cluster Ray starts here are killed when the thread that started them ends (Linux's
+    parent-death signal is per thread), and a Streamlit page's script thread ends with the run
+    of its script: a cluster started there died a minute later."""
+    outcome: dict[str, BaseException | None] = {}
+    joined = threading.Event()
+
+    def init_and_stay() -> None:
+        try:
+            ray.init(**options)
+            outcome["error"] = None
+        except BaseException as error:
+            outcome["error"] = error
+        joined.set()
+        if outcome["error"] is None:
+            threading.Event().wait()  # stays, the parent of the cluster's processes
+
+    threading.Thread(target=init_and_stay, name="ae-ray-cluster", daemon=True).start()
+    joined.wait()
+    if outcome["error"] is not None:
+        raise outcome["error"]
 
 
 def _check_reachable(address: str | None) -> None:
@@ -123,8 +147,10 @@ class Backend:
     def start_worker(self, manager: JobManager, number: int) -> RayWorker:
         return RayWorker(manager, number)
 
-    def describe(self) -> str:
-        return f"the Ray cluster at {self.address or 'the default address'}"
+    def describe(self, workers: int) -> str:
+        """Where ``workers`` workers train, for a person."""
+        where = f"at {self.address}" if self.address else "this server started on this machine"
+        return f"{workers} worker{'s' if workers != 1 else ''} on the Ray cluster {where}"
 
 
 def _worker_settings() -> dict:

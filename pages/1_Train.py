@@ -71,8 +71,7 @@ with st.sidebar:
         "Training now",
         f"{training} of {manager.training_slots}",
         help=f"Up to {manager.training_slots} runs train at once, taking turns on "
-        f"{manager.worker_count} worker process{'es' if manager.worker_count != 1 else ''}; "
-        "more wait in the queue.",
+        f"{manager.backend.describe(manager.worker_count)}; more wait in the queue.",
     )
     st.metric("Waiting in the queue", len(active) - training)
 ui.share_link(settings=True)

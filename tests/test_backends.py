@@ -27,6 +27,8 @@ def test_the_local_backend_is_the_default_and_takes_no_address(monkeypatch):
     assert backend.default_worker_count() == backend.default_threads() >= 1
     monkeypatch.setenv("AE_BACKEND", " local ")
     assert backends.choose_backend().name == "local"
+    assert backend.describe(1) == "1 worker process on this machine"
+    assert backend.describe(2) == "2 worker processes on this machine"
 
 
 @pytest.mark.parametrize("name", ["Ray", "threads", "local,ray"])

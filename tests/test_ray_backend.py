@@ -128,6 +128,8 @@ def test_concurrent_submits_train_each_config_once_with_the_local_backends_numbe
         wait_done(handle)
 
     assert manager.backend.name == "ray"
+    where = manager.backend.describe(2)
+    assert where == f"2 workers on the Ray cluster at {manager.backend.address}"
     assert manager.stats["trained"] == len(distinct)
     assert {handle.state for handle in handles} == {"done"}
     assert len({id(handle) for handle in handles}) == len(distinct), "duplicates share a job"
@@ -322,3 +324,36 @@ def test_two_servers_on_one_run_store_train_a_config_once_and_both_serve_it(clus
         assert first.stats["trained"] == 1 and second.stats["trained"] == 0
         assert waiting.summary["finished_at"] == training.summary["finished_at"]
         assert waiting.snapshot().history == training.snapshot().history
+
+
+# A page's script thread joins Ray with no address (a cluster of this machine for this server),
+# then ends, as Streamlit's do after each script run.
+CLUSTER_FROM_A_PAGE = textwrap.dedent(
+    """
+    import threading, time
+    import psutil
+    from ae_core.ray_workers import Backend
+
+    backend = Backend(None)
+    page = threading.Thread(target=backend.connect)
+    page.start()
+    page.join()
+    time.sleep(3)
+    alive = [p.name() for p in psutil.Process().children(recursive=True) if p.is_running()]
+    print("gcs_server" in alive, "raylet" in alive, backend.default_worker_count() >= 1)
+    """
+)
+
+
+def test_a_cluster_started_from_a_page_outlives_the_pages_script_thread():
+    # Ray's local processes die with the thread that started them (Linux's parent-death signal
+    # is per thread): started from a page's thread, the cluster died with its script run.
+    result = subprocess.run(
+        [sys.executable, "-c", CLUSTER_FROM_A_PAGE],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "RAY_USAGE_STATS_ENABLED": "0"},
+        timeout=180,
+    )
+    assert result.stdout.split() == ["True", "True", "True"], result.stderr[-3000:]
