@@ -286,11 +286,12 @@ class Job:
 
 
 class JobManager:
-    """Queue, deduplicate and train runs in worker processes; remember results in a run store.
+    """Queue, deduplicate and train runs on workers (processes here, or Ray actors); remember
+    results in a run store.
 
     Args:
         runs_dir: the run store's folder (default: ``$AE_RUNS_DIR``, else the per-user folder).
-        workers: how many runs train at once (default: one per core).
+        workers: how many workers (default: one per core, this machine's or the Ray cluster's).
         threads_per_worker: TensorFlow threads in each worker (default: every core).
         max_models: trained models kept in memory for analysis, least recently used evicted.
         max_runs_per_worker, max_worker_growth_mb: when a worker retires for a fresh one.

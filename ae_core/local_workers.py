@@ -44,6 +44,8 @@ class Backend:
         pass
 
     def default_worker_count(self) -> int:
+        """One worker per core: on small nets one TensorFlow process cannot keep two cores
+        busy, so two workers train more runs per second than one."""
         return core_count()
 
     def default_threads(self) -> int:

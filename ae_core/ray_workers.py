@@ -20,6 +20,8 @@ interrupted to the next server, as with local worker processes.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import logging
 import os
 import queue
@@ -162,16 +164,20 @@ def _worker_settings() -> dict:
 
 
 class _EventQueue:
-    """The channel ``ae_core.worker.serve`` reports on, read by ``TrainingActor.events``."""
+    """The channel ``ae_core.worker.serve`` reports on, read by ``TrainingActor.events``: each
+    event numbered, from 1."""
 
     def __init__(self):
         self.events: queue.Queue = queue.Queue()
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
 
     def send(self, event: str, **fields: Any) -> None:
         if event == "ready":
             fields["node"] = ray.util.get_node_ip_address()
             fields["node_id"] = ray.get_runtime_context().get_node_id()
-        self.events.put({"event": event, **fields})
+        with self._lock:  # numbered in the order they are queued
+            self.events.put({"event": event, **fields, "number": next(self._numbers)})
 
 
 @ray.remote(
@@ -198,6 +204,9 @@ class TrainingActor:
             else:
                 self._channel.send("exited", code=code)
 
+        # Events sent to the server and not yet confirmed by it (the events group's one thread
+        # is the only one to touch it).
+        self._unconfirmed: collections.deque[dict] = collections.deque()
         threading.Thread(target=serve, name="ae-training", daemon=True).start()
 
     @ray.method(concurrency_group="commands")
@@ -205,17 +214,22 @@ class TrainingActor:
         self._inbox.put(message)
 
     @ray.method(concurrency_group="events")
-    def events(self, timeout: float) -> list[dict]:
-        """The events since the last call, waiting up to ``timeout`` seconds for the first."""
-        try:
-            batch = [self._channel.events.get(timeout=timeout)]
-        except queue.Empty:
-            return []
+    def events(self, after: int, timeout: float) -> list[dict]:
+        """The events numbered after ``after`` (the last one the server has), waiting up to
+        ``timeout`` seconds when there are none. An answer the server never got (the network
+        failed) is sent again with the next call, so no event is lost."""
+        while self._unconfirmed and self._unconfirmed[0]["number"] <= after:
+            self._unconfirmed.popleft()
+        if not self._unconfirmed:
+            try:
+                self._unconfirmed.append(self._channel.events.get(timeout=timeout))
+            except queue.Empty:
+                return []
         while True:
             try:
-                batch.append(self._channel.events.get_nowait())
+                self._unconfirmed.append(self._channel.events.get_nowait())
             except queue.Empty:
-                return batch
+                return list(self._unconfirmed)
 
 
 class RayWorker:
@@ -258,7 +272,8 @@ class RayWorker:
 
     def _read_events(self) -> None:
         how = "its Ray worker ended"
-        pending = self.actor.events.remote(EVENT_POLL_SECONDS)
+        last = 0  # the number of the last event applied
+        pending = self.actor.events.remote(last, EVENT_POLL_SECONDS)
         while not self._ended.is_set():
             try:
                 batch = ray.get(pending, timeout=EVENT_POLL_SECONDS * 4)
@@ -266,13 +281,15 @@ class RayWorker:
                 continue  # waiting for a CPU on the cluster, or a slow network: keep waiting
             except ActorUnavailableError:
                 time.sleep(EVENT_POLL_SECONDS)  # unreachable for now; it may come back
-                pending = self.actor.events.remote(EVENT_POLL_SECONDS)
+                pending = self.actor.events.remote(last, EVENT_POLL_SECONDS)
                 continue
             except RayActorError as error:
                 how = self._death(error)
                 break
-            pending = self.actor.events.remote(EVENT_POLL_SECONDS)
-            for event in batch:
+            fresh = [event for event in batch if event["number"] > last]  # not sent again
+            last = fresh[-1]["number"] if fresh else last
+            pending = self.actor.events.remote(last, EVENT_POLL_SECONDS)
+            for event in fresh:
                 if event.get("event") == "ready":
                     self.pid, self.node = event.get("pid"), event.get("node")
                     self.node_id = event.get("node_id")

@@ -7,7 +7,8 @@ the run store. The protocol is JSON lines: commands on stdin (``train``, ``stop`
 events on the original stdout (``ready``, ``started``, ``progress``, ``checkpoint``,
 ``finished``, ``retiring``, ``idle``); anything else the libraries print goes to stderr. When
 stdin closes, the manager is gone and the worker exits at once, so a killed server leaves no
-orphan training.
+orphan training. The loop (``serve``) is the same in a Ray actor (``ae_core.ray_workers``):
+there the commands arrive as method calls and the events leave through a queue.
 
 Along the way a run keeps snapshots of its weights in its folder (``trainer.SNAPSHOT_FRACTIONS``
 of its steps), so the app can show how it learned.

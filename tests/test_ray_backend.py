@@ -357,3 +357,37 @@ def test_a_cluster_started_from_a_page_outlives_the_pages_script_thread():
         timeout=180,
     )
     assert result.stdout.split() == ["True", "True", "True"], result.stderr[-3000:]
+
+
+def test_an_answer_the_server_never_got_is_sent_again_and_nothing_is_lost(cluster, tmp_path):
+    import ray
+
+    from ae_core.ray_workers import TrainingActor, connect
+
+    connect(cluster)
+    actor = TrainingActor.remote(str(tmp_path), 1, 500, 600.0, 0)
+    try:
+        ready = ray.get(actor.events.remote(0, 60), timeout=120)
+        assert [event["event"] for event in ready] == ["ready"] and ready[0]["number"] == 1
+        assert ray.get(actor.events.remote(0, 0.1)) == ready, "not confirmed: sent again"
+        assert ray.get(actor.events.remote(1, 0.1)) == [], "confirmed: not sent again"
+
+        config = tiny(1700)
+        train = {"command": "train", "run_id": config.run_id, "config": config.to_dict()}
+        actor.command.remote(train)
+        events, last, lost_one = [], 1, False
+        while not events or events[-1]["event"] != "finished":
+            batch = ray.get(actor.events.remote(last, 1.0), timeout=120)
+            if batch and not lost_one:
+                # This answer is lost on its way: the next call, from the same place, has it.
+                lost_one = True
+                continue
+            events += batch
+            last = events[-1]["number"] if events else last
+        assert [event["number"] for event in events] == list(range(2, 2 + len(events)))
+        kinds = [event["event"] for event in events]
+        assert kinds[0] == "started" and kinds[-1] == "finished" and "progress" in kinds
+        assert events[-1]["summary"]["status"] == "done"
+        assert RunStore(tmp_path).get(config.run_id).status == "done"
+    finally:
+        ray.kill(actor)
