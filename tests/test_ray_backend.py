@@ -3,8 +3,10 @@
 The cluster is started here as people start one (``ray start --head``, with 4 logical CPUs on
 127.0.0.1) and joined through its address, as a server with ``AE_RAY_ADDRESS`` joins it. The
 tests that matter of ``test_jobs.py`` run again on it: dedup under concurrent submits, stop,
-queue and cancel, a killed worker, a sweep; then a server killed mid-run and two servers sharing
-one run store. Skipped, saying so, where Ray is not installed; CI installs it (requirements-dev).
+queue and cancel, a killed worker, a sweep; then a node lost, a server killed mid-run, two
+servers sharing one run store, an answer lost on the network, and a cluster started for a
+server from a page's thread. Skipped, saying so, where Ray is not installed; CI installs it
+(requirements-dev.txt).
 """
 
 from __future__ import annotations
