@@ -6,11 +6,9 @@
 A backend's module defines ``Backend(address)``, with ``name``, ``connect()``,
 ``default_worker_count()``, ``default_threads()`` (0: every core of the worker's machine),
 ``start_worker(manager, number)`` and ``describe(workers)`` (where they train, for a person).
-Every backend's worker runs the same loop (``ae_core.worker.serve``), reports the same events
-to ``JobManager._on_event`` and its end, in a few words, to ``JobManager._on_worker_exit``,
-and offers the manager ``number``, ``pid``, ``jobs``, ``ready``, ``retiring``, ``rss_mb``,
-``send(command, **fields)`` and ``end(deadline)``.
-A new backend is one more module and one more line below.
+Every backend's worker is a ``Worker``: it runs the same loop (``ae_core.worker.serve``)
+somewhere, reports the same events to ``JobManager._on_event`` and its end, in a few words, to
+``JobManager._on_worker_exit``. A new backend is one more module and one more line below.
 """
 
 from __future__ import annotations
@@ -18,9 +16,30 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ae_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ae_core.jobs import Job, JobManager
+
+
+class Worker:
+    """One worker, as the job manager sees it whatever the backend: the jobs given to it and not
+    yet finished, whether it has said it is ready or is retiring, its size as last reported,
+    its process id (None until known). A backend's worker adds ``send(command, **fields)`` (a
+    ``train``, ``stop`` or ``exit`` command, not waited for) and ``end(deadline)`` (wait until
+    ``deadline``, monotonic time, for it to finish after ``exit``, then end it)."""
+
+    pid: int | None = None
+
+    def __init__(self, manager: JobManager, number: int):
+        self.manager, self.number = manager, number
+        self.jobs: list[Job] = []
+        self.ready = False
+        self.retiring = False
+        self.rss_mb = 0.0
+
 
 # Backend name -> its module, imported only when that backend is chosen.
 BACKEND_MODULES = {"local": "ae_core.local_workers", "ray": "ae_core.ray_workers"}

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ae_core.backends import Worker
+
 if TYPE_CHECKING:
     from ae_core.jobs import JobManager
 
@@ -59,15 +61,11 @@ class Backend:
         return f"{workers} worker process{'es' if workers != 1 else ''} on this machine"
 
 
-class LocalWorker:
+class LocalWorker(Worker):
     """One worker process and the thread that reads its events."""
 
     def __init__(self, manager: JobManager, number: int):
-        self.manager, self.number = manager, number
-        self.jobs: list = []  # given to this worker and not yet finished
-        self.ready = False
-        self.retiring = False
-        self.rss_mb = 0.0
+        super().__init__(manager, number)
         self._send_lock = threading.Lock()
         package_parent = str(Path(__file__).resolve().parents[1])
         python_path = os.environ.get("PYTHONPATH", "")

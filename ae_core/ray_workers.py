@@ -35,6 +35,7 @@ import ray
 from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
 import ae_core
+from ae_core.backends import Worker
 from ae_core.errors import ConfigError, first_line
 
 if TYPE_CHECKING:
@@ -232,16 +233,12 @@ class TrainingActor:
                 return list(self._unconfirmed)
 
 
-class RayWorker:
-    """One ``TrainingActor`` and the thread here that reads its events."""
+class RayWorker(Worker):
+    """One ``TrainingActor`` and the thread here that reads its events. Its ``pid`` is the
+    actor's process, on ``node``, once it is ready."""
 
     def __init__(self, manager: JobManager, number: int):
-        self.manager, self.number = manager, number
-        self.jobs: list = []  # given to this worker and not yet finished
-        self.ready = False
-        self.retiring = False
-        self.rss_mb = 0.0
-        self.pid: int | None = None  # the actor's process, on ``node``, once it is ready
+        super().__init__(manager, number)
         self.node: str | None = None  # its node's address and Ray id
         self.node_id: str | None = None
         self._ended = threading.Event()

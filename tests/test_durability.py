@@ -21,14 +21,16 @@ SETTINGS = {"dataset": "digits", "hidden": (16,), "code_size": 4, "steps": 60}
 ENDLESS_STEPS = 1_000_000
 
 # A server: one finished run, then one training run whose history has reached the disk.
+# Arguments: the runs folder, then (optionally) more JobManager options as a JSON object.
 SERVER = textwrap.dedent(
     """
-    import sys, time
+    import json, sys, time
     from ae_core.config import make_config
     from ae_core.jobs import JobManager
 
     settings = {settings!r}
-    manager = JobManager(sys.argv[1], workers=1)
+    options = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {{}}
+    manager = JobManager(sys.argv[1], workers=1, **options)
     finished = manager.submit(make_config("stacked", **settings, seed=1))
     finished.wait()
     training = manager.submit(make_config("stacked", **{{**settings, "steps": {endless}}}, seed=2))

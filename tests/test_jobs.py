@@ -40,6 +40,23 @@ def wait_done(job, timeout: float = 120.0):
     return job
 
 
+def submit_together(manager, configs: list) -> list:
+    """Each config submitted from a thread of its own, all released at once; the jobs, in order."""
+    handles: list = [None] * len(configs)
+    gate = threading.Barrier(len(configs))
+
+    def submit(index: int) -> None:
+        gate.wait()
+        handles[index] = manager.submit(configs[index])
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(configs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return handles
+
+
 def training_started(job) -> bool:
     return job.snapshot().step > 0
 
@@ -52,20 +69,8 @@ def manager(tmp_path_factory):
 
 def test_thirty_submissions_from_thirty_threads_train_each_distinct_config_once(manager):
     distinct = [tiny(seed) for seed in range(100, 110)]
-    submissions = [distinct[i % len(distinct)] for i in range(30)]
-    handles = [None] * len(submissions)
     trained_before = manager.stats["trained"]
-    gate = threading.Barrier(len(submissions))
-
-    def submit(index: int) -> None:
-        gate.wait()
-        handles[index] = manager.submit(submissions[index])
-
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(submissions))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    handles = submit_together(manager, [distinct[i % len(distinct)] for i in range(30)])
     for handle in handles:
         wait_done(handle)
 

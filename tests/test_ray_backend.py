@@ -4,13 +4,14 @@ The cluster is started here as people start one (``ray start --head``, with 4 lo
 127.0.0.1) and joined through its address, as a server with ``AE_RAY_ADDRESS`` joins it. The
 tests that matter of ``test_jobs.py`` run again on it: dedup under concurrent submits, stop,
 queue and cancel, a killed worker, a sweep; then a node lost, a server killed mid-run, two
-servers sharing one run store, an answer lost on the network, and a cluster started for a
-server from a page's thread. Skipped, saying so, where Ray is not installed; CI installs it
+servers sharing one run store, an answer lost on the network, a cluster started for a server
+from a page's thread, and a server joining through Ray Client (``ray://``). Skipped, saying so, where Ray is not installed; CI installs it
 (requirements-dev.txt).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -18,7 +19,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -35,7 +35,16 @@ pytest.importorskip(
     "tests are skipped",
 )
 
-from test_jobs import ENDLESS_STEPS, TINY, tiny, training_started, wait_done, wait_until  # noqa: E402
+from test_durability import SERVER  # noqa: E402
+from test_jobs import (  # noqa: E402
+    ENDLESS_STEPS,
+    TINY,
+    submit_together,
+    tiny,
+    training_started,
+    wait_done,
+    wait_until,
+)
 
 from ae_core.jobs import JobManager  # noqa: E402
 from ae_core.store import RunStore  # noqa: E402
@@ -52,9 +61,14 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+# The test cluster's Ray Client port (``ray://127.0.0.1:CLIENT_PORT``).
+CLIENT_PORT = _free_port()
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """The address of a Ray cluster on this machine, ended with the module."""
+    """The address of a Ray cluster on this machine, ended with the module; its Ray Client
+    address (``ray://``) is ``client_address``'s."""
     import ray
 
     port = _free_port()
@@ -64,6 +78,7 @@ def cluster(tmp_path_factory):
         "--head",
         "--node-ip-address=127.0.0.1",
         f"--port={port}",
+        f"--ray-client-server-port={CLIENT_PORT}",
         f"--num-cpus={CLUSTER_CPUS}",
         "--include-dashboard=false",
     )
@@ -71,12 +86,9 @@ def cluster(tmp_path_factory):
         yield address
     finally:
         ray.shutdown()
-        os.killpg(head.pid, signal.SIGTERM)
-        try:
-            head.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
-            head.wait()
+        # At once: on SIGTERM a head drains for 30 s first. Its raylet's workers end with it.
+        os.killpg(head.pid, signal.SIGKILL)
+        head.wait()
 
 
 def _start_node(log_path: Path, *options: str) -> subprocess.Popen:
@@ -113,19 +125,7 @@ def test_concurrent_submits_train_each_config_once_with_the_local_backends_numbe
     from ae_core.trainer import train
 
     distinct = [tiny(seed) for seed in range(1100, 1104)]
-    submissions = [distinct[i % len(distinct)] for i in range(12)]
-    handles = [None] * len(submissions)
-    gate = threading.Barrier(len(submissions))
-
-    def submit(index: int) -> None:
-        gate.wait()
-        handles[index] = manager.submit(submissions[index])
-
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(submissions))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    handles = submit_together(manager, [distinct[i % len(distinct)] for i in range(12)])
     for handle in handles:
         wait_done(handle)
 
@@ -267,33 +267,14 @@ def test_a_sweep_trains_one_run_per_value_and_a_later_submit_is_a_cache_hit(mana
     assert manager.stats["trained"] == trained
 
 
-# A server on the cluster: one finished run, then one training run whose history reached the disk.
-SERVER = textwrap.dedent(
-    """
-    import sys, time
-    from ae_core.config import make_config
-    from ae_core.jobs import JobManager
-
-    settings = {settings!r}
-    manager = JobManager(sys.argv[1], workers=1, backend="ray", ray_address=sys.argv[2])
-    finished = manager.submit(make_config("stacked", **settings, seed=1))
-    finished.wait()
-    training = manager.submit(make_config("stacked", **{{**settings, "steps": {endless}}}, seed=2))
-    while not manager.store.load_history(training.run_id):
-        time.sleep(0.05)
-    print(finished.run_id, training.run_id, manager.worker_pids()[0], flush=True)
-    time.sleep(600)
-    """
-).format(settings=TINY, endless=ENDLESS_STEPS)
-
-
 def test_a_killed_server_loses_no_finished_run_and_its_running_one_shows_interrupted(
     cluster, tmp_path
 ):
     import psutil
 
+    on_the_cluster = {"backend": "ray", "ray_address": cluster}
     server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(tmp_path), cluster],
+        [sys.executable, "-c", SERVER, str(tmp_path), json.dumps(on_the_cluster)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=REPO_ROOT,
@@ -393,3 +374,34 @@ def test_an_answer_the_server_never_got_is_sent_again_and_nothing_is_lost(cluste
         assert RunStore(tmp_path).get(config.run_id).status == "done"
     finally:
         ray.kill(actor)
+
+
+# A server joining through Ray Client (a ray:// address), as from outside the cluster's network.
+CLIENT_SERVER = textwrap.dedent(
+    """
+    import sys
+    from ae_core.config import make_config
+    from ae_core.jobs import JobManager
+
+    with JobManager(sys.argv[1], workers=1, backend="ray", ray_address=sys.argv[2]) as manager:
+        job = manager.submit(make_config("stacked", **{settings!r}, seed=1800))
+        job.wait(120)
+        print(job.state, manager.worker_count, manager.backend.describe(1))
+    """
+).format(settings=TINY)
+
+
+def test_a_server_joins_through_ray_client_and_trains(cluster, tmp_path):
+    address = f"ray://127.0.0.1:{CLIENT_PORT}"
+    result = subprocess.run(
+        [sys.executable, "-c", CLIENT_SERVER, str(tmp_path), address],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        timeout=300,
+    )
+    assert result.stdout.strip() == f"done 1 1 worker on the Ray cluster at {address}", (
+        result.stderr[-3000:]
+    )
+    assert RunStore(tmp_path).scan()[0].status == "done"
