@@ -5,8 +5,8 @@ The cluster is started here as people start one (``ray start --head``, with 4 lo
 tests that matter of ``test_jobs.py`` run again on it: dedup under concurrent submits, stop,
 queue and cancel, a killed worker, a sweep; then a node lost, a server killed mid-run, two
 servers sharing one run store, an answer lost on the network, a cluster started for a server
-from a page's thread, and a server joining through Ray Client (``ray://``). Skipped, saying so, where Ray is not installed; CI installs it
-(requirements-dev.txt).
+from a page's thread, and a server joining through Ray Client (``ray://``). Skipped, saying
+so, where Ray is not installed; CI installs it (requirements-dev.txt).
 """
 
 from __future__ import annotations
