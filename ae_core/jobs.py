@@ -353,7 +353,7 @@ class JobManager:
         self._snapshot_models: collections.OrderedDict[tuple[str, int], Autoencoder] = (
             collections.OrderedDict()
         )
-        self._model_locks: dict[str, threading.Lock] = {}
+        self._model_locks: dict[Any, threading.Lock] = {}  # by run id, or (run id, step)
         self._workers: list = []  # the backend's workers
         self._worker_numbers = iter(range(1, 1_000_000))
         self._start_failures = 0
@@ -554,21 +554,33 @@ class JobManager:
     def model(self, run_id: str) -> Autoencoder:
         """A run's trained model; at most ``max_models`` stay in memory (least recently used go),
         the rest are rebuilt from disk when asked for again."""
+        return self._load_once(
+            self._models, run_id, lambda: self.store.load_model(run_id), self.max_models
+        )
+
+    def _load_once(self, cache: collections.OrderedDict, key, load, limit: int) -> Autoencoder:
+        """``cache[key]``, else ``load()`` put there (one load per key, however many sessions
+        ask at once), keeping the ``limit`` most recently used."""
         with self._lock:
-            if run_id in self._models:
-                self._models.move_to_end(run_id)
-                return self._models[run_id]
-            loading = self._model_locks.setdefault(run_id, threading.Lock())
-        with loading:  # one load per run, however many sessions ask at once
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+            loading = self._model_locks.setdefault(key, threading.Lock())
+        with loading:
             with self._lock:
-                if run_id in self._models:
-                    return self._models[run_id]
-            model = self.store.load_model(run_id)
+                if key in cache:
+                    return cache[key]
+            try:
+                model = load()
+            except BaseException:
+                with self._lock:
+                    self._model_locks.pop(key, None)
+                raise
             with self._lock:
-                self._models[run_id] = model
-                while len(self._models) > self.max_models:
-                    self._models.popitem(last=False)
-                self._model_locks.pop(run_id, None)
+                cache[key] = model
+                while len(cache) > limit:
+                    cache.popitem(last=False)
+                self._model_locks.pop(key, None)
             return model
 
     def model_file(self, run_id: str) -> bytes:
@@ -591,17 +603,12 @@ class JobManager:
     def snapshot_model(self, run_id: str, step: int) -> Autoencoder:
         """A finished run's model as it was at ``step`` (one of ``snapshot_steps``); the most
         recently used ``MAX_SNAPSHOT_MODELS`` stay in memory."""
-        key = (run_id, step)
-        with self._lock:
-            if key in self._snapshot_models:
-                self._snapshot_models.move_to_end(key)
-                return self._snapshot_models[key]
-        model = self.store.load_snapshot(run_id, step)
-        with self._lock:
-            self._snapshot_models[key] = model
-            while len(self._snapshot_models) > MAX_SNAPSHOT_MODELS:
-                self._snapshot_models.popitem(last=False)
-        return model
+        return self._load_once(
+            self._snapshot_models,
+            (run_id, step),
+            lambda: self.store.load_snapshot(run_id, step),
+            MAX_SNAPSHOT_MODELS,
+        )
 
     def _forget_models(self, run_id: str) -> None:
         """Drop the run's models from memory (it was retrained, imported or deleted)."""

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -126,6 +127,35 @@ def test_a_snapshots_views_differ_from_the_final_models(stored, digits):
     assert not np.allclose(early, final, atol=1e-3)
     halfway = views.reconstructions(stored.snapshot_model(run_id, 50), digits)["mse"]
     assert list(halfway) and halfway != views.reconstructions(stored.model(run_id), digits)["mse"]
+
+
+def test_sessions_asking_for_one_snapshot_at_once_load_it_once(stored, monkeypatch):
+    run_id = STORED.run_id
+    with stored._lock:
+        stored._forget_models(run_id)
+    loads = []
+    real_load = stored.store.load_snapshot
+
+    def slow_load(run_id: str, step: int):
+        loads.append(step)
+        time.sleep(0.3)  # long enough that every session asks while it loads
+        return real_load(run_id, step)
+
+    monkeypatch.setattr(stored.store, "load_snapshot", slow_load)
+    models: list = [None] * 8
+    gate = threading.Barrier(len(models))
+
+    def ask(index: int) -> None:
+        gate.wait()
+        models[index] = stored.snapshot_model(run_id, 5)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(models))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert loads == [5]
+    assert all(model is models[0] for model in models)
 
 
 # -- carried by an exported run, checked on import ------------------------------------------------
