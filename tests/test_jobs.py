@@ -334,8 +334,16 @@ def test_an_unexpected_error_in_a_worker_becomes_one_sentence(error, sentence):
 def test_two_managers_on_one_folder_train_a_config_once_and_both_serve_it(tmp_path):
     # Two servers sharing AE_RUNS_DIR (a restart while the old one still runs): the same config
     # submitted to both is trained by one, and the other serves that run when it is done.
-    config = tiny(31, steps=3_000)
-    with JobManager(tmp_path, workers=1) as first, JobManager(tmp_path, workers=1) as second:
+    check_two_servers_train_once(tmp_path, tiny(31, steps=3_000))
+
+
+def check_two_servers_train_once(folder, config, **manager_options) -> None:
+    """Two managers on ``folder`` (with ``manager_options``), ``config`` submitted to both while
+    the first trains it: trained once, served by both, one run folder."""
+    with (
+        JobManager(folder, workers=1, **manager_options) as first,
+        JobManager(folder, workers=1, **manager_options) as second,
+    ):
         training = first.submit(config)
         wait_until(lambda: training.state == "training", 120, "the first server to train it")
         waiting = second.submit(config)
@@ -347,6 +355,6 @@ def test_two_managers_on_one_folder_train_a_config_once_and_both_serve_it(tmp_pa
         assert served.history and served.history == training.snapshot().history
         # Submitted again on the second server: the stored result, at once.
         assert second.submit(config).state == "done"
-    assert [path.name for path in tmp_path.iterdir() if not path.name.startswith(".")] == [
+    assert [path.name for path in folder.iterdir() if not path.name.startswith(".")] == [
         config.run_id
     ]

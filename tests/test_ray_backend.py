@@ -39,6 +39,7 @@ from test_durability import SERVER  # noqa: E402
 from test_jobs import (  # noqa: E402
     ENDLESS_STEPS,
     TINY,
+    check_two_servers_train_once,
     submit_together,
     tiny,
     training_started,
@@ -294,19 +295,8 @@ def test_a_killed_server_loses_no_finished_run_and_its_running_one_shows_interru
 
 
 def test_two_servers_on_one_run_store_train_a_config_once_and_both_serve_it(cluster, tmp_path):
-    config = tiny(1600, steps=3_000)
-    with (
-        JobManager(tmp_path, workers=1, backend="ray", ray_address=cluster) as first,
-        JobManager(tmp_path, workers=1, backend="ray", ray_address=cluster) as second,
-    ):
-        training = first.submit(config)
-        wait_until(lambda: training.state == "training", 120, "the first server to train it")
-        waiting = second.submit(config)
-        assert training.wait(180) and waiting.wait(180)
-        assert training.state == waiting.state == "done", (training.reason, waiting.reason)
-        assert first.stats["trained"] == 1 and second.stats["trained"] == 0
-        assert waiting.summary["finished_at"] == training.summary["finished_at"]
-        assert waiting.snapshot().history == training.snapshot().history
+    on_the_cluster = {"backend": "ray", "ray_address": cluster}
+    check_two_servers_train_once(tmp_path, tiny(1600, steps=3_000), **on_the_cluster)
 
 
 # A page's script thread joins Ray with no address (a cluster of this machine for this server),
