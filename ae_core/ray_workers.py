@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 EVENT_POLL_SECONDS = 0.5
 # How long a cluster's address has to answer at all.
 REACH_SECONDS = 5.0
+# The forms of AE_RAY_ADDRESS, for messages.
+ADDRESS_FORMS = "auto, host:6379 or ray://host:10001"
 # Settings of this server every worker must share: the data (a run id names its digits) and
 # the quiet TensorFlow logs.
 FORWARDED_SETTINGS = ("AE_DATA_DIR", "AE_OFFLINE", "TF_CPP_MIN_LOG_LEVEL")
@@ -78,8 +80,8 @@ def connect(address: str | None) -> None:
                 "AE_RAY_ADDRESS",
                 f"this server could not join the Ray cluster at AE_RAY_ADDRESS={address!r} "
                 f"({first_line(error)}): start one with `ray start --head`, and give this server "
-                "its address (auto, host:6379 or ray://host:10001), the same Ray version and its "
-                "token (RAY_AUTH_MODE=token with RAY_AUTH_TOKEN, or ~/.ray/auth_token)",
+                f"its address ({ADDRESS_FORMS}), the same Ray version and its token "
+                "(RAY_AUTH_MODE=token with RAY_AUTH_TOKEN, or ~/.ray/auth_token)",
             ) from None
 
 
@@ -116,7 +118,7 @@ def _check_reachable(address: str | None) -> None:
     if not host or not port.isdigit():
         raise ConfigError(
             "AE_RAY_ADDRESS",
-            f"AE_RAY_ADDRESS={address!r} is not valid: use auto, host:6379 or ray://host:10001",
+            f"AE_RAY_ADDRESS={address!r} is not valid: use {ADDRESS_FORMS}",
         )
     try:
         socket.create_connection((host, int(port)), timeout=REACH_SECONDS).close()
@@ -124,8 +126,7 @@ def _check_reachable(address: str | None) -> None:
         raise ConfigError(
             "AE_RAY_ADDRESS",
             f"no Ray cluster answered at AE_RAY_ADDRESS={address!r} ({error.strerror or error}); "
-            "start one with `ray start --head`, or give its address: auto, host:6379 or "
-            "ray://host:10001",
+            f"start one with `ray start --head`, or give its address: {ADDRESS_FORMS}",
         ) from None
 
 

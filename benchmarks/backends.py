@@ -35,17 +35,14 @@ os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sliders import percentile  # noqa: E402  (benchmarks/, the script's own folder)
+
 from ae_core.config import make_config  # noqa: E402
 from ae_core.jobs import JobManager  # noqa: E402
 from ae_core.local_workers import core_count  # noqa: E402
 
 RUNS = 16
 TARGETS = [round(0.01 + 0.01 * i, 3) for i in range(RUNS)]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def watch(jobs: list) -> tuple[list[float], list[float]]:

@@ -7,7 +7,7 @@ import math
 import streamlit as st
 
 from ae_core import figures
-from ae_core.config import RunConfig, short_run_id
+from ae_core.config import RunConfig, field_spec, short_run_id
 from ae_core.continuation import can_continue
 from ae_core.data import trained_on
 from ae_core.diagnostics import Diagnostic, diagnose
@@ -273,8 +273,8 @@ def run_actions(job: Job, snapshot: Snapshot) -> None:
     steps_key, error_key = f"continue_steps:{job.run_id}", f"continue_error:{job.run_id}"
     steps_column.number_input(
         "More steps",
-        min_value=1,
-        max_value=1_000_000,
+        min_value=1,  # the field's 0 means "not a continuation"
+        max_value=field_spec("extra_steps").metadata["max"],
         value=CONTINUE_STEPS,
         step=100,
         key=steps_key,
